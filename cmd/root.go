@@ -1,0 +1,108 @@
+// Package cmd holds chatbench's cobra commands. Commands only turn flags into
+// the config structs of server/, loadgen/ and estimate/ and call them; any
+// logic a test of those packages could not reach belongs there, not here.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X github.com/chatbench/chatbench/cmd.Version=v1.2.3";
+// without it the module version from the build info is used.
+var Version = ""
+
+// Exit codes shared by every command.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // the run happened and failed (an SLO broken, a server lost)
+	ExitUsage   = 2 // bad flags, bad input, a backend or port that cannot be used
+	exitUnknown = 1
+)
+
+// ExitError carries an exit code with the one-line message printed for it.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// usageErr marks err as a usage problem (exit 2).
+func usageErr(format string, a ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
+}
+
+// failErr marks err as a failed run (exit 1).
+func failErr(err error) error { return &ExitError{Code: ExitFailed, Err: err} }
+
+// subcommands is filled by each command file's init so that files can be
+// added without touching this one.
+var subcommands []func() *cobra.Command
+
+func register(f func() *cobra.Command) { subcommands = append(subcommands, f) }
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// NewRoot builds the root command. stdout and stderr are where commands write.
+func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "chatbench",
+		Short: "How many users can a WebSocket broadcast setup hold, at what latency and cost",
+		Long: `chatbench measures WebSocket broadcast (chat-style fan-out) capacity.
+
+  chatbench serve     a reference chat server (memory, redis or rabbitmq backend)
+  chatbench swarm     a load generator that measures fan-out latency and loss
+  chatbench estimate  the blog's capacity maths, the corrected maths, and measured numbers`,
+		Version:       version(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr("%v (see '%s --help')", err, c.CommandPath())
+	})
+	for _, f := range subcommands {
+		root.AddCommand(f())
+	}
+	return root
+}
+
+// Execute runs chatbench with args and returns the process exit code. Errors
+// are printed as one line on stderr.
+func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "chatbench: %v\n", err)
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	// cobra's own errors (unknown command, bad args) are usage errors.
+	return ExitUsage
+}

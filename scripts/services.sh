@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs (from Debian packages) and starts on loopback what the integration
+# tests need: redis-server, rabbitmq-server, chromium, python3-fastapi +
+# python3-uvicorn (the blog's server), prometheus.
+#
+#   scripts/services.sh start   install what is missing, start, wait until ready
+#   scripts/services.sh stop    stop what start started
+#
+# Ports: Redis 6379, RabbitMQ 5672. Everything binds to 127.0.0.1.
+set -euo pipefail
+
+STATE=${CHATBENCH_SERVICES_STATE:-/tmp/chatbench-services}
+mkdir -p "$STATE"
+
+need_pkgs() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || missing+=(python3-fastapi python3-uvicorn)
+  if ((${#missing[@]})); then
+    echo "services: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+start_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "services: redis already answering on 127.0.0.1:6379"; return
+  fi
+  redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no \
+    --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log"
+  for _ in $(seq 1 100); do
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && { echo "services: redis ready"; return; }
+    sleep 0.1
+  done
+  echo "services: redis did not start; see $STATE/redis.log" >&2; exit 1
+}
+
+rabbit_env() {
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+start_rabbitmq() {
+  rabbit_env
+  if rabbitmqctl -q await_startup --timeout 1 >/dev/null 2>&1; then
+    echo "services: rabbitmq already running"; return
+  fi
+  rabbitmq-server -detached
+  local deadline=$((SECONDS + 120))
+  until rabbitmqctl -q await_startup >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { echo "services: rabbitmq did not start in 120s" >&2; exit 1; }
+    sleep 0.25
+  done
+  echo started > "$STATE/rabbitmq.started"
+  echo "services: rabbitmq ready"
+}
+
+stop_all() {
+  if [[ -f $STATE/redis.pid ]]; then
+    kill "$(cat "$STATE/redis.pid")" 2>/dev/null || true
+    rm -f "$STATE/redis.pid"
+  fi
+  if [[ -f $STATE/rabbitmq.started ]]; then
+    rabbit_env
+    rabbitmqctl -q stop >/dev/null 2>&1 || pkill -f beam.smp || true
+    pkill -x epmd 2>/dev/null || true
+    rm -f "$STATE/rabbitmq.started"
+  fi
+}
+
+case "${1:-start}" in
+  start) need_pkgs; start_redis; start_rabbitmq ;;
+  stop) stop_all ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
