@@ -1,0 +1,127 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/chatbench/chatbench/server"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newServeCmd) }
+
+// backends lists the --backend values this build ships.
+var backends = []string{"memory"}
+
+type serveOptions struct {
+	cfg       server.Config
+	backend   string
+	logLevel  string
+	origins   []string
+	fdReserve int
+}
+
+func newServeCmd() *cobra.Command {
+	o := &serveOptions{}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the reference chat server",
+		Long: `Run the reference chat server: the blog's broadcast chat, done right.
+
+Routes: / (chat page), /ws?room=R&user=U (WebSocket; without user the first
+text frame is the user name), /metrics (Prometheus), /healthz, /readyz.
+Every text frame is broadcast to the room, sender included, as
+{"user":"U","room":"R","message":"..."}.
+
+The first line on stdout is "chatbench serve: listening on http://ADDR (backend B)".
+SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
+		Example: `  chatbench serve                                  # 127.0.0.1:8080, memory backend
+  chatbench serve --addr 127.0.0.1:0               # any free port (printed on stdout)
+  chatbench serve --max-conns 15000 --slow-policy drop --send-queue 1024
+  chatbench serve --token s3cret --allow-origin '*.example.com'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return o.run(c) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	f.StringVar(&o.backend, "backend", "memory", "fan-out backend between nodes: "+strings.Join(backends, ", "))
+	f.Int64Var(&o.cfg.MaxMessageBytes, "max-message-bytes", 16<<10, "largest text frame a client may send; larger closes with 1009")
+	f.IntVar(&o.cfg.MaxConns, "max-conns", -1, "cap on open WebSockets, upgrades past it get HTTP 503 (-1: the open-files limit less a reserve; 0: no cap)")
+	f.IntVar(&o.cfg.SendQueue, "send-queue", 256, "frames that may wait for one client before it counts as a slow consumer")
+	f.StringVar(&o.cfg.SlowPolicy, "slow-policy", server.SlowDisconnect, "what happens to a slow consumer: disconnect (close 1008) or drop (drop its messages)")
+	f.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 10*time.Second, "longest a write to one client may take before it is disconnected")
+	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 25*time.Second, "ping a connection after this much silence")
+	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "drop a pinged connection silent this much longer (half-open peer)")
+	f.StringSliceVar(&o.origins, "allow-origin", nil, "extra allowed Origin host patterns, e.g. '*.example.com' or 'https://app.example.com' (default: same origin only)")
+	f.StringVar(&o.cfg.Token, "token", os.Getenv("CHATBENCH_TOKEN"), "require this token as ?token= or Authorization: Bearer (default $CHATBENCH_TOKEN)")
+	f.DurationVar(&o.cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before remaining sockets are dropped")
+	f.StringVar(&o.cfg.NodeID, "node-id", "", "this node's id on the backend (default: random)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
+	f.IntVar(&o.fdReserve, "fd-reserve", 64, "open files kept back from --max-conns -1 for listeners, backends and scrapes")
+	_ = c.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions(backends, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("slow-policy", cobra.FixedCompletions([]string{server.SlowDisconnect, server.SlowDrop}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func (o *serveOptions) run(c *cobra.Command) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return usageErr("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	o.cfg.Logger = slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	o.cfg.AllowOrigins = o.origins
+
+	switch o.backend {
+	case "memory":
+	default:
+		return usageErr("--backend %q: want one of %s", o.backend, strings.Join(backends, ", "))
+	}
+
+	limit, err := server.RaiseOpenFilesLimit()
+	if err != nil {
+		o.cfg.Logger.Warn("could not raise the open-files limit", "err", err)
+	}
+	if o.cfg.MaxConns == -1 {
+		o.cfg.MaxConns = max(int(limit)-o.fdReserve, 1)
+	} else if o.cfg.MaxConns > 0 && limit > 0 && uint64(o.cfg.MaxConns) > limit {
+		o.cfg.Logger.Warn("--max-conns exceeds the open-files limit: upgrades past it will fail with accept errors",
+			"max_conns", o.cfg.MaxConns, "open_files_limit", limit)
+	}
+
+	srv, err := server.New(o.cfg)
+	if err != nil {
+		return serveStartErr(err, o)
+	}
+	fmt.Fprintf(c.OutOrStdout(), "chatbench serve: listening on http://%s (backend %s)\n", srv.Addr(), o.backend)
+	o.cfg.Logger.Info("serving", "addr", srv.Addr(), "backend", o.backend, "max_conns", o.cfg.MaxConns, "open_files_limit", limit)
+	if err := srv.Run(c.Context()); err != nil {
+		return failErr(err)
+	}
+	o.cfg.Logger.Info("stopped")
+	return nil
+}
+
+// serveStartErr turns a start-up failure into one line that says what to do.
+func serveStartErr(err error, o *serveOptions) error {
+	var le *server.ListenError
+	if errors.As(err, &le) {
+		switch {
+		case errors.Is(err, syscall.EADDRINUSE):
+			return usageErr("cannot listen on %s: address already in use; pick another --addr (port 0 picks a free one) or stop the process using it", le.Addr)
+		case errors.Is(err, syscall.EACCES):
+			return usageErr("cannot listen on %s: permission denied; use a port above 1023", le.Addr)
+		default:
+			return usageErr("cannot listen on %s: %v; check --addr (host:port)", le.Addr, errors.Unwrap(err))
+		}
+	}
+	var be *server.BackendError
+	if errors.As(err, &be) {
+		return usageErr("%v", err)
+	}
+	return usageErr("%v (see 'chatbench serve --help')", err)
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/chatbench/chatbench/server/broker"
+)
+
+// hubShards is the number of independent room maps. Broadcasts to rooms in
+// different shards share no lock; joins and leaves lock one shard briefly.
+const hubShards = 64
+
+// hub holds the rooms with local members. It never does I/O and never waits
+// under its locks: broadcast only appends a shared frame to member queues.
+type hub struct {
+	seed   maphash.Seed
+	shards [hubShards]shard
+	broker broker.Broker
+	m      *metrics
+}
+
+type shard struct {
+	mu    sync.RWMutex
+	rooms map[string]*room
+}
+
+// room is one broadcast group. members is guarded by mu: broadcasts hold it
+// for reading while they enqueue, joins and leaves for writing.
+type room struct {
+	name    string
+	mu      sync.RWMutex
+	members []*client
+}
+
+func newHub(b broker.Broker, m *metrics) *hub {
+	h := &hub{seed: maphash.MakeSeed(), broker: b, m: m}
+	for i := range h.shards {
+		h.shards[i].rooms = make(map[string]*room)
+	}
+	return h
+}
+
+func (h *hub) shard(room string) *shard {
+	return &h.shards[maphash.String(h.seed, room)%hubShards]
+}
+
+// join adds c to its room, creating the room (and subscribing it at the
+// broker) when c is its first local member.
+func (h *hub) join(c *client) {
+	s := h.shard(c.roomName)
+	s.mu.Lock()
+	r := s.rooms[c.roomName]
+	if r == nil {
+		r = &room{name: c.roomName}
+		s.rooms[c.roomName] = r
+		h.m.rooms.Inc()
+		// Non-blocking by contract; called under the shard lock so that
+		// subscribe and unsubscribe of one room reach the broker in order.
+		h.broker.Subscribe(c.roomName)
+	}
+	r.mu.Lock()
+	c.room = r
+	c.index = len(r.members)
+	r.members = append(r.members, c)
+	r.mu.Unlock()
+	s.mu.Unlock()
+}
+
+// leave removes c from its room, deleting the room (and unsubscribing it) when
+// c was its last local member. It is safe to call once per joined client.
+func (h *hub) leave(c *client) {
+	s := h.shard(c.roomName)
+	s.mu.Lock()
+	r := c.room
+	r.mu.Lock()
+	last := len(r.members) - 1
+	if c.index != last {
+		moved := r.members[last]
+		r.members[c.index] = moved
+		moved.index = c.index
+	}
+	r.members[last] = nil
+	r.members = r.members[:last]
+	empty := last == 0
+	r.mu.Unlock()
+	if empty && s.rooms[c.roomName] == r {
+		delete(s.rooms, c.roomName)
+		h.m.rooms.Dec()
+		h.broker.Unsubscribe(c.roomName)
+	}
+	s.mu.Unlock()
+}
+
+// broadcast hands frame to every local member of room and returns how many
+// members it was queued for. frame is shared, never copied or modified.
+func (h *hub) broadcast(roomName string, frame []byte) int {
+	start := time.Now()
+	s := h.shard(roomName)
+	s.mu.RLock()
+	r := s.rooms[roomName]
+	s.mu.RUnlock()
+	if r == nil {
+		return 0
+	}
+	queued := 0
+	r.mu.RLock()
+	for _, c := range r.members {
+		if c.enqueue(frame) {
+			queued++
+		}
+	}
+	r.mu.RUnlock()
+	h.m.broadcastSeconds.Observe(time.Since(start).Seconds())
+	return queued
+}
+
+// clients appends every local client to dst and returns it. The snapshot is
+// taken under read locks; act on it after they are released.
+func (h *hub) clients(dst []*client) []*client {
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.RLock()
+		for _, r := range s.rooms {
+			r.mu.RLock()
+			dst = append(dst, r.members...)
+			r.mu.RUnlock()
+		}
+		s.mu.RUnlock()
+	}
+	return dst
+}
+
+// roomSize returns the number of local members of room (for tests and the
+// page's presence line).
+func (h *hub) roomSize(roomName string) int {
+	s := h.shard(roomName)
+	s.mu.RLock()
+	r := s.rooms[roomName]
+	s.mu.RUnlock()
+	if r == nil {
+		return 0
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.members)
+}
+
+// RoomSize returns how many local members room has.
+func (s *Server) RoomSize(room string) int { return s.hub.roomSize(room) }

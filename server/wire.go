@@ -1,0 +1,130 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Buffer sizes of an accepted connection. net/http hands a hijacked
+// connection two 4 KiB buffers; keeping them would cost 8 KiB per idle
+// connection. The read buffer only has to hold frame headers and small
+// messages (larger payloads are read straight into the message buffer); the
+// write buffer only carries control frames written by the WebSocket library
+// (close, pong: at most 2+125 bytes, so each stays one write). Data frames
+// bypass it: the server writes complete frames itself with writev.
+const (
+	connReadBufferSize  = 512
+	connWriteBufferSize = 128
+)
+
+// errCloseSent is returned by writeBatch after a close frame went out: RFC
+// 6455 forbids data frames after it.
+var errCloseSent = errors.New("close frame already sent")
+
+// wireWriter owns the write side of one socket. It serialises the two
+// writers of a connection: the library, which writes control frames through
+// Write, and the connection's writer goroutine, which writes batches of
+// complete data frames through writeBatch. Each call writes whole frames, so
+// frames never interleave.
+type wireWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+
+	mu        sync.Mutex
+	closeSent bool
+}
+
+// Write is the library's path to the socket (control frames, already
+// complete: the library flushes its small buffer once per frame).
+func (w *wireWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(p) > 0 && p[0]&opcodeOf == opClose {
+		w.closeSent = true
+	}
+	if w.timeout > 0 {
+		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return w.conn.Write(p)
+}
+
+// writeBatch writes complete frames with one writev system call (more when
+// the kernel takes them in parts), bounded by the write timeout. frames is
+// consumed.
+func (w *wireWriter) writeBatch(frames net.Buffers) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closeSent {
+		return 0, errCloseSent
+	}
+	if w.timeout > 0 {
+		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return frames.WriteTo(w.conn)
+}
+
+// hijackWriter wraps the http.ResponseWriter given to the upgrade handler so
+// that the WebSocket library gets small buffers of ours (see
+// connReadBufferSize) and writes through a wireWriter.
+type hijackWriter struct {
+	http.ResponseWriter
+	writeTimeout time.Duration
+
+	// Set by Hijack.
+	wire *wireWriter
+}
+
+// Hijack implements http.Hijacker.
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("response writer cannot be hijacked")
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, fmt.Errorf("hijack: %w", err)
+	}
+	// Bytes the client sent right after its request (pipelined frames) are
+	// already in net/http's buffer: keep them ahead of the socket. The
+	// library re-wraps the returned conn for reading, so the bytes must
+	// live in the conn, not in the bufio.Reader.
+	var rc net.Conn = conn
+	if n := brw.Reader.Buffered(); n > 0 {
+		early := make([]byte, n)
+		if _, err := io.ReadFull(brw.Reader, early); err != nil {
+			conn.Close()
+			return nil, nil, fmt.Errorf("hijack: read buffered bytes: %w", err)
+		}
+		rc = &earlyConn{Conn: conn, early: early}
+	}
+	h.wire = &wireWriter{conn: conn, timeout: h.writeTimeout}
+	return rc, bufio.NewReadWriter(
+		bufio.NewReaderSize(rc, connReadBufferSize),
+		bufio.NewWriterSize(h.wire, connWriteBufferSize),
+	), nil
+}
+
+// earlyConn is a net.Conn whose first reads return bytes that arrived before
+// the hijack.
+type earlyConn struct {
+	net.Conn
+	early []byte
+}
+
+func (c *earlyConn) Read(p []byte) (int, error) {
+	if len(c.early) > 0 {
+		n := copy(p, c.early)
+		c.early = c.early[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (h *hijackWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
