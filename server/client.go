@@ -26,6 +26,10 @@ type client struct {
 	roomName string
 	user     string
 
+	// writeFn is c.writeLoop as a func value made once: "go c.writeFn()"
+	// starts the writer without allocating a closure per start.
+	writeFn func()
+
 	// Owned by the hub (under the room's lock).
 	room  *room
 	index int
@@ -76,7 +80,7 @@ func (c *client) enqueue(frame []byte) bool {
 	c.writing = true
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		go c.writeFn()
 	}
 	return true
 }
@@ -151,7 +155,8 @@ func (c *client) closeAsync(reason string, code websocket.StatusCode, text strin
 func (c *client) readLoop() {
 	s := c.srv
 	defer s.clientDone(c)
-	buf := bytes.NewBuffer(make([]byte, 0, 256))
+	// Allocated on the first message: idle connections never need it.
+	var buf *bytes.Buffer
 	for {
 		typ, r, err := c.conn.Reader(context.Background())
 		if err != nil {
@@ -159,6 +164,9 @@ func (c *client) readLoop() {
 			return
 		}
 		c.lastRead.Store(time.Now().UnixNano())
+		if buf == nil {
+			buf = bytes.NewBuffer(make([]byte, 0, 256))
+		}
 		buf.Reset()
 		if _, err := buf.ReadFrom(r); err != nil {
 			c.readFailed(err)
@@ -190,7 +198,7 @@ func (c *client) readLoop() {
 		}
 		s.publish(c, msg)
 		if buf.Cap() > 64<<10 {
-			buf = bytes.NewBuffer(make([]byte, 0, 256)) // don't pin a large buffer
+			buf = nil // don't pin a large buffer
 		}
 	}
 }

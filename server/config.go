@@ -74,6 +74,11 @@ type Config struct {
 	// (slowloris). Default 10s.
 	ReadHeaderTimeout time.Duration
 
+	// TrimMemoryAfter: when the connection count has grown by more than
+	// 10% and then held still this long, run a GC and return freed memory
+	// to the OS (see trimMemory). 0 disables it. The server command sets 2s.
+	TrimMemoryAfter time.Duration
+
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
 }

@@ -94,6 +94,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.clients.Add(1)
 	hw := &hijackWriter{ResponseWriter: w, writeTimeout: s.cfg.WriteTimeout}
 	c := &client{srv: s, roomName: roomName, user: user}
+	c.writeFn = c.writeLoop
 	conn, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // origin checked above, with counting
 		CompressionMode:    websocket.CompressionDisabled,

@@ -112,6 +112,9 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	go s.keepalive(ctx)
+	if s.cfg.TrimMemoryAfter > 0 {
+		go s.trimMemory(ctx, s.cfg.TrimMemoryAfter)
+	}
 	select {
 	case err := <-errc:
 		s.shutdown()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +24,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childServerEnv) != "" {
+		runChildServer()
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -373,12 +377,12 @@ func TestOriginCheck(t *testing.T) {
 		origin string
 		want   int
 	}{
-		{"", http.StatusSwitchingProtocols},                // non-browser client
-		{ts.base, http.StatusSwitchingProtocols},           // same origin
-		{"http://evil.test", http.StatusForbidden},         // foreign
+		{"", http.StatusSwitchingProtocols},        // non-browser client
+		{ts.base, http.StatusSwitchingProtocols},   // same origin
+		{"http://evil.test", http.StatusForbidden}, // foreign
 		{"https://app.trusted.test", http.StatusSwitchingProtocols},
 		{"https://pinned.test", http.StatusSwitchingProtocols},
-		{"http://pinned.test", http.StatusForbidden},       // scheme pinned
+		{"http://pinned.test", http.StatusForbidden}, // scheme pinned
 		{"not a url", http.StatusForbidden},
 	}
 	for _, tc := range cases {

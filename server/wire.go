@@ -38,6 +38,7 @@ type wireWriter struct {
 
 	mu        sync.Mutex
 	closeSent bool
+	bufs      net.Buffers // the batch being written; a field so it does not escape per call
 }
 
 // Write is the library's path to the socket (control frames, already
@@ -66,7 +67,10 @@ func (w *wireWriter) writeBatch(frames net.Buffers) (int64, error) {
 	if w.timeout > 0 {
 		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 	}
-	return frames.WriteTo(w.conn)
+	w.bufs = frames
+	n, err := w.bufs.WriteTo(w.conn)
+	w.bufs = nil
+	return n, err
 }
 
 // hijackWriter wraps the http.ResponseWriter given to the upgrade handler so
