@@ -58,7 +58,7 @@ SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 25*time.Second, "ping a connection after this much silence")
 	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "drop a pinged connection silent this much longer (half-open peer)")
 	f.StringSliceVar(&o.origins, "allow-origin", nil, "extra allowed Origin host patterns, e.g. '*.example.com' or 'https://app.example.com' (default: same origin only)")
-	f.StringVar(&o.cfg.Token, "token", os.Getenv("CHATBENCH_TOKEN"), "require this token as ?token= or Authorization: Bearer (default $CHATBENCH_TOKEN)")
+	f.StringVar(&o.cfg.Token, "token", "", "require this token as ?token= or Authorization: Bearer (or set $CHATBENCH_TOKEN)")
 	f.DurationVar(&o.cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before remaining sockets are dropped")
 	f.DurationVar(&o.cfg.TrimMemoryAfter, "trim-memory-after", 2*time.Second, "after the connection count grows >10% and holds this long, return freed memory to the OS (0: never)")
 	f.StringVar(&o.cfg.NodeID, "node-id", "", "this node's id on the backend (default: random)")
@@ -76,6 +76,9 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	}
 	o.cfg.Logger = slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	o.cfg.AllowOrigins = o.origins
+	if !c.Flags().Changed("token") {
+		o.cfg.Token = os.Getenv("CHATBENCH_TOKEN") // not a flag default: --help must not print it
+	}
 
 	switch o.backend {
 	case "memory":
