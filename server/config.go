@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/server/broker"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Slow-consumer policies (Config.SlowPolicy).
@@ -78,6 +79,10 @@ type Config struct {
 	// 10% and then held still this long, run a GC and return freed memory
 	// to the OS (see trimMemory). 0 disables it. The server command sets 2s.
 	TrimMemoryAfter time.Duration
+
+	// Registry is where the server registers its metrics, served on
+	// /metrics. Default: a NewRegistry of its own.
+	Registry *prometheus.Registry
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger

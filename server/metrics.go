@@ -114,10 +114,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// newRegistry returns a registry with the Go runtime and process collectors,
+// NewRegistry returns a registry with the Go runtime and process collectors,
 // which swarm scrapes (process_resident_memory_bytes,
-// process_cpu_seconds_total) to report the server's cost.
-func newRegistry() *prometheus.Registry {
+// process_cpu_seconds_total) to report the server's cost. Give it to the
+// broker and to Config.Registry so that /metrics serves both.
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg

@@ -70,7 +70,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Broker == nil {
 		cfg.Broker = broker.NewMemory(nil)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, broker: cfg.Broker, reg: newRegistry()}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, broker: cfg.Broker, reg: reg}
 	s.m = newMetrics(s.reg)
 	s.hub = newHub(cfg.Broker, s.m)
 
