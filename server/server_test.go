@@ -285,7 +285,7 @@ func TestBinaryAndInvalidUTF8FramesAreRefused(t *testing.T) {
 // A client that never reads fills its socket, then its queue; it is cut
 // off with 1008 while every other member gets every message.
 func TestSlowConsumerIsCutOffAndOthersGetEverything(t *testing.T) {
-	const queue, messages, size = 8, 300, 60 << 10
+	const queue, messages, size = 8, 200, 60 << 10
 	ts := startServer(t, server.Config{SendQueue: queue, MaxMessageBytes: 64 << 10, WriteTimeout: 30 * time.Second})
 
 	// The slow client: a tiny receive buffer, and nobody reads it.
@@ -313,8 +313,13 @@ func TestSlowConsumerIsCutOffAndOthersGetEverything(t *testing.T) {
 	ts.waitMembers("chat", readers+1)
 
 	// Readers keep pace (lock-step with the sender), so only the slow
-	// client falls behind.
+	// client falls behind. Once it has overflowed, it starts reading
+	// (slowly catching up, as real slow clients do) and must find what the
+	// kernel held for it, then the 1008 close.
+	slow.SetReadLimit(1 << 20)
+	slowCode := make(chan websocket.StatusCode, 1)
 	payload := strings.Repeat("m", size)
+	overflowed := false
 	for i := range messages {
 		send(t, sender, payload)
 		for j, c := range conns {
@@ -322,11 +327,15 @@ func TestSlowConsumerIsCutOffAndOthersGetEverything(t *testing.T) {
 				t.Fatalf("reader %d, message %d: %d bytes, want %d", j, i, len(m.Message), size)
 			}
 		}
+		if !overflowed && counter(t, ts, "chatbench_dropped_total", "reason", "slow_consumer") > 0 {
+			overflowed = true
+			go func() { slowCode <- closeStatus(t, slow) }()
+		}
 	}
-	// The slow client, when it finally reads, finds what the kernel held
-	// for it, then the 1008 close.
-	slow.SetReadLimit(1 << 20)
-	if code := closeStatus(t, slow); code != websocket.StatusPolicyViolation {
+	if !overflowed {
+		t.Fatalf("the slow client never overflowed its queue in %d messages", messages)
+	}
+	if code := <-slowCode; code != websocket.StatusPolicyViolation {
 		t.Errorf("slow client close code %v, want 1008", code)
 	}
 	waitFor(t, "slow consumer disconnect counted", func() bool {
