@@ -1,0 +1,149 @@
+package cmd
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestSwarmBadInputIsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--slo", "p98<100ms"}, `unknown metric "p98"`},
+		{[]string{"--slo", "p99<soon"}, `bad duration "soon"`},
+		{[]string{"--rate", "fast"}, `--rate "fast"`},
+		{[]string{"--rate", "10/d"}, `unit must be s, m or h`},
+		{[]string{"-n", "0"}, `want at least 1 client`},
+		{[]string{"--message", "hello"}, `must contain {{probe}}`},
+		{[]string{"--url", "wss://example.com/ws"}, `wss is not supported`},
+		{[]string{"--source-ips", "127.0.0.9-127.0.0.1"}, `is empty`},
+		{[]string{"--header", "nocolon"}, `want 'Name: value'`},
+		{[]string{"--progress", "sometimes"}, `want auto, always or never`},
+		{[]string{"-n", "30000", "--url", "ws://127.0.0.1:1/ws"}, `30000 clients do not fit`},
+	} {
+		code, _, errOut := runCLI(append([]string{"swarm"}, tc.args...)...)
+		if code != ExitUsage || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("swarm %v: exit %d, stderr %q; want exit 2 and one line containing %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+// swarm without --url starts chatbench serve as a child, runs, writes the
+// results and the hgrm, passes its SLO and stops the server.
+func TestSwarmOwnServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	out, hgrm := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.hgrm")
+	code, stdout, stderr := runChatbench(t, "swarm", "-n", "20", "--rate", "10/s", "--warmup", "200ms",
+		"--duration", "1s", "--grace", "1s", "--out", out, "--hgrm", hgrm, "--slo", "p99<1s,loss<0.1%,connect-errors=0")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"20 connected, 0 connect errors", "from due time", "server cost", "(prometheus)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	var res struct {
+		Schema  string `json:"schema"`
+		Partial bool   `json:"partial"`
+		Config  struct {
+			Backend string `json:"backend"`
+		} `json:"config"`
+		Summary struct {
+			Sent, Expected, Delivered, Lost int64
+		} `json:"summary"`
+		Histograms map[string]string `json:"histograms"`
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Schema != "chatbench.results/v1" || res.Partial || res.Config.Backend != "memory" || res.Summary.Sent == 0 ||
+		res.Summary.Delivered != res.Summary.Expected || !strings.HasPrefix(res.Histograms["latency_due"], "HISTF") {
+		t.Errorf("results: %+v", res)
+	}
+	h, err := os.ReadFile(hgrm)
+	if err != nil || !strings.Contains(string(h), "Value     Percentile TotalCount 1/(1-Percentile)") {
+		t.Errorf("hgrm: %v %.200s", err, h)
+	}
+}
+
+func TestSwarmSLOBrokenIsExit1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	code, _, stderr := runChatbench(t, "swarm", "-n", "5", "--rate", "10/s", "--warmup", "100ms",
+		"--duration", "500ms", "--slo", "p99<1us,connect-errors=0")
+	if code != ExitFailed || !strings.Contains(stderr, "p99<1us broken: p99 = ") || strings.Contains(stderr, "connect-errors=0 broken") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// Ctrl-C: swarm stops, writes partial results and exits 1; its server is stopped.
+func TestSwarmInterruptWritesPartial(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	out := filepath.Join(t.TempDir(), "r.json")
+	cmd := chatbench("swarm", "-n", "10", "--rate", "10/s", "--warmup", "100ms", "--duration", "60s", "--out", out, "--progress", "always")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// The progress line says when the steady phase runs.
+	br := bufio.NewReader(stderr)
+	for {
+		s, err := br.ReadString('\r')
+		if err != nil {
+			t.Fatalf("no progress line: %v", err)
+		}
+		if strings.Contains(s, "steady") {
+			break
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { _, _ = br.WriteTo(nopWriter{}); done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("swarm did not stop 20 s after SIGINT")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != ExitFailed {
+		t.Errorf("exit %d, want 1", code)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Partial bool `json:"partial"`
+		Errors  struct {
+			Run []string `json:"run"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil || !res.Partial || len(res.Errors.Run) == 0 {
+		t.Errorf("results: %v %+v", err, res)
+	}
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }

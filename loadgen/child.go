@@ -1,0 +1,99 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ChildServer is a `chatbench serve` started by swarm.
+type ChildServer struct {
+	BaseURL string // http://127.0.0.1:PORT
+	Pid     int
+	cmd     *exec.Cmd
+	done    chan error
+}
+
+var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
+
+// StartChild runs exe with args (e.g. os.Executable(), "serve", "--addr",
+// "127.0.0.1:0", "--max-conns", "0"), reads the address from its first stdout
+// line, and waits until GET /readyz answers 200. stderr receives the child's
+// stderr. The child is stopped with Stop.
+func StartChild(ctx context.Context, exe string, args []string, stderr io.Writer) (*ChildServer, error) {
+	cmd := exec.Command(exe, args...)
+	cmd.Stderr = stderr
+	// Its own process group: a Ctrl-C for swarm does not reach the server,
+	// which swarm stops itself after writing its results.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", exe, err)
+	}
+	c := &ChildServer{Pid: cmd.Process.Pid, cmd: cmd, done: make(chan error, 1)}
+	lines := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(out)
+		line, _ := br.ReadString('\n')
+		lines <- line
+		_, _ = io.Copy(io.Discard, br) // keep the pipe drained
+		c.done <- cmd.Wait()
+	}()
+	fail := func(err error) (*ChildServer, error) {
+		_ = cmd.Process.Kill()
+		return nil, err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	select {
+	case line := <-lines:
+		m := listenLine.FindStringSubmatch(line)
+		if m == nil {
+			return fail(fmt.Errorf("serve did not print its address (first line %q)", strings.TrimSpace(line)))
+		}
+		c.BaseURL = strings.TrimSuffix(m[1], "/")
+	case <-startCtx.Done():
+		return fail(fmt.Errorf("serve did not start: %w", startCtx.Err()))
+	}
+	// Poll /readyz: the server offers no other readiness signal.
+	for {
+		req, _ := http.NewRequestWithContext(startCtx, http.MethodGet, c.BaseURL+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c, nil
+			}
+		}
+		select {
+		case <-startCtx.Done():
+			return fail(fmt.Errorf("serve at %s not ready: %w", c.BaseURL, errors.Join(startCtx.Err(), err)))
+		case err := <-c.done:
+			return nil, fmt.Errorf("serve exited before it was ready: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Stop sends SIGTERM and waits up to 10 s for the child to exit, then kills it.
+func (c *ChildServer) Stop() error {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-c.done:
+		return err
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		return fmt.Errorf("serve did not exit 10 s after SIGTERM; killed: %w", <-c.done)
+	}
+}

@@ -1,0 +1,65 @@
+package loadgen
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// fdMargin is the descriptors kept free beyond one per socket (stdio, the
+// scrape client, the child server's pipes, the runtime's epoll and files).
+const fdMargin = 64
+
+// LimitError says that a run cannot fit this process's limits, and what to do.
+type LimitError struct{ Msg string }
+
+func (e *LimitError) Error() string { return e.Msg }
+
+// RaiseFDLimit raises the soft open-files limit to the hard limit and returns
+// the soft limit in force afterwards.
+func RaiseFDLimit() (soft, hard uint64, err error) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, 0, err
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+			return rl.Cur, rl.Max, err
+		}
+	}
+	return rl.Cur, rl.Max, nil
+}
+
+// checkFit reports, before dialing, whether n sockets fit in the open-files
+// limit and in the ephemeral ports of the source addresses.
+func checkFit(n, sourceIPs, urls int) (warn string, err error) {
+	soft, hard, _ := RaiseFDLimit()
+	if uint64(n+fdMargin) > soft {
+		return "", &LimitError{Msg: fmt.Sprintf(
+			"%d clients do not fit: this process may open %d files (hard limit %d, cannot be raised here) and needs %d (one per socket + %d); "+
+				"run fewer clients (-n %d) or split the load over several swarm processes (--procs, coming) and merge their results",
+			n, soft, hard, n+fdMargin, fdMargin, int(soft)-fdMargin)}
+	}
+	lo, hi := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			lo, _ = strconv.Atoi(f[0])
+			hi, _ = strconv.Atoi(f[1])
+		}
+	}
+	ports := hi - lo + 1
+	if sourceIPs < 1 {
+		sourceIPs = 1
+	}
+	if urls < 1 {
+		urls = 1
+	}
+	if n > ports*sourceIPs*urls {
+		warn = fmt.Sprintf("warning: %d clients over %d source address(es) and %d URL(s) may exhaust the %d ephemeral ports per source address; add --source-ips 127.0.0.1-127.0.0.%d",
+			n, sourceIPs, urls, ports, (n+ports-1)/ports+1)
+	}
+	return warn, nil
+}

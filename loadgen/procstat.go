@@ -1,0 +1,102 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ProcSample is a process's resident memory and CPU time at one moment.
+type ProcSample struct {
+	RSSBytes float64
+	CPUSec   float64
+	OK       bool
+}
+
+// clockTicks is USER_HZ, 100 on every Linux configuration Go supports.
+const clockTicks = 100
+
+// ReadProc reads /proc/<pid>/stat and /proc/<pid>/status ("self" for this process).
+func ReadProc(pid string) (ProcSample, error) {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return ProcSample{}, err
+	}
+	// Fields after the ")" that ends the command name: state is field 3;
+	// utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return ProcSample{}, fmt.Errorf("/proc/%s/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return ProcSample{}, fmt.Errorf("/proc/%s/stat: unexpected format", pid)
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	s := ProcSample{CPUSec: (ut + st) / clockTicks, OK: true}
+	status, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return ProcSample{}, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			s.RSSBytes = kb * 1024
+		}
+	}
+	return s, nil
+}
+
+// ScrapeProm reads process_resident_memory_bytes and process_cpu_seconds_total
+// from a Prometheus text endpoint.
+func ScrapeProm(ctx context.Context, metricsURL string) (ProcSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
+	if err != nil {
+		return ProcSample{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ProcSample{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return ProcSample{}, fmt.Errorf("scrape %s: HTTP %d", metricsURL, resp.StatusCode)
+	}
+	var s ProcSample
+	var haveRSS, haveCPU bool
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 64<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch name {
+		case "process_resident_memory_bytes":
+			s.RSSBytes, _ = strconv.ParseFloat(strings.Fields(val)[0], 64)
+			haveRSS = true
+		case "process_cpu_seconds_total":
+			s.CPUSec, _ = strconv.ParseFloat(strings.Fields(val)[0], 64)
+			haveCPU = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return ProcSample{}, err
+	}
+	if !haveRSS || !haveCPU {
+		return ProcSample{}, fmt.Errorf("scrape %s: no process_resident_memory_bytes/process_cpu_seconds_total", metricsURL)
+	}
+	s.OK = true
+	return s, nil
+}

@@ -1,0 +1,107 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// timeline samples the run once per second: connections, sends,
+// deliveries and the p50/p99 of the deliveries of that second.
+type timeline struct {
+	r    *run
+	rows []Second
+
+	mu     sync.Mutex
+	phases []phaseMark
+
+	prevCounts []int64
+	prevSends  int64
+	prevDeliv  int64
+}
+
+type phaseMark struct {
+	at   int64
+	name string
+}
+
+func newTimeline(r *run) *timeline {
+	return &timeline{r: r, prevCounts: make([]int64, histCountsLen)}
+}
+
+func (tl *timeline) setPhase(name string) { tl.setPhaseAt(tl.r.t.now(), name) }
+
+func (tl *timeline) setPhaseAt(at int64, name string) {
+	tl.mu.Lock()
+	tl.phases = append(tl.phases, phaseMark{at, name})
+	tl.mu.Unlock()
+}
+
+func (tl *timeline) phaseAt(ts int64) string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	name := ""
+	for _, p := range tl.phases {
+		if p.at <= ts {
+			name = p.name
+		}
+	}
+	return name
+}
+
+func (tl *timeline) loop(ctx context.Context) {
+	start := time.Now()
+	timer := time.NewTimer(time.Second)
+	defer timer.Stop()
+	for sec := 1; ; sec++ {
+		select {
+		case <-ctx.Done():
+			tl.sample(sec - 1)
+			if tl.r.cfg.Progress != nil {
+				fmt.Fprintln(tl.r.cfg.Progress)
+			}
+			return
+		case <-timer.C:
+			timer.Reset(time.Until(start.Add(time.Duration(sec+1) * time.Second)))
+		}
+		tl.sample(sec - 1)
+	}
+}
+
+func (tl *timeline) sample(t int) {
+	r := tl.r
+	cur := make([]int64, histCountsLen)
+	for _, sh := range r.shards {
+		sh.dueAll.addTo(cur)
+	}
+	delta := make([]int64, histCountsLen)
+	for i := range cur {
+		delta[i] = cur[i] - tl.prevCounts[i]
+	}
+	tl.prevCounts = cur
+	h := histFromCounts(delta)
+	sends, deliv := r.sends.Load(), r.allDeliveries()
+	row := Second{T: t, Phase: tl.phaseAt(r.t.now()), Connected: r.connected.Load(),
+		Sends: sends - tl.prevSends, Deliveries: deliv - tl.prevDeliv}
+	tl.prevSends, tl.prevDeliv = sends, deliv
+	if h.TotalCount() > 0 {
+		row.P50Ms = float64(h.ValueAtQuantile(50)) / 1000
+		row.P99Ms = float64(h.ValueAtQuantile(99)) / 1000
+	}
+	tl.rows = append(tl.rows, row)
+	if w := r.cfg.Progress; w != nil {
+		fmt.Fprintf(w, "\r%4ds %-6s connected %d/%d  sends/s %d  deliveries/s %s  p99 %.1f ms   ",
+			t+1, row.Phase, row.Connected, r.cfg.Clients, row.Sends, human(float64(row.Deliveries)), row.P99Ms)
+	}
+}
+
+func human(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
