@@ -22,6 +22,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// runCLI runs chatbench in-process with empty stdin and returns its exit
+// code and output.
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Execute(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
 // chatbench returns a command that runs "chatbench args..." in a child
 // process.
 func chatbench(args ...string) *exec.Cmd {
