@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ type serveOptions struct {
 	logLevel  string
 	origins   []string
 	fdReserve int
+	cpuProf   string
 }
 
 func newServeCmd() *cobra.Command {
@@ -64,6 +66,7 @@ SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 	f.StringVar(&o.cfg.NodeID, "node-id", "", "this node's id on the backend (default: random)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	f.IntVar(&o.fdReserve, "fd-reserve", 64, "open files kept back from --max-conns -1 for listeners, backends and scrapes")
+	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for 'go tool pprof')")
 	_ = c.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions(backends, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("slow-policy", cobra.FixedCompletions([]string{server.SlowDisconnect, server.SlowDrop}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -100,6 +103,17 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	srv, err := server.New(o.cfg)
 	if err != nil {
 		return serveStartErr(err, o)
+	}
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
+		if err != nil {
+			return usageErr("--cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return usageErr("--cpuprofile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintf(c.OutOrStdout(), "chatbench serve: listening on http://%s (backend %s)\n", srv.Addr(), o.backend)
 	o.cfg.Logger.Info("serving", "addr", srv.Addr(), "backend", o.backend, "max_conns", o.cfg.MaxConns, "open_files_limit", limit)
