@@ -62,7 +62,7 @@ SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 	f.StringSliceVar(&o.origins, "allow-origin", nil, "extra allowed Origin host patterns, e.g. '*.example.com' or 'https://app.example.com' (default: same origin only)")
 	f.StringVar(&o.cfg.Token, "token", "", "require this token as ?token= or Authorization: Bearer (or set $CHATBENCH_TOKEN)")
 	f.DurationVar(&o.cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before remaining sockets are dropped")
-	f.DurationVar(&o.cfg.TrimMemoryAfter, "trim-memory-after", 2*time.Second, "after the connection count grows >10% and holds this long, return freed memory to the OS (0: never)")
+	f.DurationVar(&o.cfg.TrimMemoryAfter, "trim-memory-after", time.Second, "after the connection count grows >10% and holds this long, return freed memory to the OS (0: never)")
 	f.StringVar(&o.cfg.NodeID, "node-id", "", "this node's id on the backend (default: random)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	f.IntVar(&o.fdReserve, "fd-reserve", 64, "open files kept back from --max-conns -1 for listeners, backends and scrapes")

@@ -70,6 +70,7 @@ and --message; {{probe}} in --message is replaced by the probe text.`,
 	f.DurationVar(&o.cfg.Warmup, "warmup", 2*time.Second, "sending before the steady phase, not counted")
 	f.DurationVar(&o.cfg.Duration, "duration", 10*time.Second, "steady phase")
 	f.DurationVar(&o.cfg.Grace, "grace", 2*time.Second, "longest wait for in-flight deliveries after the last send")
+	f.DurationVar(&o.cfg.Settle, "settle", 2*time.Second, "pause after the ramp before reading the server's memory, so a burst's garbage is not counted per connection (0: none)")
 	f.StringArrayVar(&o.urls, "url", nil, "target ws:// URL with templates (repeatable; clients spread round-robin). Default: start 'chatbench serve'")
 	f.StringVar(&o.cfg.Hello, "hello", "", "first text frame after connecting, e.g. '{{user}}' for servers that take the user name first")
 	f.StringVar(&o.cfg.Message, "message", "{{probe}}", "message template; must contain {{probe}}")

@@ -50,14 +50,20 @@ func WriteSummary(w io.Writer, r *Result) error {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	perDelivery := func(us float64) string {
+		if s.Delivered == 0 {
+			return "no deliveries to divide CPU by"
+		}
+		return fmt.Sprintf("%.2f µs CPU per delivery", us)
+	}
 	if s.Server.Source != "" {
-		fmt.Fprintf(tw, "server cost\t%.1f KB per connection, %.2f µs CPU per delivery (%s)\n",
-			s.Server.RSSKBPerConn, s.Server.CPUUsPerDelivery, s.Server.Source)
+		fmt.Fprintf(tw, "server cost\t%.1f KB per connection, %s (%s)\n",
+			s.Server.RSSKBPerConn, perDelivery(s.Server.CPUUsPerDelivery), s.Server.Source)
 	} else {
 		fmt.Fprintf(tw, "server cost\tnot measured (use --server-pid or a server with Prometheus process metrics)\n")
 	}
-	fmt.Fprintf(tw, "swarm cost\t%.1f KB per socket, %.2f µs CPU per received message\n",
-		s.Swarm.RSSKBPerSocket, s.Swarm.CPUUsPerMessage)
+	fmt.Fprintf(tw, "swarm cost\t%.1f KB per socket, %s\n",
+		s.Swarm.RSSKBPerSocket, strings.Replace(perDelivery(s.Swarm.CPUUsPerMessage), "per delivery", "per received message", 1))
 	fmt.Fprintf(tw, "compression\t%v\n", r.Environment.Compression)
 	for _, n := range r.Notes {
 		fmt.Fprintf(tw, "note\t%s\n", n)

@@ -47,6 +47,12 @@ type Config struct {
 	// Grace is how long to wait after the last send for in-flight
 	// deliveries (default 2 s); the wait ends early when all arrived.
 	Grace time.Duration
+	// Settle is a pause after the ramp before the server's memory is read,
+	// so that a server that frees its connection-burst garbage (chatbench
+	// serve returns it to the OS once its connection count holds still for
+	// 1 s; Go and Python runtimes do it later by themselves) is measured as
+	// it runs, not mid-burst. 0: no pause.
+	Settle time.Duration
 	// Hello is a first text frame sent right after connecting (e.g. the
 	// blog's user name "{{user}}"); empty sends none.
 	Hello string
@@ -340,6 +346,14 @@ func (r *run) execute(ctx context.Context, res *Result) (*Result, error) {
 	r.ramp(ctx)
 
 	// Sockets are open: measure their cost before any traffic.
+	if cfg.Settle > 0 && (cfg.ServerPid > 0 || cfg.MetricsURL != "") {
+		t := time.NewTimer(cfg.Settle)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	self1, _ := ReadProc("self")

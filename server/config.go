@@ -77,7 +77,7 @@ type Config struct {
 
 	// TrimMemoryAfter: when the connection count has grown by more than
 	// 10% and then held still this long, run a GC and return freed memory
-	// to the OS (see trimMemory). 0 disables it. The server command sets 2s.
+	// to the OS (see trimMemory). 0 disables it. The serve command sets 1s.
 	TrimMemoryAfter time.Duration
 
 	// Registry is where the server registers its metrics, served on

@@ -17,24 +17,27 @@ var freeOSMemory = debug.FreeOSMemory
 // scavenger). A server sized by its RSS should not carry a burst's garbage,
 // so once the count has been stable for settle, one GC returns it.
 func (s *Server) trimMemory(ctx context.Context, settle time.Duration) {
-	t := time.NewTicker(settle)
+	t := time.NewTicker(max(settle/4, 10*time.Millisecond))
 	defer t.Stop()
 	var trimmedAt, last int64
+	changedAt := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case now := <-t.C:
+			n := s.conns.Load()
+			if n != last {
+				last, changedAt = n, now
+			}
+			if n < trimmedAt {
+				trimmedAt = n // shrinking: re-arm relative to the lower count
+			}
+			grown := n-trimmedAt > max(trimmedAt/10, 256) // >10% (and >256) since the last trim
+			if grown && now.Sub(changedAt) >= settle {
+				freeOSMemory()
+				trimmedAt = n
+			}
 		}
-		n := s.conns.Load()
-		grown := n-trimmedAt > max(trimmedAt/10, 256) // >10% (and >256) since the last trim
-		if n == last && grown {
-			freeOSMemory()
-			trimmedAt = n
-		}
-		if n < trimmedAt {
-			trimmedAt = n // shrinking: re-arm relative to the lower count
-		}
-		last = n
 	}
 }

@@ -1,0 +1,92 @@
+package brokerkit
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatbench/chatbench/server/broker"
+)
+
+func TestBackoffBounded(t *testing.T) {
+	min, max := 100*time.Millisecond, 5*time.Second
+	for n := range 100 {
+		d := Backoff(n, min, max)
+		if d < min*3/4 || d > max*5/4 {
+			t.Fatalf("Backoff(%d) = %v, outside [%v, %v]", n, d, min*3/4, max*5/4)
+		}
+	}
+	if d := Backoff(0, min, max); d > min*5/4 {
+		t.Errorf("first backoff %v, want about %v", d, min)
+	}
+	if d := Backoff(50, min, max); d < max*3/4 {
+		t.Errorf("late backoff %v, want about %v", d, max)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := Redact("amqp://guest:secret@127.0.0.1:5672/")
+	if strings.Contains(got, "secret") || !strings.Contains(got, "127.0.0.1:5672") {
+		t.Errorf("Redact = %q", got)
+	}
+	if got := Redact("redis://127.0.0.1:6379/0"); got != "redis://127.0.0.1:6379/0" {
+		t.Errorf("Redact changed a URL without password: %q", got)
+	}
+}
+
+func TestRoomsLastCallWins(t *testing.T) {
+	r := NewRooms()
+	r.Add("a")
+	r.Add("b")
+	r.Remove("a")
+	r.Add("c")
+	r.Remove("c")
+	r.Add("c")
+	select {
+	case <-r.Changed():
+	default:
+		t.Fatal("no change signalled")
+	}
+	got := r.Snapshot()
+	if len(got) != 2 || got["b"] != struct{}{} || got["c"] != struct{}{} {
+		t.Errorf("Snapshot = %v, want b and c", got)
+	}
+	if _, ok := got["a"]; ok {
+		t.Error("a still wanted after Remove")
+	}
+}
+
+// TestDispatcherNeverBlocks: with the handler stuck, Deliver returns at once
+// and counts drops beyond the queue.
+func TestDispatcherNeverBlocks(t *testing.T) {
+	m := NewMetrics("test")
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	d := NewDispatcher(func(broker.Message) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+	}, 2, m)
+	d.Deliver(broker.Message{})
+	<-entered // the handler holds the first message
+	accepted := 0
+	t0 := time.Now()
+	for range 10 {
+		if d.Deliver(broker.Message{}) {
+			accepted++
+		}
+	}
+	if time.Since(t0) > time.Second {
+		t.Fatal("Deliver blocked")
+	}
+	if accepted != 2 {
+		t.Errorf("accepted %d with a queue of 2", accepted)
+	}
+	if got := m.Snapshot().Dropped[DropDeliverFull]; got != 8 {
+		t.Errorf("dropped %d, want 8", got)
+	}
+	close(release)
+	d.Close()
+}

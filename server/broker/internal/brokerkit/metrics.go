@@ -1,0 +1,186 @@
+// Package brokerkit holds what the networked brokers (redis, rabbitmq) share:
+// their Prometheus metrics, the bounded hand-off to the Handler, the set of
+// wanted rooms, reconnect backoff and URL redaction.
+package brokerkit
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Operations counted in chatbench_backend_errors_total{op}.
+const (
+	OpConnect     = "connect"     // dial, handshake, declare: a (re)connect attempt failed
+	OpPublish     = "publish"     // a message could not be published
+	OpSubscribe   = "subscribe"   // SUBSCRIBE / queue bind failed
+	OpUnsubscribe = "unsubscribe" // UNSUBSCRIBE / queue unbind failed
+	OpReceive     = "receive"     // the subscriber connection failed, or a message could not be decoded
+)
+
+// Reasons counted in chatbench_backend_dropped_total{reason}.
+const (
+	DropQueueFull    = "publish_queue_full" // Publish found its bounded queue full
+	DropDown         = "backend_down"       // Publish while the backend was not connected
+	DropPublishError = "publish_failed"     // the backend refused or lost a queued message
+	DropDeliverFull  = "deliver_queue_full" // the hand-off to the Handler was full (slow hub)
+	DropMalformed    = "malformed"          // a received message could not be decoded
+)
+
+var (
+	ops     = []string{OpConnect, OpPublish, OpSubscribe, OpUnsubscribe, OpReceive}
+	reasons = []string{DropQueueFull, DropDown, DropPublishError, DropDeliverFull, DropMalformed}
+)
+
+var (
+	descErrors = prometheus.NewDesc("chatbench_backend_errors_total",
+		"Backend operations that failed, by backend and operation.", []string{"backend", "op"}, nil)
+	descReconnects = prometheus.NewDesc("chatbench_backend_reconnects_total",
+		"Successful reconnections to the backend after the connection was lost.", []string{"backend"}, nil)
+	descUp = prometheus.NewDesc("chatbench_backend_up",
+		"1 while the backend is connected, 0 otherwise.", []string{"backend"}, nil)
+	descDropped = prometheus.NewDesc("chatbench_backend_dropped_total",
+		"Messages lost between nodes (not published or not delivered), by backend and reason.", []string{"backend", "reason"}, nil)
+)
+
+// Stats is a snapshot of a broker's counters.
+type Stats struct {
+	Up         bool
+	Reconnects uint64
+	Errors     map[string]uint64 // by op
+	Dropped    map[string]uint64 // by reason
+}
+
+// Metrics counts a broker's errors, drops and reconnects and exposes them as
+// a prometheus.Collector. Its zero value is not usable; use NewMetrics.
+type Metrics struct {
+	backend    string
+	errors     map[string]*atomic.Uint64
+	dropped    map[string]*atomic.Uint64
+	reconnects atomic.Uint64
+	up         atomic.Bool
+}
+
+var _ prometheus.Collector = (*Metrics)(nil)
+
+// NewMetrics returns the metrics of one broker of the given backend.
+func NewMetrics(backend string) *Metrics {
+	m := &Metrics{backend: backend, errors: map[string]*atomic.Uint64{}, dropped: map[string]*atomic.Uint64{}}
+	for _, op := range ops {
+		m.errors[op] = new(atomic.Uint64)
+	}
+	for _, r := range reasons {
+		m.dropped[r] = new(atomic.Uint64)
+	}
+	return m
+}
+
+// Register registers m with r; a nil r registers nothing.
+func (m *Metrics) Register(r prometheus.Registerer) error {
+	if r == nil {
+		return nil
+	}
+	return r.Register(m)
+}
+
+// Error counts n failures of op (one of the Op constants).
+func (m *Metrics) Error(op string, n int) { m.errors[op].Add(uint64(n)) }
+
+// Drop counts n messages lost for reason (one of the Drop constants).
+func (m *Metrics) Drop(reason string, n int) { m.dropped[reason].Add(uint64(n)) }
+
+// Reconnected counts one successful reconnection.
+func (m *Metrics) Reconnected() { m.reconnects.Add(1) }
+
+// SetUp sets the up gauge.
+func (m *Metrics) SetUp(up bool) { m.up.Store(up) }
+
+// Snapshot returns the current values.
+func (m *Metrics) Snapshot() Stats {
+	s := Stats{Up: m.up.Load(), Reconnects: m.reconnects.Load(),
+		Errors: make(map[string]uint64, len(ops)), Dropped: make(map[string]uint64, len(reasons))}
+	for k, v := range m.errors {
+		s.Errors[k] = v.Load()
+	}
+	for k, v := range m.dropped {
+		s.Dropped[k] = v.Load()
+	}
+	return s
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descErrors
+	ch <- descReconnects
+	ch <- descUp
+	ch <- descDropped
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, op := range ops {
+		ch <- prometheus.MustNewConstMetric(descErrors, prometheus.CounterValue, float64(m.errors[op].Load()), m.backend, op)
+	}
+	ch <- prometheus.MustNewConstMetric(descReconnects, prometheus.CounterValue, float64(m.reconnects.Load()), m.backend)
+	up := 0.0
+	if m.up.Load() {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, m.backend)
+	for _, r := range reasons {
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(m.dropped[r].Load()), m.backend, r)
+	}
+}
+
+// Rooms is the set of rooms a node wants subscribed. Subscribe and
+// Unsubscribe only record the change and wake the applier (Changed), so they
+// never block; the applier reconciles the backend with Snapshot. Applying the
+// final set is equivalent to applying every change in call order.
+type Rooms struct {
+	mu      sync.Mutex
+	want    map[string]struct{}
+	changed chan struct{}
+}
+
+// NewRooms returns an empty set.
+func NewRooms() *Rooms {
+	return &Rooms{want: make(map[string]struct{}), changed: make(chan struct{}, 1)}
+}
+
+// Add records that room is wanted.
+func (r *Rooms) Add(room string) {
+	r.mu.Lock()
+	r.want[room] = struct{}{}
+	r.mu.Unlock()
+	r.notify()
+}
+
+// Remove records that room is no longer wanted.
+func (r *Rooms) Remove(room string) {
+	r.mu.Lock()
+	delete(r.want, room)
+	r.mu.Unlock()
+	r.notify()
+}
+
+func (r *Rooms) notify() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed is signalled (coalesced) after every Add or Remove.
+func (r *Rooms) Changed() <-chan struct{} { return r.changed }
+
+// Snapshot returns a copy of the wanted set.
+func (r *Rooms) Snapshot() map[string]struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]struct{}, len(r.want))
+	for k := range r.want {
+		out[k] = struct{}{}
+	}
+	return out
+}
