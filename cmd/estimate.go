@@ -1,0 +1,151 @@
+package cmd
+
+import (
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chatbench/chatbench/estimate"
+)
+
+func init() { register(newEstimateCmd) }
+
+// estimateOptions are the estimate command's flags as typed; Config turns
+// them into an estimate.Config.
+type estimateOptions struct {
+	ram, rate, size, nic, cores               string
+	users, roomSize, senders, targetUsers     string
+	kbPerConn, cpuPerDelivery, cpuPerBrokerMs float64
+	userNameBytes, roomNameBytes              int
+	from                                      []string
+	json                                      bool
+}
+
+func newEstimateCmd() *cobra.Command {
+	o := &estimateOptions{}
+	c := &cobra.Command{
+		Use:   "estimate",
+		Short: "The blog's capacity maths, the fan-out model, and a check against measured results",
+		Long: `estimate prints the blog's back-of-envelope arithmetic exactly as the blog does
+it, the fan-out model beside it (every message is delivered to every member of
+its room, sender included: deliveries/s = senders × rate × room size), and the
+assumptions each number rests on with their source: the blog, a default, a
+value given here, or a measurement read with --from.
+
+Units: sizes are bytes, KB/MB/GB are decimal (GB = 10^9, as the blog's
+8 GB / 10 KB = 800,000), KiB/MiB/GiB binary (GiB = 2^30). Rates: 10/s, 600/min,
+1/h, 0.5/s. Bit rates: 1Gbps, 100Mbit/s; 100MB/s is bytes.
+
+--from reads swarm or sweep results files (docs/results-schema.md): measured
+memory per connection and CPU per delivery replace the assumptions, and each
+of the blog's claims gets the measured number, the ratio measured/claimed and
+a verdict: holds within 2× of the claim (or inside its range), otherwise
+"off by N×"; a growth bound (claim 6, O(N) CPU per message) holds when
+the fitted exponent of CPU per message against room size is at most 1.25
+(big-O is an upper bound; a smaller exponent is reported as such) and is
+refuted above it; "lower CPU with Redis" (7b) holds when redis/memory CPU
+per delivery < 1, refuted otherwise. A claim with no data says what run
+would measure it.
+
+--target-users plans nodes of --cores/--ram for each backend: nodes needed,
+broker messages/s and egress per node.`,
+		Example: `  chatbench estimate --ram 8GB --cores 4 --users 1000 --rate 10/s --size 100B
+  chatbench estimate --from swarm.json --from sweep.json
+  chatbench estimate --target-users 1000000 --room-size 50 --rate 1/s --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			rep, err := estimate.Build(cfg)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if o.json {
+				err = rep.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = rep.WriteTable(cmd.OutOrStdout())
+			}
+			if err != nil {
+				return failErr(err)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.ram, "ram", "8GB", "memory of one node (8GB, 8GiB, 512MB)")
+	f.StringVar(&o.cores, "cores", "4", "CPU cores of one node (4, 0.5)")
+	f.StringVar(&o.users, "users", "1000", "connected users")
+	f.StringVar(&o.rate, "rate", "10/s", "messages each sender sends (10/s, 600/min, 0.5/s)")
+	f.StringVar(&o.size, "size", "100B", "message text size (100B, 1KB)")
+	f.StringVar(&o.roomSize, "room-size", "", "members per room (default: one room of all users)")
+	f.StringVar(&o.senders, "senders", "", "users who send, in total (default: every user)")
+	f.StringVar(&o.nic, "nic", "", "network egress of one node (1Gbps, 10Gbit/s); default: not limited")
+	f.Float64Var(&o.kbPerConn, "kb-per-conn", 0, "server memory per connection in KB (default: measured with --from, else the blog's 10)")
+	f.Float64Var(&o.cpuPerDelivery, "cpu-per-delivery", 0, "server CPU µs per delivery (default: measured with --from, else 3)")
+	f.Float64Var(&o.cpuPerBrokerMs, "cpu-per-broker-msg", 0, "node CPU µs per message to or from the broker, for planning (default 10)")
+	f.IntVar(&o.userNameBytes, "user-name-bytes", 0, "user name length in the JSON envelope (default 8)")
+	f.IntVar(&o.roomNameBytes, "room-name-bytes", 0, "room name length in the JSON envelope (default 4, \"chat\")")
+	f.StringVar(&o.targetUsers, "target-users", "", "plan for this many users: nodes, broker messages/s, egress per node")
+	f.StringArrayVar(&o.from, "from", nil, "swarm or sweep results file (repeatable)")
+	f.BoolVar(&o.json, "json", false, "write JSON (schema chatbench.estimate/v1) instead of tables")
+	return c
+}
+
+// config parses the flags; a value that does not parse is a usage error of
+// one line naming the flag, the value and what was expected.
+func (o *estimateOptions) config() (estimate.Config, error) {
+	var cfg estimate.Config
+	var err error
+	bad := func(flag string, e error) error {
+		var ue *estimate.UnitError
+		if errors.As(e, &ue) {
+			return usageErr("--%s %q: want %s", flag, ue.Value, ue.Want)
+		}
+		return usageErr("--%s: %v", flag, e)
+	}
+	if cfg.RAMBytes, err = estimate.ParseSize(o.ram); err != nil {
+		return cfg, bad("ram", err)
+	}
+	cfg.RAMText = o.ram
+	if cfg.RatePerS, err = estimate.ParseRate(o.rate); err != nil {
+		return cfg, bad("rate", err)
+	}
+	if cfg.SizeBytes, err = estimate.ParseSize(o.size); err != nil {
+		return cfg, bad("size", err)
+	}
+	if o.nic != "" {
+		if cfg.NICBitsPerS, err = estimate.ParseBitrate(o.nic); err != nil {
+			return cfg, bad("nic", err)
+		}
+	}
+	counts := []struct {
+		flag, val string
+		dst       *int64
+	}{{"users", o.users, &cfg.Users}, {"room-size", o.roomSize, &cfg.RoomSize},
+		{"senders", o.senders, &cfg.Senders}, {"target-users", o.targetUsers, &cfg.TargetUsers}}
+	for _, c := range counts {
+		if c.val == "" {
+			continue
+		}
+		if *c.dst, err = estimate.ParseCount(c.val); err != nil {
+			return cfg, bad(c.flag, err)
+		}
+	}
+	if cfg.Cores, err = strconv.ParseFloat(o.cores, 64); err != nil || math.IsNaN(cfg.Cores) || math.IsInf(cfg.Cores, 0) {
+		return cfg, usageErr("--cores %q: want a number of cores like 4 or 0.5", o.cores)
+	}
+	cfg.KBPerConn, cfg.CPUUsPerDelivery, cfg.CPUUsPerBrokerMsg = o.kbPerConn, o.cpuPerDelivery, o.cpuPerBrokerMs
+	cfg.UserNameBytes, cfg.RoomNameBytes = o.userNameBytes, o.roomNameBytes
+	if len(o.from) > 0 {
+		ev, err := estimate.ReadResultsFiles(o.from...)
+		if err != nil {
+			return cfg, usageErr("--from: %v", err)
+		}
+		cfg.Evidence = ev
+	}
+	return cfg, nil
+}

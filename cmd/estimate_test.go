@@ -1,0 +1,81 @@
+package cmd
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// runCLI is in main_test.go (shared by the command tests).
+
+func TestEstimateBlogExample(t *testing.T) {
+	code, out, errOut := runCLI("estimate", "--ram", "8GB", "--cores", "4", "--users", "1000", "--rate", "10/s", "--size", "100B")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"8 GB / 10 KB = 8,000,000 KB / 10 KB = 800,000",
+		"1,000 users × 10 msg/s = 10,000 messages/s",
+		"1,000 × 10 × 100 B = 1 MB/s",
+		"10,000/s × 1,000 receivers = 10,000,000/s",
+		"10,000,000/s × 150 B = 1.5 GB/s (12 Gbit/s)",
+		"√(4 cores × 10⁶ / 3 µs / 10/s) = 365 members",
+		"3 µs CPU per delivery (default)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEstimateBadUnits(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ram", "8XB"}, `chatbench: --ram "8XB": want a size like 8GB, 8GiB or 512MB`},
+		{[]string{"--rate", "10/fortnight"}, `chatbench: --rate "10/fortnight": want a rate like 10/s, 600/min, 1/h or 0.5/s`},
+		{[]string{"--size", "big"}, `chatbench: --size "big": want a size like 8GB, 8GiB or 512MB`},
+		{[]string{"--nic", "1G"}, `chatbench: --nic "1G": want a bit rate like 1Gbps, 100Mbit/s or 10Gb/s`},
+		{[]string{"--users", "lots"}, `chatbench: --users "lots": want a whole number like 1000 or 1,000,000`},
+		{[]string{"--ram", "0GB"}, `chatbench: --ram must be more than 0`},
+		{[]string{"--cores", "four"}, `chatbench: --cores "four": want a number of cores like 4 or 0.5`},
+		{[]string{"--cores", "0"}, `chatbench: --cores must be more than 0`},
+		{[]string{"--from", "no-such-file.json"}, `chatbench: --from: results: open no-such-file.json: no such file or directory`},
+	}
+	for _, c := range cases {
+		code, out, errOut := runCLI(append([]string{"estimate"}, c.args...)...)
+		if code != ExitUsage || strings.TrimRight(errOut, "\n") != c.want || out != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %d bytes; want exit 2 and %q", c.args, code, errOut, len(out), c.want)
+		}
+		if strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: stderr is not one line: %q", c.args, errOut)
+		}
+	}
+}
+
+func TestEstimateJSONFromResults(t *testing.T) {
+	code, out, errOut := runCLI("estimate", "--json", "--from", "../estimate/testdata/swarm-memory-1000.json",
+		"--target-users", "1,000,000", "--room-size", "50")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Schema string
+		Claims []struct {
+			ID            string
+			MeasuredValue *float64 `json:"measured_value"`
+			Verdict       string
+		}
+		Plan *struct{ Rows []struct{ Backend string } }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if rep.Schema != "chatbench.estimate/v1" || len(rep.Claims) != 9 || rep.Plan == nil || len(rep.Plan.Rows) != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	if c := rep.Claims[0]; c.ID != "1" || c.MeasuredValue == nil || *c.MeasuredValue != 25.6 {
+		t.Errorf("claim 1 %+v", c)
+	}
+}

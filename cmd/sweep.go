@@ -1,0 +1,304 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chatbench/chatbench/estimate"
+	"github.com/chatbench/chatbench/estimate/sweep"
+	"github.com/chatbench/chatbench/loadgen"
+)
+
+func init() { register(newSweepCmd) }
+
+type sweepOptions struct {
+	backends                []string
+	urls                    []string
+	nodes                   int
+	redisURL, amqpURL       string
+	rates                   []string
+	size                    string
+	start, max, resolution  string
+	sloP99                  time.Duration
+	maxLoss                 float64
+	budget                  time.Duration
+	maxRuns                 int
+	warmup, duration, grace time.Duration
+	out                     string
+	json                    bool
+}
+
+func newSweepCmd() *cobra.Command {
+	o := &sweepOptions{}
+	c := &cobra.Command{
+		Use:   "sweep",
+		Short: "Find the knee: the largest room that still meets the SLO, per backend",
+		Long: `sweep runs swarm at rising numbers of clients (one room of all of them, every
+client sending --rate) and finds the knee: the largest N at which p99 stays
+under --slo-p99 and nothing is lost. Coarse steps (N, 2N, 4N, …) until a step
+fails, then bisection to within --resolution (default 5%). Each step gets
+fresh server nodes: this binary's "serve" as a child process (one node for
+memory, --nodes for redis and rabbitmq, given --redis-url / --amqp-url), so
+the server's memory and CPU are measured apart from swarm's. With --url it
+sweeps a running server instead.
+
+The whole sweep stops within --budget; a search cut short says so and the
+results are marked partial. --out writes one results file (kind "sweep") that
+'chatbench estimate --from' reads. The knees are printed beside the blog's
+claims (1,000–2,000 users on one 4-core/8 GB server; 10,000–20,000 with Redis;
+50,000–100,000 with RabbitMQ) scaled to this machine's cores and memory.`,
+		Example: `  chatbench sweep --budget 5m --out sweep.json
+  chatbench sweep --backend memory,redis --redis-url redis://127.0.0.1:6379/0 --rate 1/s --rate 10/s
+  chatbench sweep --url ws://127.0.0.1:8000/ws --start 50 --max 5000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := c.Flags()
+	f.StringSliceVar(&o.backends, "backend", []string{"memory"}, "backends to sweep: memory, redis, rabbitmq (comma-separated)")
+	f.StringArrayVar(&o.urls, "url", nil, "sweep a running server at this ws:// URL instead (repeatable; {{room}} and {{user}} are filled in)")
+	f.IntVar(&o.nodes, "nodes", 2, "server nodes per step for redis and rabbitmq")
+	f.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for --backend redis")
+	f.StringVar(&o.amqpURL, "amqp-url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ for --backend rabbitmq")
+	f.StringArrayVar(&o.rates, "rate", []string{"10/s"}, "messages per second per client (10/s, 600/min); repeat for rising rates, a knee search each")
+	f.StringVar(&o.size, "size", "100B", "message size")
+	f.StringVar(&o.start, "start", "100", "first number of clients")
+	f.StringVar(&o.max, "max", "20000", "largest number of clients to try")
+	f.StringVar(&o.resolution, "resolution", "", "stop bisecting when the knee is known to within this many clients (default 5%)")
+	f.DurationVar(&o.sloP99, "slo-p99", 100*time.Millisecond, "a step meets the SLO when its p99 fan-out latency is below this")
+	f.Float64Var(&o.maxLoss, "max-loss", 0, "and when at most this share of deliveries is lost (0.001 = 0.1%)")
+	f.DurationVar(&o.budget, "budget", 10*time.Minute, "total time for the whole sweep")
+	f.IntVar(&o.maxRuns, "max-runs", 30, "most steps per backend")
+	f.DurationVar(&o.warmup, "warmup", time.Second, "sending before each step's measured phase")
+	f.DurationVar(&o.duration, "duration", 5*time.Second, "measured phase of each step")
+	f.DurationVar(&o.grace, "grace", time.Second, "wait for in-flight deliveries after each step")
+	f.StringVarP(&o.out, "out", "o", "", "write the results file here")
+	f.BoolVar(&o.json, "json", false, "print the results file to stdout instead of tables")
+	return c
+}
+
+func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
+	cfg := sweep.Config{Backends: o.backends, URLs: o.urls, Nodes: o.nodes, SLO: estimate.SLO{P99: o.sloP99, MaxLoss: o.maxLoss},
+		Budget: o.budget, MaxRuns: o.maxRuns, Warmup: o.warmup, Duration: o.duration, Grace: o.grace, Version: version(), Progress: stderr}
+	bad := func(flag string, e error) error {
+		var ue *estimate.UnitError
+		if errors.As(e, &ue) {
+			return usageErr("--%s %q: want %s", flag, ue.Value, ue.Want)
+		}
+		return usageErr("--%s: %v", flag, e)
+	}
+	var err error
+	for _, rs := range o.rates {
+		r, err := estimate.ParseRate(rs)
+		if err != nil {
+			return cfg, bad("rate", err)
+		}
+		if r <= 0 {
+			return cfg, usageErr("--rate must be more than 0")
+		}
+		cfg.Rates = append(cfg.Rates, r)
+	}
+	size, err := estimate.ParseSize(o.size)
+	if err != nil {
+		return cfg, bad("size", err)
+	}
+	cfg.SizeBytes = int(size)
+	for _, c := range []struct {
+		flag, val string
+		dst       *int64
+	}{{"start", o.start, &cfg.StartN}, {"max", o.max, &cfg.MaxN}, {"resolution", o.resolution, &cfg.Resolution}} {
+		if c.val == "" {
+			continue
+		}
+		if *c.dst, err = estimate.ParseCount(c.val); err != nil {
+			return cfg, bad(c.flag, err)
+		}
+	}
+	if cfg.MaxN < cfg.StartN {
+		return cfg, usageErr("--max %d is below --start %d", cfg.MaxN, cfg.StartN)
+	}
+	if o.maxLoss < 0 || o.maxLoss >= 1 {
+		return cfg, usageErr("--max-loss %v: want a share from 0 to below 1, e.g. 0.001", o.maxLoss)
+	}
+	if len(o.urls) == 0 {
+		for _, b := range o.backends {
+			switch b {
+			case "memory", "redis", "rabbitmq":
+			default:
+				return cfg, usageErr("--backend %q: want memory, redis or rabbitmq", b)
+			}
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return cfg, failErr(fmt.Errorf("cannot find this binary to start server nodes: %w", err))
+		}
+		cfg.Start = sweepChildServe(exe, o.redisURL, o.amqpURL)
+	}
+	return cfg, nil
+}
+
+func (o *sweepOptions) run(c *cobra.Command) error {
+	cfg, err := o.config(c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	res, err := sweep.Run(c.Context(), cfg)
+	var se *sweep.StartError
+	var ce *loadgen.ConfigError
+	switch {
+	case errors.As(err, &se), errors.As(err, &ce):
+		return usageErr("%v", err)
+	case err != nil && res == nil:
+		return failErr(err)
+	}
+	if res != nil && o.out != "" {
+		if werr := writeSweepFile(o.out, res.WriteJSON); werr != nil {
+			return failErr(werr)
+		}
+	}
+	if res != nil {
+		var perr error
+		if o.json {
+			perr = res.WriteJSON(c.OutOrStdout())
+		} else {
+			perr = res.WriteTable(c.OutOrStdout())
+		}
+		if perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if err == nil && res != nil {
+		err = res.Err()
+	}
+	if err != nil {
+		return failErr(err)
+	}
+	return nil
+}
+
+func writeSweepFile(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sweep-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// sweepChildServe starts nodes as "exe serve" child processes on free loopback
+// ports, reading each one's address from its first stdout line.
+func sweepChildServe(exe, redisURL, amqpURL string) sweep.Starter {
+	return func(ctx context.Context, backend string, n int) ([]sweep.Node, error) {
+		var nodes []sweep.Node
+		fail := func(err error) ([]sweep.Node, error) {
+			for _, nd := range nodes {
+				_ = nd.Stop()
+			}
+			return nil, err
+		}
+		for i := 0; i < n; i++ {
+			args := []string{"serve", "--addr", "127.0.0.1:0", "--backend", backend, "--log-level", "warn", "--slow-policy", "drop"}
+			switch backend {
+			case "redis":
+				args = append(args, "--redis-url", redisURL)
+			case "rabbitmq":
+				args = append(args, "--amqp-url", amqpURL)
+			}
+			nd, err := startServeChild(ctx, exe, args)
+			if err != nil {
+				return fail(err)
+			}
+			nodes = append(nodes, nd)
+		}
+		return nodes, nil
+	}
+}
+
+func startServeChild(ctx context.Context, exe string, args []string) (sweep.Node, error) {
+	cmd := exec.Command(exe, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return sweep.Node{}, err
+	}
+	var stderr strings.Builder
+	var mu sync.Mutex
+	cmd.Stderr = sweepWriterFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stderr.Len() < 4096 {
+			stderr.Write(p)
+		}
+		return len(p), nil
+	})
+	if err := cmd.Start(); err != nil {
+		return sweep.Node{}, err
+	}
+	waited := make(chan error, 1)
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, stdout)
+		waited <- cmd.Wait()
+	}()
+	stop := func() error {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-waited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-waited
+		}
+		return nil
+	}
+	timer := time.NewTimer(15 * time.Second)
+	defer timer.Stop()
+	select {
+	case line, ok := <-lines:
+		// "chatbench serve: listening on http://ADDR (backend B)"
+		_, rest, found := strings.Cut(line, "listening on http://")
+		addr, _, _ := strings.Cut(rest, " ")
+		if !ok || !found || addr == "" {
+			<-waited
+			mu.Lock()
+			msg := strings.TrimSpace(stderr.String())
+			mu.Unlock()
+			if msg == "" {
+				msg = "exited before listening"
+			}
+			return sweep.Node{}, errors.New(strings.TrimPrefix(msg, "chatbench: "))
+		}
+		return sweep.Node{URL: "ws://" + addr + "/ws", PID: cmd.Process.Pid, Stop: stop}, nil
+	case <-timer.C:
+		_ = stop()
+		return sweep.Node{}, errors.New("serve did not print its address within 15 s")
+	case <-ctx.Done():
+		_ = stop()
+		return sweep.Node{}, ctx.Err()
+	}
+}
+
+type sweepWriterFunc func([]byte) (int, error)
+
+func (f sweepWriterFunc) Write(p []byte) (int, error) { return f(p) }

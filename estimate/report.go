@@ -1,0 +1,133 @@
+package estimate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteJSON writes the report for machines.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report for people. Every number in it is one of the
+// report's fields (or its Text), so it agrees with WriteJSON.
+func (r *Report) WriteTable(w io.Writer) error {
+	ew := &errWriter{w: w}
+	in := r.Inputs
+	rooms := r.Model.Rooms
+	roomText := fmt.Sprintf("1 room of %s", FormatCount(float64(in.RoomSize)))
+	if rooms > 1 {
+		roomText = fmt.Sprintf("%s rooms of %s", FormatCount(rooms), FormatCount(float64(in.RoomSize)))
+	}
+	sendText := "every user sends"
+	if in.Senders != in.Users {
+		sendText = FormatCount(float64(in.Senders)) + " senders"
+	}
+	ew.printf("%s users in %s, %s %s, %s messages; node: %s cores, %s RAM\n\n",
+		FormatCount(float64(in.Users)), roomText, sendText, FormatRate(in.RatePerS), FormatBytes(in.SizeBytes),
+		FormatSig(in.Cores, 3), FormatBytes(in.RAMBytes))
+
+	ew.printf("THE BLOG'S ARITHMETIC, AND THE FAN-OUT MODEL BESIDE IT\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUANTITY\tTHE BLOG\tFAN-OUT MODEL\tRESTS ON")
+	for _, l := range r.Lines {
+		blog := l.Blog
+		if blog == "" {
+			blog = "-"
+		}
+		// One assumption per line keeps the table narrow.
+		rests := append([]string{""}, l.RestsOn...)[min(1, len(l.RestsOn)):]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Quantity, blog, l.Model, rests[0])
+		for _, more := range rests[1:] {
+			fmt.Fprintf(tw, "\t\t\t%s\n", more)
+		}
+	}
+	tw.Flush()
+
+	ew.printf("\nASSUMPTIONS\n")
+	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ASSUMPTION\tVALUE\tSOURCE\tWHY")
+	for _, a := range r.Assumptions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Text, a.SourceText(), a.Why)
+	}
+	tw.Flush()
+
+	ew.printf("\nTHE BLOG'S CLAIMS")
+	if len(r.Files) > 0 {
+		ew.printf(" AGAINST %s", strings.Join(r.Files, ", "))
+	}
+	ew.printf("\n")
+	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tCLAIM\tBLOG\tMEASURED\tRATIO\tVERDICT")
+	for _, c := range r.Claims {
+		m := c.Measured
+		if m == "" {
+			m = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Text, c.Blog, m, c.RatioText, c.Verdict)
+	}
+	tw.Flush()
+	var basis []string
+	for _, c := range r.Claims {
+		if c.Basis != "" {
+			basis = append(basis, fmt.Sprintf("  %s: %s", c.ID, c.Basis))
+		}
+	}
+	if len(basis) > 0 {
+		ew.printf("how measured:\n%s\n", strings.Join(basis, "\n"))
+	}
+	ew.printf("verdict: holds within %s× of the claim (or inside its range), else off by N×; a growth bound O(N^k) holds up to exponent k + %s, refuted above; \"lower\" holds below 1×, refuted at 1× or more\n",
+		FormatSig(HoldsWithin, 2), FormatSig(ExponentTolerance, 2))
+
+	if p := r.Plan; p != nil {
+		ew.printf("\nPLAN: %s USERS IN ROOMS OF %s AT %s PER SENDER, NODES OF %s CORES / %s\n",
+			FormatCount(p.TargetUsers), FormatCount(p.RoomSize), FormatRate(p.RatePerS), FormatSig(in.Cores, 3), FormatBytes(in.RAMBytes))
+		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "BACKEND\tNODES\tUSERS/NODE\tLIMIT\tDELIVERIES/S\tBROKER PUBLISHES/S\tBROKER->NODES/S\tEGRESS/NODE\tCPU/NODE\tNOTE")
+		for _, row := range p.Rows {
+			nodes, pubs, bdel := "-", "-", "-"
+			if row.Fits {
+				nodes = FormatCount(row.Nodes)
+			}
+			if row.Backend != "memory" && row.Fits {
+				pubs, bdel = FormatSig(row.BrokerPublishesPerS, 4), FormatSig(row.BrokerDeliveriesPerS, 4)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.Backend, nodes, FormatCount(row.UsersPerNode), row.LimitedBy,
+				FormatSig(row.DeliveriesPerS, 4), pubs, bdel, FormatBytes(row.EgressPerNodeBytes)+"/s",
+				FormatSig(row.CPUPerNodeCores, 3)+" cores", row.Note)
+		}
+		tw.Flush()
+		ew.printf("per backend: memory per connection and CPU per delivery: ")
+		var per []string
+		for _, row := range p.Rows {
+			per = append(per, fmt.Sprintf("%s %s, %s", row.Backend, row.KBPerConn, row.CPUUsPerDelivery))
+		}
+		ew.printf("%s\nplacement: %s\n", strings.Join(per, "; "), p.Placement)
+	}
+	for _, n := range r.Notes {
+		ew.printf("note: %s\n", n)
+	}
+	return ew.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }

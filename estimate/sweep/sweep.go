@@ -1,0 +1,445 @@
+// Package sweep runs swarm (loadgen) at rising numbers of clients against
+// server nodes it starts for each step (or against given URLs) and finds the
+// knee per backend with estimate.FindKnee: the largest N at which the SLO
+// (default p99 < 100 ms, nothing lost) still holds. It writes one results
+// file (kind "sweep", docs/results-schema.md) that estimate --from reads.
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/chatbench/chatbench/estimate"
+	"github.com/chatbench/chatbench/loadgen"
+)
+
+// Node is one started server node.
+type Node struct {
+	URL        string // ws:// URL of its WebSocket route, e.g. ws://127.0.0.1:4242/ws
+	PID        int    // its process id, when it is a process of its own (cost from /proc); 0 otherwise
+	MetricsURL string // its /metrics, when the cost can be scraped there; "" otherwise
+	Stop       func() error
+}
+
+// Starter starts nodes server nodes of backend for one step. Every step gets
+// fresh nodes, so one step's memory does not leak into the next's.
+type Starter func(ctx context.Context, backend string, nodes int) ([]Node, error)
+
+// Config is one sweep.
+type Config struct {
+	// Backends to sweep, each started by Start. Ignored when URLs is set.
+	Backends []string
+	// URLs of running servers to sweep instead (backend "external");
+	// {{room}} and {{user}} templates as in swarm.
+	URLs []string
+	// Nodes per step for the backends that span nodes (redis, rabbitmq);
+	// default 2. memory always runs one node.
+	Nodes int
+	Start Starter
+
+	// Rates per sender to sweep, each a knee search of its own (rising rate:
+	// the knee should fall as 1/√rate); default 10/s, the blog's.
+	Rates      []float64
+	SizeBytes  int     // default 100
+	StartN     int64   // default 100
+	MaxN       int64   // default 20,000
+	Resolution int64   // default 5% of the knee
+	Factor     float64 // default 2
+	SLO        estimate.SLO
+	Budget     time.Duration // whole sweep; default 10 min
+	MaxRuns    int           // per backend; default 30
+
+	Warmup, Duration, Grace time.Duration // per step; defaults 1 s, 5 s, 1 s
+	Version                 string
+	// Progress gets one line per step; nil: none.
+	Progress io.Writer
+}
+
+// StartError is returned when the nodes of a backend could not be started
+// (a usage problem: no broker at the URL, a backend this build lacks).
+type StartError struct {
+	Backend string
+	Err     error
+}
+
+func (e *StartError) Error() string { return fmt.Sprintf("start %s nodes: %v", e.Backend, e.Err) }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// External is the backend name of a sweep against URLs.
+const External = "external"
+
+// Step is one run of the sweep, as written in the results file.
+type Step struct {
+	Backend  string          `json:"backend"`
+	Clients  int64           `json:"clients"`
+	RatePerS float64         `json:"rate_per_s"`
+	OK       bool            `json:"ok"`
+	Why      string          `json:"why,omitempty"`
+	Result   *loadgen.Result `json:"result"`
+}
+
+// Search is how the knee search of one backend at one rate went.
+type Search struct {
+	Backend  string  `json:"backend"`
+	RatePerS float64 `json:"rate_per_s"`
+	Knee     int64   `json:"knee"`  // 0: even the first step failed
+	Above    int64   `json:"above"` // smallest N that failed; 0: none up to max
+	Runs     int     `json:"runs"`
+	Stopped  string  `json:"stopped,omitempty"`
+}
+
+// ResultConfig is the sweep's config as written.
+type ResultConfig struct {
+	URLs      []string  `json:"urls"`
+	Backend   string    `json:"backend"` // the only backend, or ""
+	Backends  []string  `json:"backends"`
+	Nodes     int       `json:"nodes"`
+	RatePerS  float64   `json:"rate_per_s"` // the first rate, the one "knees" is at
+	Rates     []float64 `json:"rates_per_s"`
+	SizeBytes int       `json:"size_bytes"`
+	SLOP99Ms  float64   `json:"slo_p99_ms"`
+	MaxLoss   float64   `json:"slo_max_loss"`
+	StartN    int64     `json:"start"`
+	MaxN      int64     `json:"max"`
+	BudgetS   float64   `json:"budget_s"`
+	DurationS float64   `json:"duration_s"`
+}
+
+// Result is a sweep results file (kind "sweep").
+type Result struct {
+	Schema      string              `json:"schema"`
+	Kind        string              `json:"kind"`
+	StartedAt   time.Time           `json:"started_at"`
+	Config      ResultConfig        `json:"config"`
+	Environment loadgen.Environment `json:"environment"`
+	Summary     struct{}            `json:"summary"`
+	Steps       []Step              `json:"steps"`
+	Knees       map[string]int64    `json:"knees"`    // per backend, at the first rate
+	Searches    []Search            `json:"searches"` // every backend × rate
+	Partial     bool                `json:"partial"`
+	Notes       []string            `json:"notes,omitempty"`
+}
+
+// WriteJSON writes the results file.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(r)
+}
+
+func (c *Config) defaults() error {
+	if len(c.URLs) == 0 && len(c.Backends) == 0 {
+		c.Backends = []string{"memory"}
+	}
+	if len(c.URLs) > 0 {
+		c.Backends = []string{External}
+	} else if c.Start == nil {
+		return errors.New("sweep: no way to start server nodes")
+	}
+	if c.Nodes <= 0 {
+		c.Nodes = 2
+	}
+	if len(c.Rates) == 0 {
+		c.Rates = []float64{estimate.BlogRatePerS}
+	}
+	for _, r := range c.Rates {
+		if !(r > 0) {
+			return fmt.Errorf("sweep: rate %v must be more than 0", r)
+		}
+	}
+	if c.SizeBytes <= 0 {
+		c.SizeBytes = 100
+	}
+	if c.StartN <= 0 {
+		c.StartN = 100
+	}
+	if c.MaxN <= 0 {
+		c.MaxN = 20000
+	}
+	if c.SLO.P99 <= 0 {
+		c.SLO.P99 = 100 * time.Millisecond
+	}
+	if c.Budget <= 0 {
+		c.Budget = 10 * time.Minute
+	}
+	if c.MaxRuns <= 0 {
+		c.MaxRuns = 30
+	}
+	if c.Warmup <= 0 {
+		c.Warmup = time.Second
+	}
+	if c.Duration <= 0 {
+		c.Duration = 5 * time.Second
+	}
+	if c.Grace <= 0 {
+		c.Grace = time.Second
+	}
+	return nil
+}
+
+func (c *Config) nodesFor(backend string) int {
+	switch backend {
+	case "memory":
+		return 1
+	case External:
+		return len(c.URLs)
+	}
+	return c.Nodes
+}
+
+// Run sweeps every backend in turn, each with an equal share of what is left
+// of the budget. It returns the results so far with an error when a step
+// could not run at all (bad config, ctx cancelled); a budget spent early is
+// not an error: the result is marked partial and the search says so.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	res := &Result{Schema: estimate.ResultsSchema, Kind: "sweep", StartedAt: time.Now().UTC(), Knees: map[string]int64{}}
+	res.Config = ResultConfig{URLs: cfg.URLs, Backends: cfg.Backends, Nodes: cfg.Nodes, RatePerS: cfg.Rates[0], Rates: cfg.Rates,
+		SizeBytes: cfg.SizeBytes, SLOP99Ms: float64(cfg.SLO.P99) / 1e6, MaxLoss: cfg.SLO.MaxLoss,
+		StartN: cfg.StartN, MaxN: cfg.MaxN, BudgetS: cfg.Budget.Seconds(), DurationS: cfg.Duration.Seconds()}
+	if len(cfg.Backends) == 1 {
+		res.Config.Backend = cfg.Backends[0]
+	}
+	deadline := time.Now().Add(cfg.Budget)
+	searches := len(cfg.Backends) * len(cfg.Rates)
+	for i, b := range cfg.Backends {
+		for j, rate := range cfg.Rates {
+			share := time.Until(deadline) / time.Duration(searches-(i*len(cfg.Rates)+j))
+			r := &stepRunner{cfg: &cfg, backend: b, res: res}
+			kr, err := estimate.FindKnee(ctx, r, estimate.SearchConfig{
+				Start: cfg.StartN, Max: cfg.MaxN, Factor: cfg.Factor, RatePerS: rate,
+				Resolution: cfg.Resolution, SLO: cfg.SLO, Budget: share, MaxRuns: cfg.MaxRuns,
+			})
+			if kr != nil {
+				res.Searches = append(res.Searches, Search{Backend: b, RatePerS: rate, Knee: kr.Knee, Above: kr.Above, Runs: kr.Runs(), Stopped: kr.Stopped})
+				if kr.Knee > 0 && j == 0 {
+					res.Knees[b] = kr.Knee
+				}
+			}
+			if errors.Is(err, estimate.ErrBudget) {
+				res.Partial = true
+				res.Notes = append(res.Notes, fmt.Sprintf("%s at %s: %s; the knee is between %d and %s", b,
+					estimate.FormatRate(rate), kr.Stopped, kr.Knee, aboveText(kr.Above)))
+				continue
+			}
+			if err != nil {
+				res.Partial = true
+				return res, err
+			}
+		}
+	}
+	for _, s := range res.Steps {
+		if s.Result != nil && s.Result.Environment.Cores > 0 {
+			res.Environment = s.Result.Environment
+			break
+		}
+	}
+	return res, nil
+}
+
+// Err reports a backend whose first step already missed the SLO (no knee
+// at all): the sweep ran, and says nothing about that backend's capacity.
+func (r *Result) Err() error {
+	for _, se := range r.Searches {
+		if se.Knee > 0 {
+			continue
+		}
+		why := ""
+		for _, st := range r.Steps {
+			if st.Backend == se.Backend && st.RatePerS == se.RatePerS && !st.OK {
+				why = ": " + st.Why
+				break
+			}
+		}
+		return fmt.Errorf("sweep %s at %s: even %d clients miss the SLO%s", se.Backend, estimate.FormatRate(se.RatePerS), r.Config.StartN, why)
+	}
+	return nil
+}
+
+func aboveText(n int64) string {
+	if n == 0 {
+		return "max (none failed)"
+	}
+	return fmt.Sprint(n)
+}
+
+type stepRunner struct {
+	cfg     *Config
+	backend string
+	res     *Result
+}
+
+// RunStep starts fresh nodes, runs swarm once and stops the nodes.
+func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.StepResult, error) {
+	c := r.cfg
+	urls := c.URLs
+	var nodes []Node
+	if r.backend != External {
+		var err error
+		nodes, err = c.Start(ctx, r.backend, c.nodesFor(r.backend))
+		if err != nil {
+			return estimate.StepResult{}, &StartError{Backend: r.backend, Err: err}
+		}
+		defer func() {
+			for _, n := range nodes {
+				_ = n.Stop()
+			}
+		}()
+		urls = nil
+		for _, n := range nodes {
+			urls = append(urls, n.URL+"?room={{room}}&user={{user}}")
+		}
+	}
+	lc := loadgen.Config{URLs: urls, Clients: int(st.Clients), Rate: st.RatePerS, Size: c.SizeBytes,
+		Warmup: c.Warmup, Duration: c.Duration, Grace: c.Grace, Version: c.Version}
+	if r.backend != External {
+		lc.Backend = r.backend
+	}
+	// Server cost is per node: measure it only when there is one node.
+	if len(nodes) == 1 {
+		lc.ServerPid, lc.MetricsURL = nodes[0].PID, nodes[0].MetricsURL
+	}
+	lres, err := loadgen.Run(ctx, lc)
+	if ctx.Err() != nil {
+		return estimate.StepResult{}, ctx.Err()
+	}
+	var ce *loadgen.ConfigError
+	if errors.As(err, &ce) {
+		return estimate.StepResult{}, err
+	}
+	sr := estimate.StepResult{}
+	if lres != nil {
+		s := lres.Summary
+		sr.P99 = time.Duration(s.LatencyMs.P99 * float64(time.Millisecond))
+		sr.Expected, sr.Lost = s.Expected, s.Lost
+		switch {
+		case s.ConnectErrors > 0:
+			sr.Failed, sr.Reason = true, fmt.Sprintf("%d connect errors", s.ConnectErrors)
+		case s.Disconnected > 0:
+			sr.Failed, sr.Reason = true, fmt.Sprintf("%d sockets dropped", s.Disconnected)
+		case s.Sent == 0 && st.RatePerS > 0:
+			sr.Failed, sr.Reason = true, "nothing sent"
+		}
+	}
+	if err != nil {
+		// A run that failed (limits, a server that refused or dropped
+		// sockets) is over the knee, not the end of the sweep.
+		sr.Failed, sr.Reason = true, oneLine(err.Error())
+	}
+	ok, why := c.SLO.Met(sr)
+	r.res.Steps = append(r.res.Steps, Step{Backend: r.backend, Clients: st.Clients, RatePerS: st.RatePerS, OK: ok, Why: why, Result: lres})
+	if c.Progress != nil {
+		verdict := "ok"
+		if !ok {
+			verdict = "over: " + why
+		}
+		fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s: p99 %s, lost %d of %d: %s\n", r.backend,
+			estimate.FormatCount(float64(st.Clients)), estimate.FormatRate(st.RatePerS), sr.P99.Round(time.Microsecond),
+			sr.Lost, sr.Expected, verdict)
+	}
+	return sr, nil
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// BlogClaim is the blog's users-per-server claim for a backend.
+type BlogClaim struct {
+	ID     string
+	Lo, Hi float64
+}
+
+// BlogClaims maps backends to the blog's claims 5, 7 and 8.
+var BlogClaims = map[string]BlogClaim{
+	"memory": {"5", 1000, 2000}, "redis": {"7", 10000, 20000}, "rabbitmq": {"8", 50000, 100000},
+}
+
+// WriteTable prints the steps and the knees per backend beside the blog's
+// claims scaled to this machine: the blog's users on a 4-core server at
+// 10 msg/s, × √(cores/4 × 10/rate) by the fan-out law (N² × rate ∝ cores),
+// capped by memory at the blog's 10 KB per connection.
+func (r *Result) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BACKEND\tCLIENTS\tP99\tLOST\tSLO")
+	for _, s := range r.Steps {
+		p99, lost := "-", "-"
+		if s.Result != nil {
+			p99 = fmt.Sprintf("%.1f ms", s.Result.Summary.LatencyMs.P99)
+			lost = fmt.Sprintf("%d of %d", s.Result.Summary.Lost, s.Result.Summary.Expected)
+		}
+		v := "ok"
+		if !s.OK {
+			v = "over: " + s.Why
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Backend, estimate.FormatCount(float64(s.Clients)), p99, lost, v)
+	}
+	tw.Flush()
+	cores, mem := float64(r.Environment.Cores), float64(r.Environment.MemBytes)
+	fmt.Fprintf(&b, "\nKNEES: SLO p99 < %s ms and loss ≤ %s, on %s cores / %s\n",
+		estimate.FormatSig(r.Config.SLOP99Ms, 3), estimate.FormatSig(r.Config.MaxLoss, 3),
+		estimate.FormatSig(cores, 3), estimate.FormatBytes(mem))
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BACKEND\tRATE\tKNEE\tRUNS\tTHE BLOG'S CLAIM, SCALED TO THIS MACHINE AND RATE")
+	for _, s := range r.Searches {
+		knee := estimate.FormatCount(float64(s.Knee))
+		switch {
+		case s.Knee == 0:
+			knee = "< " + estimate.FormatCount(float64(r.Config.StartN))
+		case s.Above == 0:
+			knee = "≥ " + knee
+		}
+		claim := "-"
+		if c, ok := BlogClaims[s.Backend]; ok {
+			lo, hi := ScaleClaim(c.Lo, cores, mem, s.RatePerS), ScaleClaim(c.Hi, cores, mem, s.RatePerS)
+			claim = fmt.Sprintf("claim %s: %s–%s users on 4 cores at 10/s → %s–%s here", c.ID,
+				estimate.FormatCount(c.Lo), estimate.FormatCount(c.Hi), estimate.FormatCount(lo), estimate.FormatCount(hi))
+			switch {
+			case s.Knee > 0 && s.Above > 0:
+				_, _, v := estimate.RatioVerdict(float64(s.Knee), lo, hi)
+				claim += ": " + v
+			case s.Knee > 0:
+				claim += ": not reached (every step passed up to --max)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Backend, estimate.FormatRate(s.RatePerS), knee, s.Runs, claim)
+	}
+	tw.Flush()
+	for _, s := range r.Searches {
+		if s.Stopped != "" {
+			fmt.Fprintf(&b, "%s at %s stopped early: %s\n", s.Backend, estimate.FormatRate(s.RatePerS), s.Stopped)
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ScaleClaim scales a blog users-per-server figure (4 cores, 8 GB, 10 msg/s)
+// to a machine of cores and memBytes at rate: × √(cores/4 × 10/rate), capped
+// by memBytes at the blog's 10 KB per connection.
+func ScaleClaim(users, cores, memBytes, rate float64) float64 {
+	n := users
+	if cores > 0 && rate > 0 {
+		n = users * math.Sqrt(cores/estimate.BlogCores*estimate.BlogRatePerS/rate)
+	}
+	if memBytes > 0 {
+		n = math.Min(n, estimate.ConnsInRAM(memBytes, estimate.BlogKBPerConn))
+	}
+	return math.Floor(n)
+}

@@ -1,0 +1,127 @@
+package sweep
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatbench/chatbench/estimate"
+	"github.com/chatbench/chatbench/server"
+)
+
+// inProcess starts the reference server in this process on a free loopback
+// port. Its cost is not measured (it shares the process with swarm).
+func inProcess(t *testing.T) Starter {
+	return func(ctx context.Context, backend string, nodes int) ([]Node, error) {
+		var out []Node
+		for i := 0; i < nodes; i++ {
+			srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+			if err != nil {
+				return nil, err
+			}
+			sctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- srv.Run(sctx) }()
+			out = append(out, Node{URL: "ws://" + srv.Addr() + "/ws", Stop: func() error {
+				cancel()
+				return <-done
+			}})
+		}
+		return out, nil
+	}
+}
+
+// One real short sweep against the embedded server: a load far below the
+// knee passes at every step, the search stops at max in few runs, and the
+// results file reads back with estimate.
+func TestShortSweepEmbedded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sweep")
+	}
+	var progress bytes.Buffer
+	cfg := Config{Backends: []string{"memory"}, Start: inProcess(t), Rates: []float64{2}, StartN: 10, MaxN: 40,
+		Warmup: 200 * time.Millisecond, Duration: 700 * time.Millisecond, Grace: 300 * time.Millisecond,
+		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute, Progress: &progress}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("sweep: %v\n%s", err, progress.String())
+	}
+	t.Logf("progress:\n%s", progress.String())
+	// 10, 20, 40: every step passes, the knee is the max.
+	if len(res.Steps) != 3 || res.Knees["memory"] != 40 || len(res.Searches) != 1 || res.Searches[0].Above != 0 {
+		t.Fatalf("steps %d, knees %v, searches %+v", len(res.Steps), res.Knees, res.Searches)
+	}
+	if err := res.Err(); err != nil {
+		t.Errorf("Err() = %v", err)
+	}
+	for _, s := range res.Steps {
+		if !s.OK || s.Result == nil || s.Result.Summary.Delivered == 0 || s.Result.Summary.Lost != 0 {
+			t.Errorf("step %d: ok %v why %q", s.Clients, s.OK, s.Why)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "sweep.json")
+	var buf bytes.Buffer
+	if err := res.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := estimate.ReadResultsFiles(path)
+	if err != nil {
+		t.Fatalf("estimate cannot read the sweep: %v", err)
+	}
+	if len(ev.Runs) != 3 || len(ev.Knees) != 1 || ev.Knees[0].Clients != 40 || ev.Knees[0].RatePerS != 2 || ev.Knees[0].Cores < 1 {
+		t.Errorf("read back: %d runs, knees %+v", len(ev.Runs), ev.Knees)
+	}
+	var tbl bytes.Buffer
+	if err := res.WriteTable(&tbl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tbl.String(), "memory   2/s   ≥ 40  3     claim 5: 1,000–2,000 users on 4 cores at 10/s") ||
+		!strings.Contains(tbl.String(), "not reached") {
+		t.Errorf("table:\n%s", tbl.String())
+	}
+}
+
+// A server that is not there: every step fails, the knee is 0 after one run.
+func TestSweepNothingListening(t *testing.T) {
+	cfg := Config{URLs: []string{"ws://127.0.0.1:1/ws"}, StartN: 5, MaxN: 10, Rates: []float64{1, 2},
+		Warmup: 100 * time.Millisecond, Duration: 100 * time.Millisecond, Grace: 100 * time.Millisecond, Budget: 30 * time.Second}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One search per rate, one failed step each.
+	if len(res.Searches) != 2 || len(res.Steps) != 2 {
+		t.Fatalf("searches %+v steps %+v", res.Searches, res.Steps)
+	}
+	for i, s := range res.Searches {
+		if s.Backend != External || s.RatePerS != float64(i+1) || s.Knee != 0 || s.Above != 5 || s.Runs != 1 ||
+			res.Steps[i].OK || !strings.Contains(res.Steps[i].Why, "failed") {
+			t.Errorf("search %+v step %+v", s, res.Steps[i])
+		}
+	}
+	if err := res.Err(); err == nil || !strings.HasPrefix(err.Error(), "sweep external at 1/s: even 5 clients miss the SLO: failed: ") {
+		t.Errorf("Err() = %v", err)
+	}
+}
+
+func TestScaleClaim(t *testing.T) {
+	// 4 cores at 10/s: unchanged; 1 core: half; 1/s on 4 cores: ×√10.
+	cases := []struct{ users, cores, mem, rate, want float64 }{
+		{1000, 4, 8e9, 10, 1000}, {1000, 1, 8e9, 10, 500}, {1000, 4, 8e9, 0.1, 10000},
+		{100000, 4, 1e8, 10, 10000}, // 100 MB / 10 KB caps it
+	}
+	for _, c := range cases {
+		if got := ScaleClaim(c.users, c.cores, c.mem, c.rate); got != c.want {
+			t.Errorf("ScaleClaim(%v, %v cores, %v B, %v/s) = %v, want %v", c.users, c.cores, c.mem, c.rate, got, c.want)
+		}
+	}
+}
