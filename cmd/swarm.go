@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/loadgen"
 )
 
@@ -91,27 +91,6 @@ and --message; {{probe}} in --message is replaced by the probe text.`,
 	return c
 }
 
-// parseRate parses "10/s", "30/m", "5/h" or a bare number per second.
-func parseRate(s string) (float64, error) {
-	num, unit, has := strings.Cut(strings.TrimSpace(s), "/")
-	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("--rate %q: want e.g. 1/s, 10/s, 30/m or 0", s)
-	}
-	if !has {
-		return v, nil
-	}
-	switch strings.TrimSpace(unit) {
-	case "s":
-		return v, nil
-	case "m":
-		return v / 60, nil
-	case "h":
-		return v / 3600, nil
-	}
-	return 0, fmt.Errorf("--rate %q: unit must be s, m or h", s)
-}
-
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
@@ -122,8 +101,11 @@ func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
 	if o.cfg.Clients < 1 {
 		return nil, usageErr("-n %d: want at least 1 client", o.cfg.Clients)
 	}
-	if o.cfg.Rate, err = parseRate(o.rate); err != nil {
-		return nil, usageErr("%v", err)
+	if o.cfg.Rate, err = estimate.ParseRate(o.rate); err != nil || o.cfg.Rate < 0 {
+		if err == nil {
+			err = fmt.Errorf("%q: want a rate of 0 or more", o.rate)
+		}
+		return nil, usageErr("--rate %v", err)
 	}
 	if o.cfg.SourceIPs, err = loadgen.ParseSourceIPs(o.sourceIPs); err != nil {
 		return nil, usageErr("--source-ips: %v", err)

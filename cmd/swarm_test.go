@@ -19,7 +19,7 @@ func TestSwarmBadInputIsExit2(t *testing.T) {
 		{[]string{"--slo", "p98<100ms"}, `unknown metric "p98"`},
 		{[]string{"--slo", "p99<soon"}, `bad duration "soon"`},
 		{[]string{"--rate", "fast"}, `--rate "fast"`},
-		{[]string{"--rate", "10/d"}, `unit must be s, m or h`},
+		{[]string{"--rate", "10/fortnight"}, `--rate "10/fortnight": want a rate`},
 		{[]string{"-n", "0"}, `want at least 1 client`},
 		{[]string{"--message", "hello"}, `must contain {{probe}}`},
 		{[]string{"--url", "wss://example.com/ws"}, `wss is not supported`},
