@@ -8,9 +8,13 @@ GO ?= go
 build:
 	$(GO) build -o bin/chatbench .
 
+# Each run keeps its own state directory, so it stops only what it started
+# (never services another run or a developer started).
 test:
-	scripts/services.sh start
-	trap 'scripts/services.sh stop' EXIT; $(GO) test -race -count=1 -timeout 20m ./...
+	export CHATBENCH_SERVICES_STATE=$$(mktemp -d); \
+	scripts/services.sh start && \
+	trap 'scripts/services.sh stop; rm -rf "$$CHATBENCH_SERVICES_STATE"' EXIT && \
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 test-short:
 	$(GO) test -short -race ./...

@@ -38,7 +38,7 @@ type wireWriter struct {
 
 	mu        sync.Mutex
 	closeSent bool
-	deadline  time.Time // the write deadline set on conn
+	deadline  time.Time   // the write deadline set on conn
 	bufs      net.Buffers // the batch being written; a field so it does not escape per call
 }
 
