@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/server"
+	"github.com/chatbench/chatbench/server/broker/rabbitmq"
+	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newServeCmd) }
 
 // backends lists the --backend values this build ships.
-var backends = []string{"memory"}
+var backends = []string{"memory", "redis", "rabbitmq"}
 
 type serveOptions struct {
 	cfg       server.Config
@@ -26,6 +28,12 @@ type serveOptions struct {
 	origins   []string
 	fdReserve int
 	cpuProf   string
+
+	redisURL     string
+	redisCluster []string
+	redisPrefix  string
+	amqpURL      string
+	amqpExchange string
 }
 
 func newServeCmd() *cobra.Command {
@@ -63,6 +71,11 @@ SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 	f.StringVar(&o.cfg.Token, "token", "", "require this token as ?token= or Authorization: Bearer (or set $CHATBENCH_TOKEN)")
 	f.DurationVar(&o.cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before remaining sockets are dropped")
 	f.DurationVar(&o.cfg.TrimMemoryAfter, "trim-memory-after", time.Second, "after the connection count grows >10% and holds this long, return freed memory to the OS (0: never)")
+	f.StringVar(&o.redisURL, "redis-url", envOr("CHATBENCH_REDIS_URL", redisbroker.DefaultURL), "Redis for --backend redis (or $CHATBENCH_REDIS_URL)")
+	f.StringSliceVar(&o.redisCluster, "redis-cluster", nil, "Redis Cluster seed addresses host:port,... for --backend redis: sharded pub/sub (SPUBLISH/SSUBSCRIBE)")
+	f.StringVar(&o.redisPrefix, "redis-prefix", "chatbench:", "Redis channel prefix; nodes share rooms when they share it")
+	f.StringVar(&o.amqpURL, "amqp-url", envOr("CHATBENCH_AMQP_URL", rabbitmq.DefaultURL), "RabbitMQ for --backend rabbitmq (or $CHATBENCH_AMQP_URL)")
+	f.StringVar(&o.amqpExchange, "amqp-exchange", "chatbench", "RabbitMQ topic exchange; nodes share rooms when they share it")
 	f.StringVar(&o.cfg.NodeID, "node-id", "", "this node's id on the backend (default: random)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	f.IntVar(&o.fdReserve, "fd-reserve", 64, "open files kept back from --max-conns -1 for listeners, backends and scrapes")
@@ -83,12 +96,10 @@ func (o *serveOptions) run(c *cobra.Command) error {
 		o.cfg.Token = os.Getenv("CHATBENCH_TOKEN") // not a flag default: --help must not print it
 	}
 
-	switch o.backend {
-	case "memory":
-	default:
-		return usageErr("--backend %q: want one of %s", o.backend, strings.Join(backends, ", "))
+	o.cfg.Registry = server.NewRegistry()
+	if err := o.buildBroker(); err != nil {
+		return err
 	}
-
 	limit, err := server.RaiseOpenFilesLimit()
 	if err != nil {
 		o.cfg.Logger.Warn("could not raise the open-files limit", "err", err)
@@ -122,6 +133,44 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	}
 	o.cfg.Logger.Info("stopped")
 	return nil
+}
+
+// buildBroker makes the --backend's broker; server.New starts it.
+func (o *serveOptions) buildBroker() error {
+	log := o.cfg.Logger.With("backend", o.backend)
+	switch o.backend {
+	case "memory":
+		return nil // server.New's default
+	case "redis":
+		redisbroker.RouteLibraryLogs(log)
+		b, err := redisbroker.New(redisbroker.Config{
+			URL: o.redisURL, ClusterAddrs: o.redisCluster, Prefix: o.redisPrefix,
+			NodeID: o.cfg.NodeID, Registerer: o.cfg.Registry, Logger: log,
+		})
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		o.cfg.Broker = b
+	case "rabbitmq":
+		b, err := rabbitmq.New(rabbitmq.Config{
+			URL: o.amqpURL, Exchange: o.amqpExchange,
+			NodeID: o.cfg.NodeID, Registerer: o.cfg.Registry, Logger: log,
+		})
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		o.cfg.Broker = b
+	default:
+		return usageErr("--backend %q: want one of %s", o.backend, strings.Join(backends, ", "))
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 // serveStartErr turns a start-up failure into one line that says what to do.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/broker"
+	"github.com/chatbench/chatbench/server/broker/rabbitmq"
+	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
 	"github.com/coder/websocket"
 )
 
@@ -25,6 +28,37 @@ var nodeBrokers = []brokerFactory{
 		bus := broker.NewBus()
 		return func() broker.Broker { return broker.NewMemory(bus) }
 	}},
+	{"redis", func(t *testing.T) func() broker.Broker {
+		integration(t)
+		prefix := fmt.Sprintf("cbtest-%d-%d:", os.Getpid(), time.Now().UnixNano())
+		return func() broker.Broker {
+			b, err := redisbroker.New(redisbroker.Config{URL: os.Getenv("CHATBENCH_REDIS_URL"), Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}},
+	{"rabbitmq", func(t *testing.T) func() broker.Broker {
+		integration(t)
+		exchange := fmt.Sprintf("cbtest-%d-%d", os.Getpid(), time.Now().UnixNano())
+		return func() broker.Broker {
+			b, err := rabbitmq.New(rabbitmq.Config{URL: os.Getenv("CHATBENCH_AMQP_URL"), Exchange: exchange})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}},
+}
+
+// integration skips under -short; otherwise the backend must be running
+// (server.New fails with how to start it).
+func integration(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Redis and RabbitMQ (scripts/services.sh start): skipped with -short")
+	}
 }
 
 // Several nodes over one backend: every message reaches every member of the

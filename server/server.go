@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +54,12 @@ type BackendError struct {
 	Err     error
 }
 
-func (e *BackendError) Error() string { return fmt.Sprintf("%s backend: %v", e.Backend, e.Err) }
+func (e *BackendError) Error() string {
+	if msg := e.Err.Error(); strings.HasPrefix(msg, e.Backend+":") {
+		return msg
+	}
+	return fmt.Sprintf("%s: %v", e.Backend, e.Err)
+}
 func (e *BackendError) Unwrap() error { return e.Err }
 
 // New validates cfg, starts the broker and listens. Serving starts with Run.
