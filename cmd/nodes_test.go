@@ -1,0 +1,60 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chatbench/chatbench/loadgen"
+)
+
+// Three serve processes over one backend, swarm spreading its clients over
+// them: rooms span nodes (4 rooms, 3 nodes), and in the steady phase every
+// message reaches every member on every node.
+func TestSwarmAcrossNodesLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Redis and RabbitMQ (scripts/services.sh start): skipped with -short")
+	}
+	for _, backend := range []string{"redis", "rabbitmq"} {
+		t.Run(backend, func(t *testing.T) {
+			unique := fmt.Sprintf("cbnodes-%d-%d", os.Getpid(), time.Now().UnixNano())
+			var urls []string
+			for range 3 {
+				args := []string{"--backend", backend, "--log-level", "warn"}
+				if backend == "redis" {
+					args = append(args, "--redis-prefix", unique+":")
+				} else {
+					args = append(args, "--amqp-exchange", unique)
+				}
+				_, addr, _ := startServe(t, args...)
+				urls = append(urls, "ws://"+addr+"/ws?room={{room}}&user={{user}}")
+			}
+			out := filepath.Join(t.TempDir(), "nodes.json")
+			args := []string{"swarm", "-n", "300", "--rooms", "4", "--senders", "60", "--rate", "4/s",
+				"--warmup", "1s", "--duration", "3s", "--settle", "0", "--metrics-url", "none", "--out", out}
+			for _, u := range urls {
+				args = append(args, "--url", u)
+			}
+			code, stdout, stderr := runChatbench(t, args...)
+			if code != 0 {
+				t.Fatalf("swarm exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			res, err := loadgen.ReadResult(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summary
+			if s.Connected != 300 || s.Expected == 0 || s.Delivered != s.Expected || s.Lost != 0 || s.Duplicated != 0 {
+				t.Fatalf("connected %d, expected %d, delivered %d, lost %d, duplicated %d; want all 300 connected and every expected delivery",
+					s.Connected, s.Expected, s.Delivered, s.Lost, s.Duplicated)
+			}
+			// 60 senders in rooms of 75: each message goes to 75 members,
+			// most of them on other nodes than the sender's.
+			if want := s.Sent * 75; s.Expected != want {
+				t.Errorf("expected %d deliveries for %d probes, want %d (75 per probe)", s.Expected, s.Sent, want)
+			}
+		})
+	}
+}
