@@ -65,6 +65,7 @@ SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 	f.IntVar(&o.cfg.SendQueue, "send-queue", 256, "frames that may wait for one client before it counts as a slow consumer")
 	f.StringVar(&o.cfg.SlowPolicy, "slow-policy", server.SlowDisconnect, "what happens to a slow consumer: disconnect (close 1008) or drop (drop its messages)")
 	f.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 10*time.Second, "longest a write to one client may take before it is disconnected")
+	f.DurationVar(&o.cfg.WriteDelay, "write-delay", 10*time.Millisecond, "on sockets busier than one frame per write-delay, hold writes this long so frames share a system call: less CPU per delivery for up to this much latency (0: always write at once)")
 	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 25*time.Second, "ping a connection after this much silence")
 	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "drop a pinged connection silent this much longer (half-open peer)")
 	f.StringSliceVar(&o.origins, "allow-origin", nil, "extra allowed Origin host patterns, e.g. '*.example.com' or 'https://app.example.com' (default: same origin only)")

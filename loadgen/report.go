@@ -57,8 +57,11 @@ func WriteSummary(w io.Writer, r *Result) error {
 		return fmt.Sprintf("%.2f µs CPU per delivery", us)
 	}
 	if s.Server.Source != "" {
-		fmt.Fprintf(tw, "server cost\t%.1f KB per connection, %s (%s)\n",
-			s.Server.RSSKBPerConn, perDelivery(s.Server.CPUUsPerDelivery), s.Server.Source)
+		mem := fmt.Sprintf("%.1f KB per connection", s.Server.RSSKBPerConn)
+		if s.Server.RSSKBPerConn < 0 {
+			mem = "memory per connection not measurable (the server's RSS fell during the ramp: it freed more than the connections took)"
+		}
+		fmt.Fprintf(tw, "server cost\t%s, %s (%s)\n", mem, perDelivery(s.Server.CPUUsPerDelivery), s.Server.Source)
 	} else {
 		fmt.Fprintf(tw, "server cost\tnot measured (use --server-pid or a server with Prometheus process metrics)\n")
 	}

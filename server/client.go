@@ -43,6 +43,11 @@ type client struct {
 	queue   [][]byte // frames waiting for the writer
 	spare   [][]byte // the writer's last batch, reused as the next queue
 	writing bool     // a writeLoop goroutine is running
+
+	// lastWrite is when the last batch was written (Unix ns). Only writer
+	// goroutines use it, one at a time (each starts after the last ended,
+	// ordered by mu).
+	lastWrite int64
 	closed  bool     // no more frames are accepted
 
 	// reason is the first reason given for closing; later ones are ignored.
@@ -89,8 +94,16 @@ func (c *client) enqueue(frame []byte) bool {
 // and exits when the queue is empty.
 func (c *client) writeLoop() {
 	m := c.srv.m
+	delay := c.srv.cfg.WriteDelay
 	var prev [][]byte
 	for {
+		if delay > 0 && time.Now().UnixNano()-c.lastWrite < int64(delay) {
+			// A busy socket (its last write was less than a delay ago, so
+			// waiting one delay catches at least one more frame): let more
+			// frames join this batch and share one system call. Other
+			// sockets are written at once. See Config.WriteDelay.
+			time.Sleep(delay)
+		}
 		c.mu.Lock()
 		if prev != nil {
 			clear(prev) // drop references to shared frames
@@ -121,6 +134,7 @@ func (c *client) writeLoop() {
 			c.mu.Unlock()
 			return
 		}
+		c.lastWrite = time.Now().UnixNano()
 		m.deliveries.Add(float64(frames))
 		m.batchFrames.Observe(float64(len(batch)))
 		prev = batch

@@ -53,6 +53,17 @@ type Config struct {
 	// not take its bytes in time is disconnected. Default 10s.
 	WriteTimeout time.Duration
 
+	// WriteDelay holds the writer of a busy connection, one whose last
+	// write was less than WriteDelay ago (more than 1/WriteDelay frames a
+	// second), this long before it writes, so that the frames arriving
+	// meanwhile share its system call (centrifuge's WriteDelay, applied only
+	// where it pays: a socket that gets fewer frames is written at once).
+	// The kernel's cost per write is most of a delivery's cost, so on busy
+	// sockets this trades up to WriteDelay of latency for CPU; on a
+	// CPU-bound node it lowers latency as well. 0 writes at once, always.
+	// The serve command defaults to 10ms.
+	WriteDelay time.Duration
+
 	// PingInterval is how long a connection may be silent before the
 	// server pings it; PingTimeout how long it then has to answer (any
 	// frame counts) before it is dropped as half-open. Defaults 25s and 10s.
@@ -139,7 +150,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("slow policy %q is not one of %q, %q", c.SlowPolicy, SlowDisconnect, SlowDrop)
 	}
 	for name, d := range map[string]time.Duration{
-		"write timeout": c.WriteTimeout, "ping interval": c.PingInterval, "ping timeout": c.PingTimeout,
+		"write timeout": c.WriteTimeout, "write delay": c.WriteDelay, "ping interval": c.PingInterval, "ping timeout": c.PingTimeout,
 		"shutdown timeout": c.ShutdownTimeout, "read header timeout": c.ReadHeaderTimeout,
 	} {
 		if d < 0 {

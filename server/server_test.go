@@ -590,3 +590,31 @@ func TestFrameSentWithTheHandshakeIsKept(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// With a write delay, a quiet socket is written at once and a busy one has
+// its frames batched into one write.
+func TestWriteDelayBatchesBusySocketsOnly(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	ts := startServer(t, server.Config{WriteDelay: delay})
+	c := ts.dial("user=a")
+	ts.waitMembers("chat", 1)
+
+	start := time.Now()
+	send(t, c, "first")
+	readMsg(t, c)
+	if took := time.Since(start); took >= delay {
+		t.Errorf("a quiet socket's frame took %v, want it written at once (< %v)", took, delay)
+	}
+	// Now the socket is busy (written to less than a delay ago): a burst
+	// waits out the delay and goes in one write.
+	for i := range 5 {
+		send(t, c, fmt.Sprintf("burst %d", i))
+	}
+	for range 5 {
+		readMsg(t, c)
+	}
+	waitFor(t, "6 deliveries", func() bool { return counter(t, ts, "chatbench_deliveries_total") == 6 })
+	if batches := counter(t, ts, "chatbench_write_batch_frames"); batches != 2 {
+		t.Errorf("%v writes for 6 frames, want 2 (one, then the burst of 5 together)", batches)
+	}
+}
