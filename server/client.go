@@ -48,7 +48,7 @@ type client struct {
 	// goroutines use it, one at a time (each starts after the last ended,
 	// ordered by mu).
 	lastWrite int64
-	closed  bool     // no more frames are accepted
+	closed    bool // no more frames are accepted
 
 	// reason is the first reason given for closing; later ones are ignored.
 	reason atomic.Pointer[string]
