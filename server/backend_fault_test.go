@@ -100,6 +100,9 @@ func TestNodeSurvivesLosingRedis(t *testing.T) {
 
 	startRedis(t, port)
 	waitFor(t, "/readyz to recover", func() bool { code, _ := ready(); return code == 200 })
+	if d := counter(t, ts, "chatbench_backend_down_seconds_total"); d <= 0 {
+		t.Errorf("chatbench_backend_down_seconds_total = %v after an outage, want > 0", d)
+	}
 	if n := counter(t, ts, "chatbench_backend_reconnects_total"); n < 1 {
 		t.Errorf("chatbench_backend_reconnects_total = %v, want ≥ 1", n)
 	}

@@ -161,8 +161,8 @@ chatbench_backend_reconnects_total{backend="rabbitmq"} 0
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 12 {
-		t.Errorf("gathered %d series, want 12", n)
+	if n != 13 { // 5 ops + reconnects + up + down seconds + 5 reasons
+		t.Errorf("gathered %d series, want 13", n)
 	}
 }
 

@@ -91,12 +91,12 @@ func TestMetricsLint(t *testing.T) {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 	n, err := testutil.GatherAndCount(reg, "chatbench_backend_errors_total", "chatbench_backend_reconnects_total",
-		"chatbench_backend_up", "chatbench_backend_dropped_total")
+		"chatbench_backend_up", "chatbench_backend_down_seconds_total", "chatbench_backend_dropped_total")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 12 { // 5 ops + 1 + 1 + 5 reasons
-		t.Errorf("gathered %d series, want 12", n)
+	if n != 13 { // 5 ops + reconnects + up + down seconds + 5 reasons
+		t.Errorf("gathered %d series, want 13", n)
 	}
 	want := `
 # HELP chatbench_backend_up 1 while the backend is connected, 0 otherwise.

@@ -90,3 +90,22 @@ func TestDispatcherNeverBlocks(t *testing.T) {
 	close(release)
 	d.Close()
 }
+
+func TestDownTimeCountsOutagesOnly(t *testing.T) {
+	m := NewMetrics("test")
+	if d := m.DownTime(); d != 0 {
+		t.Fatalf("down time %v before any outage", d)
+	}
+	m.SetUp(true)
+	m.SetUp(false)
+	time.Sleep(20 * time.Millisecond) // the outage being measured
+	m.SetUp(true)
+	d := m.DownTime()
+	if d < 20*time.Millisecond {
+		t.Fatalf("down time %v after a 20ms outage", d)
+	}
+	time.Sleep(10 * time.Millisecond) // up: must not count
+	if d2 := m.DownTime(); d2 != d {
+		t.Fatalf("down time grew from %v to %v while up", d, d2)
+	}
+}

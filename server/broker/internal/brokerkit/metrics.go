@@ -6,6 +6,7 @@ package brokerkit
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -40,6 +41,8 @@ var (
 		"Successful reconnections to the backend after the connection was lost.", []string{"backend"}, nil)
 	descUp = prometheus.NewDesc("chatbench_backend_up",
 		"1 while the backend is connected, 0 otherwise.", []string{"backend"}, nil)
+	descDownSeconds = prometheus.NewDesc("chatbench_backend_down_seconds_total",
+		"Time the backend connection was lost after having been up. Pub/sub keeps nothing: what other nodes published meanwhile was missed.", []string{"backend"}, nil)
 	descDropped = prometheus.NewDesc("chatbench_backend_dropped_total",
 		"Messages lost between nodes (not published or not delivered), by backend and reason.", []string{"backend", "reason"}, nil)
 )
@@ -60,6 +63,10 @@ type Metrics struct {
 	dropped    map[string]*atomic.Uint64
 	reconnects atomic.Uint64
 	up         atomic.Bool
+
+	downMu    sync.Mutex
+	downSince time.Time     // zero while up (or never connected)
+	downTotal time.Duration // closed outages
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)
@@ -93,8 +100,32 @@ func (m *Metrics) Drop(reason string, n int) { m.dropped[reason].Add(uint64(n)) 
 // Reconnected counts one successful reconnection.
 func (m *Metrics) Reconnected() { m.reconnects.Add(1) }
 
-// SetUp sets the up gauge.
-func (m *Metrics) SetUp(up bool) { m.up.Store(up) }
+// SetUp sets the up gauge and accounts outages: down time runs from a
+// SetUp(false) to the next SetUp(true).
+func (m *Metrics) SetUp(up bool) {
+	m.up.Store(up)
+	m.downMu.Lock()
+	defer m.downMu.Unlock()
+	switch {
+	case !up && m.downSince.IsZero():
+		m.downSince = time.Now()
+	case up && !m.downSince.IsZero():
+		m.downTotal += time.Since(m.downSince)
+		m.downSince = time.Time{}
+	}
+}
+
+// DownTime is the total time the backend was down, the current outage
+// included.
+func (m *Metrics) DownTime() time.Duration {
+	m.downMu.Lock()
+	defer m.downMu.Unlock()
+	d := m.downTotal
+	if !m.downSince.IsZero() {
+		d += time.Since(m.downSince)
+	}
+	return d
+}
 
 // Snapshot returns the current values.
 func (m *Metrics) Snapshot() Stats {
@@ -114,6 +145,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descErrors
 	ch <- descReconnects
 	ch <- descUp
+	ch <- descDownSeconds
 	ch <- descDropped
 }
 
@@ -128,6 +160,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, m.backend)
+	ch <- prometheus.MustNewConstMetric(descDownSeconds, prometheus.CounterValue, m.DownTime().Seconds(), m.backend)
 	for _, r := range reasons {
 		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(m.dropped[r].Load()), m.backend, r)
 	}
