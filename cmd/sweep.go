@@ -1,17 +1,13 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -233,72 +229,9 @@ func sweepChildServe(exe, redisURL, amqpURL string) sweep.Starter {
 }
 
 func startServeChild(ctx context.Context, exe string, args []string) (sweep.Node, error) {
-	cmd := exec.Command(exe, args...)
-	stdout, err := cmd.StdoutPipe()
+	child, err := loadgen.StartChild(ctx, exe, args, nil)
 	if err != nil {
 		return sweep.Node{}, err
 	}
-	var stderr strings.Builder
-	var mu sync.Mutex
-	cmd.Stderr = sweepWriterFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if stderr.Len() < 4096 {
-			stderr.Write(p)
-		}
-		return len(p), nil
-	})
-	if err := cmd.Start(); err != nil {
-		return sweep.Node{}, err
-	}
-	waited := make(chan error, 1)
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-		waited <- cmd.Wait()
-	}()
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-waited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-waited
-		}
-		return nil
-	}
-	timer := time.NewTimer(15 * time.Second)
-	defer timer.Stop()
-	select {
-	case line, ok := <-lines:
-		// "chatbench serve: listening on http://ADDR (backend B)"
-		_, rest, found := strings.Cut(line, "listening on http://")
-		addr, _, _ := strings.Cut(rest, " ")
-		if !ok || !found || addr == "" {
-			<-waited
-			mu.Lock()
-			msg := strings.TrimSpace(stderr.String())
-			mu.Unlock()
-			if msg == "" {
-				msg = "exited before listening"
-			}
-			return sweep.Node{}, errors.New(strings.TrimPrefix(msg, "chatbench: "))
-		}
-		return sweep.Node{URL: "ws://" + addr + "/ws", PID: cmd.Process.Pid, Stop: stop}, nil
-	case <-timer.C:
-		_ = stop()
-		return sweep.Node{}, errors.New("serve did not print its address within 15 s")
-	case <-ctx.Done():
-		_ = stop()
-		return sweep.Node{}, ctx.Err()
-	}
+	return sweep.Node{URL: "ws" + strings.TrimPrefix(child.BaseURL, "http") + "/ws", PID: child.Pid, Stop: child.Stop}, nil
 }
-
-type sweepWriterFunc func([]byte) (int, error)
-
-func (f sweepWriterFunc) Write(p []byte) (int, error) { return f(p) }

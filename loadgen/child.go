@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -30,7 +31,14 @@ var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
 // stderr. The child is stopped with Stop.
 func StartChild(ctx context.Context, exe string, args []string, stderr io.Writer) (*ChildServer, error) {
 	cmd := exec.Command(exe, args...)
-	cmd.Stderr = stderr
+	// Keep the start of the child's stderr: when it exits before listening,
+	// its own one-line error (a port in use, a backend down) is the reason.
+	errTail := &headWriter{max: 4096}
+	if stderr != nil {
+		cmd.Stderr = io.MultiWriter(stderr, errTail)
+	} else {
+		cmd.Stderr = errTail
+	}
 	// Its own process group: a Ctrl-C for swarm does not reach the server,
 	// which swarm stops itself after writing its results.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -60,6 +68,15 @@ func StartChild(ctx context.Context, exe string, args []string, stderr io.Writer
 	case line := <-lines:
 		m := listenLine.FindStringSubmatch(line)
 		if m == nil {
+			if line == "" { // exited: wait for it, then say why in its words
+				select {
+				case <-c.done:
+				case <-time.After(5 * time.Second):
+				}
+				if msg := errTail.firstError(); msg != "" {
+					return fail(errors.New(msg))
+				}
+			}
 			return fail(fmt.Errorf("serve did not print its address (first line %q)", strings.TrimSpace(line)))
 		}
 		c.BaseURL = strings.TrimSuffix(m[1], "/")
@@ -84,6 +101,39 @@ func StartChild(ctx context.Context, exe string, args []string, stderr io.Writer
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if room := w.max - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// firstError returns the child's "chatbench: ..." line without the prefix,
+// or its last non-empty line.
+func (w *headWriter) firstError() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	last := ""
+	for _, l := range strings.Split(string(w.buf), "\n") {
+		if strings.HasPrefix(l, "chatbench: ") {
+			return strings.TrimPrefix(l, "chatbench: ")
+		}
+		if strings.TrimSpace(l) != "" {
+			last = strings.TrimSpace(l)
+		}
+	}
+	return last
 }
 
 // Stop sends SIGTERM and waits up to 10 s for the child to exit, then kills it.
