@@ -3,7 +3,7 @@
 # every test with the race detector, and stops what it started.
 GO ?= go
 
-.PHONY: test test-short build bench
+.PHONY: test test-short build bench fuzz
 
 build:
 	$(GO) build -o bin/chatbench .
@@ -14,10 +14,24 @@ test:
 	export CHATBENCH_SERVICES_STATE=$$(mktemp -d); \
 	scripts/services.sh start && \
 	trap 'scripts/services.sh stop; rm -rf "$$CHATBENCH_SERVICES_STATE"' EXIT && \
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m ./... && \
+	$(MAKE) fuzz FUZZTIME=5s
 
 test-short:
 	$(GO) test -short -race ./...
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target per run);
+# the seed corpora in */testdata/fuzz/ also run as plain tests in 'test'.
+FUZZTIME ?= 10s
+FUZZ_PKGS = ./estimate ./loadgen ./server
+
+fuzz:
+	@set -e; for pkg in $(FUZZ_PKGS); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // runAsChatbenchEnv makes the test binary behave as the chatbench binary
@@ -19,7 +21,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(runAsChatbenchEnv) != "" {
 		os.Exit(Execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// Commands run in-process too (runCLI, estimate and sweep drive loadgen
+	// and server in this process): none may leave a goroutine behind.
+	goleak.VerifyTestMain(m)
 }
 
 // runCLI runs chatbench in-process with empty stdin and returns its exit

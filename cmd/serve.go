@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
 	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
@@ -28,6 +29,7 @@ type serveOptions struct {
 	origins   []string
 	fdReserve int
 	cpuProf   string
+	msgRate   string
 
 	redisURL     string
 	redisCluster []string
@@ -48,12 +50,14 @@ text frame is the user name), /metrics (Prometheus), /healthz, /readyz.
 Every text frame is broadcast to the room, sender included, as
 {"user":"U","room":"R","message":"..."}.
 
-The first line on stdout is "chatbench serve: listening on http://ADDR (backend B)".
+The first line on stdout is "chatbench serve: listening on http://ADDR (backend B)"
+(https:// with --tls-cert and --tls-key: the page then connects with wss://).
 SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 		Example: `  chatbench serve                                  # 127.0.0.1:8080, memory backend
   chatbench serve --addr 127.0.0.1:0               # any free port (printed on stdout)
   chatbench serve --max-conns 15000 --slow-policy drop --send-queue 1024
-  chatbench serve --token s3cret --allow-origin '*.example.com'`,
+  chatbench serve --token s3cret --allow-origin '*.example.com'
+  chatbench serve --tls-cert cert.pem --tls-key key.pem   # https:// and wss://`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return o.run(c) },
 	}
@@ -64,11 +68,17 @@ SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 	f.IntVar(&o.cfg.MaxConns, "max-conns", -1, "cap on open WebSockets, upgrades past it get HTTP 503 (-1: the open-files limit less a reserve; 0: no cap)")
 	f.IntVar(&o.cfg.SendQueue, "send-queue", 256, "frames that may wait for one client before it counts as a slow consumer")
 	f.StringVar(&o.cfg.SlowPolicy, "slow-policy", server.SlowDisconnect, "what happens to a slow consumer: disconnect (close 1008) or drop (drop its messages)")
+	f.StringVar(&o.msgRate, "max-msg-rate", "0", "chat messages per second one connection may send, e.g. 20/s or 600/min (a token bucket per connection; 0: no limit)")
+	f.IntVar(&o.cfg.MaxMsgBurst, "max-msg-burst", 0, "messages a connection may send at once before --max-msg-rate applies (default: one second's worth)")
+	f.StringVar(&o.cfg.RateLimitPolicy, "rate-limit-policy", server.RateLimitDrop, "past --max-msg-rate: drop (drop and count the excess messages) or close (close with 1008)")
+	f.DurationVar(&o.cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "longest a client may take to send its HTTP request headers (slowloris); it then gets its connection closed")
 	f.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 10*time.Second, "longest a write to one client may take before it is disconnected")
 	f.DurationVar(&o.cfg.WriteDelay, "write-delay", 10*time.Millisecond, "on sockets busier than one frame per write-delay, hold writes this long so frames share a system call: less CPU per delivery for up to this much latency (0: always write at once)")
 	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 25*time.Second, "ping a connection after this much silence")
 	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "drop a pinged connection silent this much longer (half-open peer)")
 	f.StringSliceVar(&o.origins, "allow-origin", nil, "extra allowed Origin host patterns, e.g. '*.example.com' or 'https://app.example.com' (default: same origin only)")
+	f.StringVar(&o.cfg.TLSCertFile, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (needs --tls-key)")
+	f.StringVar(&o.cfg.TLSKeyFile, "tls-key", "", "PEM private key file for --tls-cert")
 	f.StringVar(&o.cfg.Token, "token", "", "require this token as ?token= or Authorization: Bearer (or set $CHATBENCH_TOKEN)")
 	f.DurationVar(&o.cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before remaining sockets are dropped")
 	f.DurationVar(&o.cfg.TrimMemoryAfter, "trim-memory-after", time.Second, "after the connection count grows >10% and holds this long, return freed memory to the OS (0: never)")
@@ -82,6 +92,7 @@ SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
 	f.IntVar(&o.fdReserve, "fd-reserve", 64, "open files kept back from --max-conns -1 for listeners, backends and scrapes")
 	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for 'go tool pprof')")
 	_ = c.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions(backends, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("rate-limit-policy", cobra.FixedCompletions([]string{server.RateLimitDrop, server.RateLimitClose}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("slow-policy", cobra.FixedCompletions([]string{server.SlowDisconnect, server.SlowDrop}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
@@ -93,6 +104,11 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	}
 	o.cfg.Logger = slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	o.cfg.AllowOrigins = o.origins
+	rate, err := estimate.ParseRate(o.msgRate)
+	if err != nil || rate < 0 {
+		return usageErr("--max-msg-rate %q: want a rate such as 20/s or 600/min (0: no limit)", o.msgRate)
+	}
+	o.cfg.MaxMsgRate = rate
 	if !c.Flags().Changed("token") {
 		o.cfg.Token = os.Getenv("CHATBENCH_TOKEN") // not a flag default: --help must not print it
 	}
@@ -127,7 +143,7 @@ func (o *serveOptions) run(c *cobra.Command) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(c.OutOrStdout(), "chatbench serve: listening on http://%s (backend %s)\n", srv.Addr(), o.backend)
+	fmt.Fprintf(c.OutOrStdout(), "chatbench serve: listening on %s (backend %s)\n", srv.URL(), o.backend)
 	o.cfg.Logger.Info("serving", "addr", srv.Addr(), "backend", o.backend, "max_conns", o.cfg.MaxConns, "open_files_limit", limit)
 	if err := srv.Run(c.Context()); err != nil {
 		return failErr(err)
@@ -186,6 +202,10 @@ func serveStartErr(err error, o *serveOptions) error {
 		default:
 			return usageErr("cannot listen on %s: %v; check --addr (host:port)", le.Addr, errors.Unwrap(err))
 		}
+	}
+	var te *server.TLSConfigError
+	if errors.As(err, &te) {
+		return usageErr("%v", err)
 	}
 	var be *server.BackendError
 	if errors.As(err, &be) {

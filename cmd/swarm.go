@@ -15,22 +15,29 @@ import (
 
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/htmlreport"
 )
 
 func init() { register(newSwarmCmd) }
 
 type swarmOptions struct {
-	cfg        loadgen.Config
-	urls       []string
-	rate       string
-	sourceIPs  string
-	headers    []string
-	metricsURL string
-	out        string
-	hgrm       string
-	slo        string
-	backend    string
-	progress   string
+	cfg         loadgen.Config
+	urls        []string
+	rate        string
+	sourceIPs   string
+	headers     []string
+	metricsURL  string
+	out         string
+	hgrm        string
+	slo         string
+	backend     string
+	progress    string
+	part        partOptions
+	display     *swarmProgress
+	metricsAddr string
+	html        string
+	caFile      string
+	insecure    bool
 }
 
 func newSwarmCmd() *cobra.Command {
@@ -55,6 +62,7 @@ and --message; {{probe}} in --message is replaced by the probe text.`,
   chatbench swarm -n 2000 --room-size 100 --rate 10/s --out results.json --hgrm latency.hgrm
   chatbench swarm -n 1000 --slo 'p99<100ms,loss<0.1%,connect-errors=0'
   chatbench swarm -n 200 --url ws://127.0.0.1:8000/ws --hello '{{user}}'   # the blog's server
+  chatbench swarm -n 500 --url 'wss://chat.example.com/ws?room={{room}}&user={{user}}' --ca ca.pem
   chatbench swarm -n 10000 --rate 0 --duration 5s --source-ips 127.0.0.1-127.0.0.8 --url ws://127.0.0.1:8080/ws?room=a&user={{user}}`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return o.run(c) },
@@ -71,23 +79,30 @@ and --message; {{probe}} in --message is replaced by the probe text.`,
 	f.DurationVar(&o.cfg.Duration, "duration", 10*time.Second, "steady phase")
 	f.DurationVar(&o.cfg.Grace, "grace", 2*time.Second, "longest wait for in-flight deliveries after the last send")
 	f.DurationVar(&o.cfg.Settle, "settle", 2*time.Second, "pause after the ramp before reading the server's memory, so a burst's garbage is not counted per connection (0: none)")
-	f.StringArrayVar(&o.urls, "url", nil, "target ws:// URL with templates (repeatable; clients spread round-robin). Default: start 'chatbench serve'")
+	f.StringArrayVar(&o.urls, "url", nil, "target ws:// or wss:// URL with templates (repeatable; clients spread round-robin). Default: start 'chatbench serve'")
 	f.StringVar(&o.cfg.Hello, "hello", "", "first text frame after connecting, e.g. '{{user}}' for servers that take the user name first")
 	f.StringVar(&o.cfg.Message, "message", "{{probe}}", "message template; must contain {{probe}}")
 	f.BoolVar(&o.cfg.Compression, "compression", false, "offer permessage-deflate (no context takeover) as browsers do, to measure the server's cost with it")
 	f.BoolVar(&o.cfg.NoEcho, "no-echo", false, "the server does not send a message back to its sender (expect one receiver fewer)")
+	f.StringVar(&o.caFile, "ca", "", "PEM CA certificate(s) to trust for wss:// targets, besides the system's roots")
+	f.BoolVar(&o.insecure, "insecure", false, "wss://: skip certificate verification (UNSAFE: for self-signed test servers only)")
 	f.StringArrayVar(&o.headers, "header", nil, "extra upgrade request header 'Name: value' (repeatable)")
 	f.StringVar(&o.sourceIPs, "source-ips", "", "local source addresses used round-robin, e.g. 127.0.0.1-127.0.0.8")
 	f.IntVar(&o.cfg.ServerPid, "server-pid", 0, "read the server's memory and CPU from /proc/PID (any server on this machine)")
 	f.StringVar(&o.metricsURL, "metrics-url", "auto", "Prometheus endpoint with process metrics for the server's cost ('auto': /metrics of the target; 'none')")
 	f.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on TCP connect + upgrade")
 	f.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 10*time.Second, "bound on one write; a socket that times out is closed and counted")
+	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 10*time.Second, "ping a socket after this much silence from the server")
+	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "close a pinged socket still silent this much longer and count it lost (ping_timeout): a frozen or vanished server (0: never)")
 	f.IntVar(&o.cfg.ReadBuffer, "read-buffer", 512, "per-socket read buffer in bytes (larger frames borrow a pooled buffer)")
 	f.StringVar(&o.out, "out", "", "write results JSON (schema "+loadgen.Schema+") to this file")
 	f.StringVar(&o.hgrm, "hgrm", "", "write the due-time latency distribution (HdrHistogram percentile text, ms) to this file ('-': stdout)")
 	f.StringVar(&o.slo, "slo", "", "exit 1 unless every clause holds, e.g. 'p99<100ms,loss<0.1%,connect-errors=0'")
 	f.StringVar(&o.backend, "backend", "memory", "backend of the server swarm starts when there is no --url")
-	f.StringVar(&o.progress, "progress", "auto", "live one-line progress on stderr: auto (when stderr is a terminal), always, never")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve swarm's own Prometheus metrics (chatbench_swarm_*) at http://ADDR/metrics while it runs, e.g. 127.0.0.1:9464")
+	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots to this file")
+	f.StringVar(&o.progress, "progress", "auto", "live progress on stderr: auto (when stderr is a terminal), always, never")
+	o.part.bind(f)
 	return c
 }
 
@@ -100,6 +115,9 @@ func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
 	var err error
 	if o.cfg.Clients < 1 {
 		return nil, usageErr("-n %d: want at least 1 client", o.cfg.Clients)
+	}
+	if o.cfg.PingTimeout <= 0 || o.cfg.PingInterval <= 0 {
+		o.cfg.PingTimeout = -1 // off
 	}
 	if o.cfg.Rate, err = estimate.ParseRate(o.rate); err != nil || o.cfg.Rate < 0 {
 		if err == nil {
@@ -121,9 +139,15 @@ func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
 	}
 	for _, u := range o.urls {
 		pu, err := url.Parse(u)
-		if err != nil || (pu.Scheme != "ws" && pu.Scheme != "http") || pu.Host == "" {
-			return nil, usageErr("--url %q: want ws://host:port/path (wss is not supported)", u)
+		if err != nil || (pu.Scheme != "ws" && pu.Scheme != "http" && pu.Scheme != "wss" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, usageErr("--url %q: want ws://host:port/path or wss://host:port/path", u)
 		}
+	}
+	if o.caFile != "" && o.insecure {
+		return nil, usageErr("--ca and --insecure: give one (--insecure skips verification, so the CA would not be used)")
+	}
+	if o.cfg.TLS, err = loadgen.TLSConfig(o.caFile, o.insecure); err != nil {
+		return nil, usageErr("--ca: %v", err)
 	}
 	for _, h := range o.headers {
 		k, v, ok := strings.Cut(h, ":")
@@ -143,6 +167,9 @@ func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
 	if o.cfg.ServerPid < 0 {
 		return nil, usageErr("--server-pid %d: want a process id", o.cfg.ServerPid)
 	}
+	if err := o.part.validate(&o.cfg, len(o.urls) > 0); err != nil {
+		return nil, err
+	}
 	var slo loadgen.SLO
 	if o.slo != "" {
 		if slo, err = loadgen.ParseSLO(o.slo); err != nil {
@@ -160,7 +187,9 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
 	if f, ok := stderr.(*os.File); (ok && o.progress == "auto" && isTerminal(f)) || o.progress == "always" {
-		o.cfg.Progress = stderr
+		sp := o.newProgress(stderr)
+		o.cfg.Progress = sp.update
+		defer sp.stop() // stops once: also right after the run, before the summary
 	}
 	o.cfg.URLs = o.urls
 	o.cfg.Version = version()
@@ -187,12 +216,27 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 	case o.metricsURL == "none" || o.cfg.ServerPid > 0:
 	case o.metricsURL == "auto":
 		u, _ := url.Parse(o.cfg.URLs[0])
-		o.cfg.MetricsURL = "http://" + u.Host + "/metrics"
+		scheme := "http"
+		if u.Scheme == "wss" || u.Scheme == "https" {
+			scheme = "https"
+		}
+		o.cfg.MetricsURL = scheme + "://" + u.Host + "/metrics"
 	default:
 		o.cfg.MetricsURL = o.metricsURL
 	}
 
-	res, runErr := loadgen.Run(ctx, o.cfg)
+	if o.metricsAddr != "" {
+		ms, err := loadgen.ListenMetrics(o.metricsAddr)
+		if err != nil {
+			return usageErr("--metrics-addr: %v", err)
+		}
+		defer ms.Close()
+		fmt.Fprintf(stderr, "chatbench swarm: metrics on http://%s/metrics\n", ms.Addr())
+		o.cfg.Metrics = ms.Registry
+	}
+
+	res, runErr := o.runLoad(ctx, stderr)
+	o.stopProgress()
 	var le *loadgen.LimitError
 	var ce *loadgen.ConfigError
 	if errors.As(runErr, &le) || errors.As(runErr, &ce) {
@@ -234,6 +278,11 @@ func (o *swarmOptions) write(stdout io.Writer, res *loadgen.Result) error {
 			if err := loadgen.WriteHgrm(w, res.Histograms.LatencyDue); err != nil {
 				errs = append(errs, fmt.Errorf("--hgrm: %w", err))
 			}
+		}
+	}
+	if o.html != "" {
+		if err := htmlreport.WriteFile(o.html, htmlreport.ForRun(res, version())); err != nil {
+			errs = append(errs, fmt.Errorf("--html: %w", err))
 		}
 	}
 	if err := loadgen.WriteSummary(stdout, res); err != nil {

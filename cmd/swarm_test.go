@@ -22,10 +22,16 @@ func TestSwarmBadInputIsExit2(t *testing.T) {
 		{[]string{"--rate", "10/fortnight"}, `--rate "10/fortnight": want a rate`},
 		{[]string{"-n", "0"}, `want at least 1 client`},
 		{[]string{"--message", "hello"}, `must contain {{probe}}`},
-		{[]string{"--url", "wss://example.com/ws"}, `wss is not supported`},
+		{[]string{"--url", "ftp://example.com/ws"}, `want ws://host:port/path or wss://host:port/path`},
+		{[]string{"--ca", "ca.pem", "--insecure"}, `--ca and --insecure: give one`},
+		{[]string{"--ca", "/nonexistent/ca.pem"}, `--ca: CA file: open /nonexistent/ca.pem`},
 		{[]string{"--source-ips", "127.0.0.9-127.0.0.1"}, `is empty`},
 		{[]string{"--header", "nocolon"}, `want 'Name: value'`},
 		{[]string{"--progress", "sometimes"}, `want auto, always or never`},
+		{[]string{"--procs", "many"}, `--procs "many": want a number of processes`},
+		{[]string{"--procs", "auto", "-n", "50000"}, `-n 50000: the one server swarm starts without --url cannot hold`},
+		{[]string{"--shard", "2/2"}, `--shard "2/2": want i/K with 0 ≤ i < K`},
+		{[]string{"--shard", "0/2", "--url", "ws://127.0.0.1:1/ws"}, `1 room(s) cannot be split over 2 machines`},
 		{[]string{"-n", "30000", "--url", "ws://127.0.0.1:1/ws"}, `30000 clients do not fit`},
 	} {
 		code, _, errOut := runCLI(append([]string{"swarm"}, tc.args...)...)
@@ -107,16 +113,15 @@ func TestSwarmInterruptWritesPartial(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	// The progress line says when the steady phase runs.
+	// The progress display says when the steady phase runs.
 	br := bufio.NewReader(stderr)
-	for {
-		s, err := br.ReadString('\r')
+	var seen []byte
+	for !strings.Contains(string(seen), "steady") {
+		b, err := br.ReadByte()
 		if err != nil {
-			t.Fatalf("no progress line: %v", err)
+			t.Fatalf("no progress display: %v; got %q", err, seen)
 		}
-		if strings.Contains(s, "steady") {
-			break
-		}
+		seen = append(seen, b)
 	}
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)

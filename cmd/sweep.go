@@ -15,6 +15,7 @@ import (
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/estimate/sweep"
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/htmlreport"
 )
 
 func init() { register(newSweepCmd) }
@@ -33,6 +34,7 @@ type sweepOptions struct {
 	maxRuns                 int
 	warmup, duration, grace time.Duration
 	out                     string
+	html                    string
 	json                    bool
 }
 
@@ -80,6 +82,7 @@ claims (1,000–2,000 users on one 4-core/8 GB server; 10,000–20,000 with Redi
 	f.DurationVar(&o.duration, "duration", 5*time.Second, "measured phase of each step")
 	f.DurationVar(&o.grace, "grace", time.Second, "wait for in-flight deliveries after each step")
 	f.StringVarP(&o.out, "out", "o", "", "write the results file here")
+	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots (capacity curve, the knee step's latency) to this file")
 	f.BoolVar(&o.json, "json", false, "print the results file to stdout instead of tables")
 	return c
 }
@@ -161,6 +164,15 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 	if res != nil && o.out != "" {
 		if werr := writeSweepFile(o.out, res.WriteJSON); werr != nil {
 			return failErr(werr)
+		}
+	}
+	if res != nil && o.html != "" {
+		rep, herr := htmlreport.ForSweep(res.WriteJSON, version())
+		if herr == nil {
+			herr = htmlreport.WriteFile(o.html, rep)
+		}
+		if herr != nil {
+			return failErr(fmt.Errorf("--html: %w", herr))
 		}
 	}
 	if res != nil {

@@ -63,7 +63,7 @@ func ParseSize(s string) (float64, error) {
 		return 0, &UnitError{s, WantSize}
 	}
 	m, known := sizeUnits[strings.ToLower(unit)]
-	if !known {
+	if !known || math.IsInf(v*m, 0) {
 		return 0, &UnitError{s, WantSize}
 	}
 	return v * m, nil
@@ -131,7 +131,10 @@ func ParseBitrate(s string) (float64, error) {
 	default:
 		return 0, bad
 	}
-	return v * bitPrefixes[prefix] * mult, nil
+	if r := v * bitPrefixes[prefix] * mult; !math.IsInf(r, 0) {
+		return r, nil
+	}
+	return 0, bad
 }
 
 // ParseCount parses a whole number of things: 1000, 1,000,000, 1e6, 10k.
@@ -159,7 +162,7 @@ func ParseCount(s string) (int64, error) {
 		}
 		return 0, bad
 	}
-	if v != math.Trunc(v) || v > math.MaxInt64/2 {
+	if v != math.Trunc(v) || v > math.MaxInt64/2 || v < 0 {
 		return 0, bad
 	}
 	return int64(v), nil

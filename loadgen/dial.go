@@ -93,9 +93,14 @@ const (
 func classifyConnectErr(err error) string {
 	var he *handshakeError
 	var ne net.Error
+	var pe *protocolError
 	switch {
 	case errors.As(err, &he):
 		return "http_" + strconv.Itoa(he.status)
+	case isTLSError(err):
+		return ErrTLS
+	case errors.As(err, &pe):
+		return pe.kind
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return ErrRefused
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):

@@ -19,6 +19,8 @@
 //	slo.go       --slo parsing and checking
 //	report.go    human summary and the HdrHistogram percentile text (--hgrm)
 //	child.go     starting `chatbench serve` as a child process
+//	metrics.go   swarm's own Prometheus metrics (--metrics-addr), read at scrape time
+//	htmlreport/  the HTML report with plots (swarm/sweep --html, report html)
 //
 // Why not coder/websocket on the client side: its Conn keeps a 4 KiB
 // bufio.Reader and a 4 KiB bufio.Writer per connection (not configurable),

@@ -40,7 +40,7 @@ func checkFit(n, sourceIPs, urls int) (warn string, err error) {
 	if uint64(n+fdMargin) > soft {
 		return "", &LimitError{Msg: fmt.Sprintf(
 			"%d clients do not fit: this process may open %d files (hard limit %d, cannot be raised here) and needs %d (one per socket + %d); "+
-				"run fewer clients (-n %d) or split the load over several swarm processes (--procs, coming) and merge their results",
+				"run fewer clients (-n %d) or split them over several processes (--procs auto)",
 			n, soft, hard, n+fdMargin, fdMargin, int(soft)-fdMargin)}
 	}
 	lo, hi := 32768, 60999

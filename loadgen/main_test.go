@@ -11,5 +11,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(fakeServeEnv) != "" {
 		fakeServe()
 	}
+	if os.Getenv(procsWorkerEnv) != "" {
+		procsWorker()
+	}
 	goleak.VerifyTestMain(m)
 }

@@ -58,13 +58,17 @@ func ReadProc(pid string) (ProcSample, error) {
 // ScrapeProm reads process_resident_memory_bytes and process_cpu_seconds_total
 // from a Prometheus text endpoint.
 func ScrapeProm(ctx context.Context, metricsURL string) (ProcSample, error) {
+	return scrapeProm(ctx, http.DefaultClient, metricsURL)
+}
+
+func scrapeProm(ctx context.Context, client *http.Client, metricsURL string) (ProcSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
 	if err != nil {
 		return ProcSample{}, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return ProcSample{}, err
 	}

@@ -21,11 +21,21 @@ func WriteSummary(w io.Writer, r *Result) error {
 	if r.Partial {
 		state = "PARTIAL"
 	}
-	p("chatbench swarm\t%s, run %s, %s\n", strings.Join(c.URLs, " "), c.RunID, state)
+	run := "run " + c.RunID
+	if c.RunID == "" && len(c.RunIDs) > 0 {
+		run = fmt.Sprintf("%d runs merged (%s)", len(c.RunIDs), strings.Join(c.RunIDs, ", "))
+	}
+	if c.Shard != "" {
+		run += ", shard " + c.Shard
+	}
+	p("chatbench swarm\t%s, %s, %s\n", strings.Join(c.URLs, " "), run, state)
 	p("load\t%d clients in %d room(s) of %d, %d senders × %g/s, %d-byte probes; warmup %gs, steady %gs\n",
 		c.Clients, c.Rooms, c.RoomSize, c.Senders, c.RatePerS, c.SizeBytes, c.WarmupS, c.DurationS)
-	p("connections\t%d connected, %d connect errors%s, %d lost mid-run; connect p50 %.1f ms, p99 %.1f ms\n",
-		s.Connected, s.ConnectErrors, errKinds(r.Errors.Connect), s.Disconnected, s.ConnectMs.P50, s.ConnectMs.P99)
+	p("connections\t%d connected, %d connect errors%s, %d lost mid-run%s; connect p50 %.1f ms, p99 %.1f ms\n",
+		s.Connected, s.ConnectErrors, errKinds(r.Errors.Connect), s.Disconnected, errKinds(r.Errors.Disconnect), s.ConnectMs.P50, s.ConnectMs.P99)
+	if len(r.Errors.Frames) > 0 {
+		p("\tunexpected frames from the server%s\n", errKinds(r.Errors.Frames))
+	}
 	order := fmt.Sprintf("%d duplicated, %d out of order", s.Duplicated, s.OutOfOrder)
 	if !s.OrderTracked {
 		order = fmt.Sprintf("%d excess deliveries (order not tracked at this size)", s.Duplicated)

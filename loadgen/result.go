@@ -57,6 +57,11 @@ type RunConfig struct {
 	RunIDs             []string `json:"run_ids,omitempty"` // merged results: every run id
 	ServerPid          int      `json:"server_pid,omitempty"`
 	MetricsURL         string   `json:"metrics_url,omitempty"`
+	// Shard is "i/K" for one machine's part of a load (--shard); merged
+	// shards keep it only when all had the same.
+	Shard string `json:"shard,omitempty"`
+	// Procs is the number of worker processes the run was split over (--procs).
+	Procs int `json:"procs,omitempty"`
 }
 
 // Environment describes where the run happened.
@@ -218,7 +223,11 @@ type Second struct {
 type Errors struct {
 	Connect    map[string]int64 `json:"connect"`
 	Disconnect map[string]int64 `json:"disconnect,omitempty"` // why sockets were lost mid-run
-	Run        []string         `json:"run"`
+	// Frames counts received frames that are not what a chat server
+	// should send: "binary" frames (their probes still count) and
+	// "bad_probe", text that starts like a probe but does not parse.
+	Frames map[string]int64 `json:"frames,omitempty"`
+	Run    []string         `json:"run"`
 }
 
 func percentiles(h *hdr.Histogram) Percentiles {
@@ -280,6 +289,13 @@ func ReadResult(path string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeResult(path, b)
+}
+
+// DecodeResult decodes the bytes of a results file; name (the file's path)
+// prefixes its errors.
+func DecodeResult(name string, b []byte) (*Result, error) {
+	path := name
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -336,6 +352,9 @@ func Merge(rs ...*Result) (*Result, error) {
 			}
 		}
 		out.Config.Clients += r.Config.Clients
+		if r.Config.Shard != out.Config.Shard {
+			out.Config.Shard = ""
+		}
 		out.Config.Senders += r.Config.Senders
 		if r.Config.RunID != "" {
 			out.Config.RunIDs = append(out.Config.RunIDs, r.Config.RunID)
@@ -384,6 +403,12 @@ func Merge(rs ...*Result) (*Result, error) {
 				out.Errors.Disconnect = map[string]int64{}
 			}
 			out.Errors.Disconnect[k] += v
+		}
+		for k, v := range r.Errors.Frames {
+			if out.Errors.Frames == nil {
+				out.Errors.Frames = map[string]int64{}
+			}
+			out.Errors.Frames[k] += v
 		}
 		out.Errors.Run = append(out.Errors.Run, r.Errors.Run...)
 		out.Partial = out.Partial || r.Partial

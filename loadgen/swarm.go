@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,11 +18,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config is one swarm run. Zero values take the documented defaults.
 type Config struct {
-	// URLs are ws:// URLs; client i uses URLs[i%len(URLs)]. {{user}},
+	// URLs are ws:// or wss:// URLs; client i uses URLs[i%len(URLs)]. {{user}},
 	// {{room}} and {{client}} in the path or query are replaced per client.
 	URLs []string
 	// Clients is the number of sockets (-n).
@@ -66,6 +69,9 @@ type Config struct {
 	// NoEcho says the server does not send a message back to its sender:
 	// each probe then expects one receiver fewer.
 	NoEcho bool
+	// TLS configures wss:// connections (and an https:// MetricsURL);
+	// nil trusts the system's roots. See TLSConfig.
+	TLS *tls.Config
 	// Header is added to every upgrade request.
 	Header http.Header
 	// SourceIPs are local addresses used round-robin (empty: kernel's choice).
@@ -75,6 +81,12 @@ type Config struct {
 	// WriteTimeout bounds one write; a socket whose write times out is
 	// closed and counted (default 10 s).
 	WriteTimeout time.Duration
+	// PingInterval and PingTimeout detect a server that stops answering
+	// (frozen, partitioned, vanished): a socket silent for PingInterval is
+	// pinged; silent PingTimeout longer, it is closed and counted as
+	// disconnected (Errors.Disconnect "ping_timeout"). Defaults 10 s and
+	// 10 s; a negative value turns the check off.
+	PingInterval, PingTimeout time.Duration
 	// ReadBuffer is the per-socket read buffer (default 512 bytes). Larger
 	// frames borrow a pooled buffer.
 	ReadBuffer int
@@ -87,9 +99,17 @@ type Config struct {
 	Backend string
 	// Version is recorded in the results.
 	Version string
-	// Progress, when non-nil, receives a one-line live status every second
-	// (\r-terminated, for a terminal).
-	Progress io.Writer
+	// Progress, when non-nil, is called with a live status every second
+	// (from one goroutine at a time); it must not block.
+	Progress func(Status) `json:"-"`
+	// ShardIndex and ShardCount (--shard i/K) run only this machine's part
+	// of the load: the rooms r with r%ShardCount == ShardIndex and their
+	// clients, numbered as in the whole run, so that the K results merge
+	// (Merge, report merge) to the totals of one run. 0/0: the whole load.
+	ShardIndex, ShardCount int
+	// Metrics, when non-nil, gets swarm's own Prometheus metrics
+	// (chatbench_swarm_*, read at scrape time) for the length of Run.
+	Metrics prometheus.Registerer
 	// OrderBudget bounds per-receiver order tracking: it is on when
 	// Σ rooms members × senders in room ≤ OrderBudget (default 4,000,000
 	// entries of 4 bytes).
@@ -102,6 +122,13 @@ type Config struct {
 	beforeSend func(client int, seq int64)
 	// runID, for tests, overrides the random run id.
 	runID string
+	// procIndex of procCount: this worker's part of its swarm (procs.go).
+	procIndex, procCount int
+	// coord, for a worker, synchronises with the parent (procs.go).
+	coord coordinator
+	// origin, when non-zero, is the wall-clock instant (Unix ns) that due
+	// times count from, shared by every worker of one swarm.
+	origin int64
 }
 
 func (c *Config) defaults() error {
@@ -158,6 +185,12 @@ func (c *Config) defaults() error {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
 	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 10 * time.Second
+	}
+	if c.PingTimeout == 0 {
+		c.PingTimeout = 10 * time.Second
+	}
 	if c.ReadBuffer <= 0 {
 		c.ReadBuffer = 512
 	}
@@ -166,6 +199,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Shards <= 0 {
 		c.Shards = 4 * runtime.GOMAXPROCS(0)
+	}
+	if err := c.checkShard(); err != nil {
+		return err
 	}
 	for _, u := range c.URLs {
 		if _, err := expandURL(u, 0, 0); err != nil {
@@ -201,6 +237,12 @@ type run struct {
 	shards  []*shard
 	rooms   []room
 	clients []*client // index = client id; nil until connected
+	ids     []int     // the client ids this process runs (all, or its part)
+	// owned[c] says client c runs in this process; nil when all do. Only
+	// owned senders' probes are timed (one clock).
+	owned []bool
+	// members logs room joins and leaves of a worker (procs.go).
+	members memberLog
 
 	connected   atomic.Int64
 	sends       atomic.Int64
@@ -210,6 +252,9 @@ type run struct {
 	closing     atomic.Bool
 	readers     sync.WaitGroup
 	connectHist *atomicHist
+
+	// ka closes sockets of a server gone silent (keepalive.go); nil when off.
+	ka *keepalive
 
 	mu          sync.Mutex
 	connErrs    map[string]int64
@@ -242,15 +287,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.runID == "" {
 		cfg.runID = NewRunID()
 	}
+	r := newRun(cfg)
 	res.Config = RunConfig{
-		URLs: cfg.URLs, Backend: cfg.Backend, Clients: cfg.Clients, RoomSize: cfg.RoomSize, Rooms: cfg.Rooms,
-		Senders: cfg.Senders, RatePerS: cfg.Rate, SizeBytes: cfg.Size, RampPerS: cfg.Ramp,
+		URLs: cfg.URLs, Backend: cfg.Backend, Clients: len(r.ids), RoomSize: cfg.RoomSize, Rooms: cfg.Rooms,
+		Senders: r.localSenders(), RatePerS: cfg.Rate, SizeBytes: cfg.Size, RampPerS: cfg.Ramp,
 		WarmupS: cfg.Warmup.Seconds(), DurationS: cfg.Duration.Seconds(), GraceS: cfg.Grace.Seconds(),
 		Hello: cfg.Hello, NoEcho: cfg.NoEcho, CompressionOffered: cfg.Compression, Message: cfg.Message, SourceIPs: len(cfg.SourceIPs), RunID: cfg.runID,
-		ServerPid: cfg.ServerPid, MetricsURL: cfg.MetricsURL,
+		ServerPid: cfg.ServerPid, MetricsURL: cfg.MetricsURL, Shard: cfg.shardName(),
 	}
 	res.Environment = environment(cfg.Version)
-	warn, err := checkFit(cfg.Clients, len(cfg.SourceIPs), len(cfg.URLs))
+	warn, err := checkFit(len(r.ids), len(cfg.SourceIPs), len(cfg.URLs))
 	soft, _, _ := RaiseFDLimit()
 	res.Environment.FDLimit = soft
 	if err != nil {
@@ -259,11 +305,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if warn != "" {
 		res.Notes = append(res.Notes, warn)
-		if cfg.Progress != nil {
-			fmt.Fprintln(cfg.Progress, warn)
-		}
 	}
-	r := newRun(cfg)
+	if cfg.Metrics != nil {
+		unregister, err := r.registerMetrics(cfg.Metrics)
+		if err != nil {
+			res.Partial = true
+			return res, &ConfigError{Err: err}
+		}
+		defer unregister()
+	}
 	return r.execute(ctx, res)
 }
 
@@ -276,18 +326,24 @@ func newRun(cfg Config) *run {
 		connErrs:    map[string]int64{},
 		discErrs:    map[string]int64{},
 	}
+	r.ka = newKeepalive(cfg.Clients, cfg.PingInterval, cfg.PingTimeout)
 	r.shards = make([]*shard, cfg.Shards)
 	for i := range r.shards {
 		r.shards[i] = newShard()
 	}
-	t := &tracker{run: []byte(cfg.runID), base: time.Now(), rooms: cfg.Rooms}
+	r.ids, r.owned = cfg.partIDs()
+	t := &tracker{run: []byte(cfg.runID), base: originBase(cfg.origin), rooms: cfg.Rooms, owned: r.owned}
 	t.steadyStart.Store(math.MaxInt64)
 	t.steadyEnd.Store(math.MaxInt64)
 	t.probes = make([][]probeRec, cfg.Clients)
 	if cfg.Rate > 0 {
-		perSender := int(math.Ceil(cfg.Rate*(cfg.Warmup+cfg.Duration).Seconds())) + 1
+		// Probes of senders whose room has a member here: sent or received here.
+		local := r.localRooms()
+		perSender := perSenderProbes(cfg)
 		for c := 0; c < cfg.Senders; c++ {
-			t.probes[c] = make([]probeRec, perSender)
+			if local[c%cfg.Rooms] {
+				t.probes[c] = make([]probeRec, perSender)
+			}
 		}
 	}
 	r.t = t
@@ -325,7 +381,7 @@ func (r *run) sampleServer(ctx context.Context) (ProcSample, string, error) {
 		s, err := ReadProc(fmt.Sprint(r.cfg.ServerPid))
 		return s, "proc", err
 	case r.cfg.MetricsURL != "":
-		s, err := ScrapeProm(ctx, r.cfg.MetricsURL)
+		s, err := scrapeProm(ctx, promClient(r.cfg.TLS), r.cfg.MetricsURL)
 		return s, "prometheus", err
 	}
 	return ProcSample{}, "", nil
@@ -340,6 +396,10 @@ func (r *run) execute(ctx context.Context, res *Result) (*Result, error) {
 	tlDone := make(chan struct{})
 	tlCtx, tlStop := context.WithCancel(context.Background())
 	go func() { defer close(tlDone); tl.loop(tlCtx) }()
+
+	kaCtx, kaStop := context.WithCancel(context.Background())
+	kaDone := make(chan struct{})
+	go func() { defer close(kaDone); r.ka.loop(kaCtx, r) }()
 
 	// Ramp.
 	tl.setPhase("ramp")
@@ -360,12 +420,16 @@ func (r *run) execute(ctx context.Context, res *Result) (*Result, error) {
 	srv1, _, srvErr1 := r.sampleServer(ctx)
 	srvErr = errors.Join(srvErr, srvErr1)
 	connectedAtRamp := r.connected.Load()
+	sendStart := r.t.now() + int64(20*time.Millisecond)
+	if r.cfg.coord != nil && ctx.Err() == nil {
+		// A worker starts sending when the parent says, with the others.
+		sendStart = r.cfg.coord.ramped(ctx, connectedAtRamp)
+	}
 
 	// Send phase: warmup, steady, then grace.
 	interrupted := ctx.Err() != nil
 	var steadyS float64
 	if !interrupted && cfg.Rate > 0 && connectedAtRamp > 0 {
-		sendStart := r.t.now() + int64(20*time.Millisecond)
 		steadyStart := sendStart + int64(cfg.Warmup)
 		steadyEnd := steadyStart + int64(cfg.Duration)
 		r.t.steadyStart.Store(steadyStart)
@@ -393,12 +457,17 @@ func (r *run) execute(ctx context.Context, res *Result) (*Result, error) {
 		interrupted = ctx.Err() != nil
 	}
 	self2, _ := ReadProc("self")
+	if r.cfg.coord != nil {
+		r.cfg.coord.finished()
+	}
 	srv2, _, srvErr2 := r.sampleServer(context.WithoutCancel(ctx))
 	srvErr = errors.Join(srvErr, srvErr2)
 
 	// Stop: the timeline's last row, then close every socket and wait for the readers.
 	tlStop()
 	<-tlDone
+	kaStop()
+	<-kaDone
 	r.closing.Store(true)
 	r.mu.Lock()
 	clients := r.clients
@@ -412,6 +481,9 @@ func (r *run) execute(ctx context.Context, res *Result) (*Result, error) {
 
 	r.collect(res, steadyS)
 	res.Timeline = tl.rows
+	if r.cfg.coord != nil {
+		r.cfg.coord.account(r.account(sendStart))
+	}
 	// Costs.
 	deliv := float64(res.Summary.Delivered + res.Summary.ForeignDelivered)
 	if all := float64(r.allDeliveries()); all > deliv {
@@ -478,7 +550,7 @@ func kinds(m map[string]int64) string {
 // ramp opens every client's socket at cfg.Ramp per second.
 func (r *run) ramp(ctx context.Context) {
 	cfg := r.cfg
-	workers := min(cfg.Clients, 32)
+	workers := min(len(r.ids), 32)
 	var next atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -487,6 +559,7 @@ func (r *run) ramp(ctx context.Context) {
 		dialers[i] = &net.Dialer{}
 		if len(cfg.SourceIPs) > 0 {
 			dialers[i].LocalAddr = &net.TCPAddr{IP: cfg.SourceIPs[i].AsSlice()}
+			dialers[i].Control = bindNoPort
 		}
 	}
 	for w := 0; w < workers; w++ {
@@ -496,10 +569,11 @@ func (r *run) ramp(ctx context.Context) {
 			timer := time.NewTimer(0)
 			defer timer.Stop()
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= cfg.Clients {
+				k := int(next.Add(1) - 1)
+				if k >= len(r.ids) {
 					return
 				}
+				i := r.ids[k] // the global number keeps the whole run's ramp schedule
 				due := start.Add(time.Duration(float64(i) / cfg.Ramp * float64(time.Second)))
 				if d := time.Until(due); d > 0 {
 					timer.Reset(d)
@@ -530,7 +604,7 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	t0 := time.Now()
-	ws, err := dialWS(dctx, d, u, cfg.Header, cfg.ReadBuffer, cfg.Compression)
+	ws, err := dialWS(dctx, d, u, cfg.Header, cfg.ReadBuffer, cfg.Compression, cfg.TLS)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -561,9 +635,11 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 		r.mu.Unlock()
 	}
 	r.mu.Lock()
+	r.ka.stamp(ws)
 	r.clients[i] = c
 	r.mu.Unlock()
 	r.rooms[rm].connected.Add(1)
+	r.members.add(r, rm, 1)
 	r.connected.Add(1)
 	r.readers.Add(1)
 	go r.read(c, rm)
@@ -574,6 +650,7 @@ func (r *run) read(c *client, rm int) {
 	defer r.readers.Done()
 	err := c.ws.readLoop(c.rcv.frame)
 	r.rooms[rm].connected.Add(-1)
+	r.members.add(r, rm, -1)
 	r.connected.Add(-1)
 	if r.closing.Load() {
 		return
@@ -583,6 +660,8 @@ func (r *run) read(c *client, rm int) {
 	switch {
 	case errors.As(err, &ce):
 		kind = fmt.Sprintf("close_%d", ce.code)
+	case r.ka.gone(c.id):
+		kind = DiscPingTimeout
 	case errors.Is(err, io.EOF):
 		kind = "eof"
 	case errors.Is(err, net.ErrClosed) && c.dead.Load():
@@ -603,7 +682,7 @@ func (r *run) grace(ctx context.Context) {
 		for _, sh := range r.shards {
 			got += sh.steadyDelivered.Load()
 		}
-		if got >= r.steadyExpct.Load() {
+		if got >= r.graceTarget() {
 			return
 		}
 		select {
@@ -637,6 +716,7 @@ func (r *run) collect(res *Result, steadyS float64) {
 		res.Errors.Disconnect = r.discErrs
 	}
 	res.Environment.Compression = r.compression
+	res.Errors.Frames = r.frameErrors()
 	s.OrderTracked = r.orderTracked
 	s.SendErrors = r.sendErrors.Load()
 	s.SteadyS = steadyS

@@ -216,8 +216,11 @@ func TestHeldSenderShowsInDueLatency(t *testing.T) {
 	if sm.LatencyMs.Max < 950 || sm.LatencyMs.P99 < 500 {
 		t.Errorf("due-time latency max %.1f p99 %.1f ms, want the 1 s hold-up to show", sm.LatencyMs.Max, sm.LatencyMs.P99)
 	}
-	if sm.SendLatencyMs.P99 > 100 {
-		t.Errorf("send-time latency p99 %.1f ms, want it unaffected by the hold-up", sm.SendLatencyMs.P99)
+	// Unaffected: far below the hold-up and the due-time p99. The bound is
+	// loose so that a busy machine (CI shares two cores between test
+	// packages) does not fail it; the hold-up itself is 1000 ms.
+	if sm.SendLatencyMs.P99 > 250 || sm.SendLatencyMs.P99 > sm.LatencyMs.P99/3 {
+		t.Errorf("send-time latency p99 %.1f ms (due-time p99 %.1f ms), want it unaffected by the hold-up", sm.SendLatencyMs.P99, sm.LatencyMs.P99)
 	}
 	if sm.Lost != 0 {
 		t.Errorf("lost %d", sm.Lost)

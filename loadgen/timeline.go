@@ -58,9 +58,6 @@ func (tl *timeline) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			tl.sample(sec - 1)
-			if tl.r.cfg.Progress != nil {
-				fmt.Fprintln(tl.r.cfg.Progress)
-			}
 			return
 		case <-timer.C:
 			timer.Reset(time.Until(start.Add(time.Duration(sec+1) * time.Second)))
@@ -90,9 +87,8 @@ func (tl *timeline) sample(t int) {
 		row.P99Ms = float64(h.ValueAtQuantile(99)) / 1000
 	}
 	tl.rows = append(tl.rows, row)
-	if w := r.cfg.Progress; w != nil {
-		fmt.Fprintf(w, "\r%4ds %-6s connected %d/%d  sends/s %d  deliveries/s %s  p99 %.1f ms   ",
-			t+1, row.Phase, row.Connected, r.cfg.Clients, row.Sends, human(float64(row.Deliveries)), row.P99Ms)
+	if f := r.cfg.Progress; f != nil {
+		f(tl.status(row))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +34,12 @@ type wsConn struct {
 	// compression is true when permessage-deflate was negotiated (only
 	// when offered, see inflate.go).
 	compression bool
+	// lastRead is when the reader last got bytes (Unix ns, coarse: see
+	// keepalive.go).
+	lastRead atomic.Int64
+	// binary counts binary frames received (their probes are counted
+	// too). Only the reader goroutine writes it; read after it ended.
+	binary int64
 }
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -43,17 +51,16 @@ func (e *handshakeError) Error() string {
 	return fmt.Sprintf("websocket upgrade answered HTTP %d", e.status)
 }
 
-// dialWS opens a TCP connection with d, performs the upgrade for u (ws://
-// only) and returns the connection. ctx bounds the whole handshake.
-func dialWS(ctx context.Context, d *net.Dialer, u *url.URL, header http.Header, readBuf int, offerDeflate bool) (*wsConn, error) {
-	if u.Scheme != "ws" && u.Scheme != "http" {
-		return nil, fmt.Errorf("unsupported scheme %q (only ws:// is supported)", u.Scheme)
+// dialWS opens a TCP connection with d (for wss://, TLS on it with
+// tlsCfg), performs the upgrade for u and returns the connection. ctx bounds
+// the whole handshake.
+func dialWS(ctx context.Context, d *net.Dialer, u *url.URL, header http.Header, readBuf int, offerDeflate bool, tlsCfg *tls.Config) (*wsConn, error) {
+	switch u.Scheme {
+	case "ws", "http", "wss", "https":
+	default:
+		return nil, fmt.Errorf("unsupported scheme %q (want ws:// or wss://)", u.Scheme)
 	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
-	}
-	nc, err := d.DialContext(ctx, "tcp", host)
+	nc, err := dialTransport(ctx, d, u, tlsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +171,9 @@ func (c *wsConn) fill(need int) error {
 	for c.w-c.r < need {
 		n, err := c.nc.Read(c.buf[c.w:])
 		c.w += n
+		if n > 0 {
+			c.lastRead.Store(coarseNow.Load())
+		}
 		if err != nil && c.w-c.r < need {
 			return err
 		}
@@ -187,6 +197,12 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 		compressed := b0&0x40 != 0 && c.compression
 		masked := b1&0x80 != 0
 		plen := int64(b1 & 0x7f)
+		if rsv := b0 & 0x70; rsv != 0 && (rsv != 0x40 || !c.compression) {
+			return c.fail(badFrame("reserved bits %#x set without an extension", rsv))
+		}
+		if op >= opClose && (plen > 125 || b0&0x80 == 0) {
+			return c.fail(badFrame("control frame (opcode %d) fragmented or over 125 bytes", op))
+		}
 		hl := 2
 		switch plen {
 		case 126:
@@ -212,8 +228,9 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 			copy(mask[:], h[hl-4:])
 		}
 		if plen > maxFrame || plen < 0 {
-			return fmt.Errorf("websocket frame of %d bytes is over the %d limit", plen, maxFrame)
+			return c.fail(frameTooBig(plen))
 		}
+
 		n := int(plen)
 		var payload []byte
 		var big *[]byte
@@ -244,6 +261,9 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 		var err error
 		switch op {
 		case opText, opBin, opCont:
+			if op == opBin {
+				c.binary++
+			}
 			if compressed && b0&0x80 != 0 {
 				err = inflateMessage(payload, onData)
 			} else {
@@ -268,7 +288,7 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 			}
 			err = &closeError{code: code}
 		default:
-			err = fmt.Errorf("websocket: unknown opcode %d", op)
+			err = c.fail(badFrame("unknown opcode %d", op))
 		}
 		if big != nil {
 			bigBufPool.Put(big)
@@ -361,4 +381,18 @@ func (c *wsConn) close() {
 		c.wmu.Unlock()
 	}
 	_ = c.nc.Close()
+}
+
+// fail answers a protocol error with a close frame (1009 for a frame over
+// the read limit, 1002 otherwise; best effort, bounded), closes the socket
+// and returns err.
+func (c *wsConn) fail(err error) error {
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		var p [2]byte
+		binary.BigEndian.PutUint16(p[:], pe.closeCode())
+		_ = c.writeControl(opClose, p[:], time.Now().Add(time.Second))
+		_ = c.nc.Close() // fail the connection: nothing it sends can be trusted
+	}
+	return err
 }

@@ -52,6 +52,10 @@ type client struct {
 
 	// reason is the first reason given for closing; later ones are ignored.
 	reason atomic.Pointer[string]
+
+	// limit is the chat-message token bucket (Config.MaxMsgRate); only
+	// readLoop uses it.
+	limit msgLimiter
 }
 
 // enqueue queues a shared frame for the writer. It never blocks on the
@@ -177,7 +181,8 @@ func (c *client) readLoop() {
 			c.readFailed(err)
 			return
 		}
-		c.lastRead.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		c.lastRead.Store(now)
 		if buf == nil {
 			buf = bytes.NewBuffer(make([]byte, 0, 256))
 		}
@@ -208,6 +213,13 @@ func (c *client) readLoop() {
 				continue
 			}
 			c.user = name
+			continue
+		}
+		if !c.limit.allow(now) {
+			s.m.rejectedRateLimit.Inc()
+			if s.cfg.RateLimitPolicy == RateLimitClose {
+				c.closeAsync(discRateLimit, websocket.StatusPolicyViolation, "message rate limit exceeded")
+			}
 			continue
 		}
 		s.publish(c, msg)

@@ -25,6 +25,10 @@ const (
 	discPingTimeout   = "ping_timeout"
 	discShutdown      = "shutdown"
 	discPolicyMessage = "policy"
+	discRateLimit     = "rate_limit" // --rate-limit-policy close
+
+	// chatbench_messages_rejected_total{reason}
+	rejectMsgRateLimit = "rate_limit" // over --max-msg-rate
 
 	// chatbench_dropped_total{reason}
 	dropQueueFull    = "queue_full"    // --slow-policy drop: the newest message is dropped
@@ -47,11 +51,13 @@ type metrics struct {
 	sentBytes        prometheus.Counter
 	dropped          *prometheus.CounterVec
 	publishErrors    prometheus.Counter
+	msgsRejected     *prometheus.CounterVec
 	broadcastSeconds prometheus.Histogram
 	batchFrames      prometheus.Histogram
 
 	// Pre-resolved children of the vectors used on hot paths.
 	droppedQueueFull, droppedSlow, droppedWrite prometheus.Counter
+	rejectedRateLimit                           prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -92,6 +98,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatbench_publish_errors_total", Help: "Messages the backend refused to publish to other nodes (lost for them).",
 		}),
+		msgsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatbench_messages_rejected_total", Help: "Chat messages from local clients not broadcast, by reason (rate_limit: over --max-msg-rate).",
+		}, []string{"reason"}),
 		broadcastSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "chatbench_broadcast_seconds",
 			Help:    "Time to hand one message to every local member's send queue.",
@@ -106,10 +115,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.droppedQueueFull = m.dropped.WithLabelValues(dropQueueFull)
 	m.droppedSlow = m.dropped.WithLabelValues(dropSlowConsumer)
 	m.droppedWrite = m.dropped.WithLabelValues(dropWriteError)
+	m.rejectedRateLimit = m.msgsRejected.WithLabelValues(rejectMsgRateLimit)
 	if reg != nil {
 		reg.MustRegister(m.connections, m.accepted, m.rejected, m.disconnects, m.rooms,
 			m.received, m.receivedBytes, m.remote, m.deliveries, m.sentBytes, m.dropped,
-			m.publishErrors, m.broadcastSeconds, m.batchFrames)
+			m.publishErrors, m.msgsRejected, m.broadcastSeconds, m.batchFrames)
 	}
 	return m
 }

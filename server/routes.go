@@ -93,7 +93,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// until they hijack, so by then every upgrade in flight is counted.
 	s.clients.Add(1)
 	hw := &hijackWriter{ResponseWriter: w, writeTimeout: s.cfg.WriteTimeout}
-	c := &client{srv: s, roomName: roomName, user: user}
+	c := &client{srv: s, roomName: roomName, user: user, limit: newMsgLimiter(s.cfg.MaxMsgRate, s.cfg.MaxMsgBurst)}
 	c.writeFn = c.writeLoop
 	conn, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // origin checked above, with counting

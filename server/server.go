@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ type Server struct {
 	draining atomic.Bool    // shutdown started: refuse upgrades, /readyz 503
 
 	stopBroker context.CancelFunc
+	tls        bool // the listener speaks TLS (https, wss)
 }
 
 // ListenError is returned by New when the address cannot be listened on.
@@ -68,6 +70,10 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, &TLSConfigError{Err: err}
+	}
 	if cfg.NodeID == "" {
 		var b [6]byte
 		_, _ = rand.Read(b[:])
@@ -95,6 +101,10 @@ func New(cfg Config) (*Server, error) {
 		cancel()
 		_ = cfg.Broker.Close()
 		return nil, &ListenError{Addr: cfg.Addr, Err: err}
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		s.tls = true
 	}
 	s.ln = ln
 	s.http = &http.Server{

@@ -36,6 +36,10 @@ type wireWriter struct {
 	conn    net.Conn
 	timeout time.Duration
 
+	// coalesce: conn has no writev (TLS), batches are copied into one
+	// buffer and written with one Write (see writeCoalesced).
+	coalesce bool
+
 	mu        sync.Mutex
 	closeSent bool
 	deadline  time.Time   // the write deadline set on conn
@@ -64,6 +68,9 @@ func (w *wireWriter) writeBatch(frames net.Buffers) (int64, error) {
 		return 0, errCloseSent
 	}
 	w.armDeadline()
+	if w.coalesce {
+		return w.writeCoalesced(frames)
+	}
 	w.bufs = frames
 	n, err := w.bufs.WriteTo(w.conn)
 	w.bufs = nil
@@ -120,7 +127,7 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 		rc = &earlyConn{Conn: conn, early: early}
 	}
-	h.wire = &wireWriter{conn: conn, timeout: h.writeTimeout}
+	h.wire = &wireWriter{conn: conn, timeout: h.writeTimeout, coalesce: needsCoalescing(conn)}
 	return rc, bufio.NewReadWriter(
 		bufio.NewReaderSize(rc, connReadBufferSize),
 		bufio.NewWriterSize(h.wire, connWriteBufferSize),
