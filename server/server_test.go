@@ -483,7 +483,9 @@ func TestGracefulShutdownClosesEverySocketWith1001(t *testing.T) {
 }
 
 func TestHalfOpenPeerIsDroppedAfterPingTimeout(t *testing.T) {
-	ts := startServer(t, server.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+	// A timeout long enough that the reading client's pongs are never late,
+	// even on a loaded machine.
+	ts := startServer(t, server.Config{PingInterval: 200 * time.Millisecond, PingTimeout: time.Second})
 	// alive reads, so its library answers pings; mute never reads, so its
 	// pongs never go out: to the server it is a half-open peer.
 	alive := ts.dial("user=alive")
