@@ -148,15 +148,15 @@ func (m *memberLog) membersAt() func(room int, due int64) int32 {
 	m.mu.Unlock()
 	sort.SliceStable(ev, func(i, j int) bool { return ev[i].at < ev[j].at })
 	// Per room: event times and the member count after each event.
-	type timeline struct {
+	type roomLog struct {
 		at []int64
 		n  []int32
 	}
-	byRoom := map[int32]*timeline{}
+	byRoom := map[int32]*roomLog{}
 	for _, e := range ev {
 		tl := byRoom[e.room]
 		if tl == nil {
-			tl = &timeline{}
+			tl = &roomLog{}
 			byRoom[e.room] = tl
 		}
 		var n int32

@@ -232,7 +232,7 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 			protoErrs = append(protoErrs, fmt.Sprintf("worker %d: %v", i, err))
 			continue
 		}
-		if w.done.Error != "" && !contains(r.Errors.Run, w.done.Error) {
+		if w.done.Error != "" && !inStrings(r.Errors.Run, w.done.Error) {
 			protoErrs = append(protoErrs, fmt.Sprintf("worker %d: %s", i, w.done.Error))
 		}
 		rs = append(rs, r)
@@ -330,14 +330,14 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 	}
 	if runErr != nil {
 		m.Partial = true
-		if !contains(m.Errors.Run, runErr.Error()) {
+		if !inStrings(m.Errors.Run, runErr.Error()) {
 			m.Errors.Run = append(m.Errors.Run, runErr.Error())
 		}
 	}
 	return m, runErr
 }
 
-func contains(ss []string, s string) bool {
+func inStrings(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
 			return true
