@@ -91,6 +91,13 @@ func newSwarmCollector(r *run) *swarmCollector {
 	return &swarmCollector{r: r, counts: make([]int64, histCountsLen)}
 }
 
+// metricsCollector is the run's one collector, made on first use: a --procs
+// worker snapshots it every second whether or not it serves metrics itself.
+func (r *run) metricsCollector() *swarmCollector {
+	r.collectorOnce.Do(func() { r.collector = newSwarmCollector(r) })
+	return r.collector
+}
+
 func (c *swarmCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descClients, descConnections, descConnectErrors, descDisconnects, descSends,
 		descSendErrors, descDeliveries, descForeign, descExpected, descLost, descLatency} {
@@ -98,63 +105,170 @@ func (c *swarmCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// MetricsSnapshot holds the values behind swarm's metrics at one instant.
+// Workers of a --procs run send theirs to the parent every second, and the
+// parent serves the sum.
+type MetricsSnapshot struct {
+	Clients       int64            `json:"clients"`
+	Connections   int64            `json:"connections"`
+	ConnectErrors map[string]int64 `json:"connect_errors,omitempty"`
+	Disconnects   map[string]int64 `json:"disconnects,omitempty"`
+	Sends         int64            `json:"sends"`
+	SendErrors    int64            `json:"send_errors"`
+	Deliveries    int64            `json:"deliveries"`
+	Foreign       int64            `json:"foreign"`
+	Expected      int64            `json:"expected"`
+	Lost          int64            `json:"lost"`
+	// Buckets counts latencies per LatencyBuckets bound, then +Inf (not
+	// cumulative); SumSeconds is their approximate sum.
+	Buckets    []uint64 `json:"buckets"`
+	SumSeconds float64  `json:"sum_s"`
+}
+
+// add adds o to s.
+func (s *MetricsSnapshot) add(o MetricsSnapshot) {
+	s.Clients += o.Clients
+	s.Connections += o.Connections
+	for k, v := range o.ConnectErrors {
+		if s.ConnectErrors == nil {
+			s.ConnectErrors = map[string]int64{}
+		}
+		s.ConnectErrors[k] += v
+	}
+	for k, v := range o.Disconnects {
+		if s.Disconnects == nil {
+			s.Disconnects = map[string]int64{}
+		}
+		s.Disconnects[k] += v
+	}
+	s.Sends += o.Sends
+	s.SendErrors += o.SendErrors
+	s.Deliveries += o.Deliveries
+	s.Foreign += o.Foreign
+	s.Expected += o.Expected
+	s.Lost += o.Lost
+	if len(s.Buckets) < len(o.Buckets) {
+		s.Buckets = append(s.Buckets, make([]uint64, len(o.Buckets)-len(s.Buckets))...)
+	}
+	for i, n := range o.Buckets {
+		s.Buckets[i] += n
+	}
+	s.SumSeconds += o.SumSeconds
+}
+
 func (c *swarmCollector) Collect(ch chan<- prometheus.Metric) {
+	emitMetrics(ch, c.snapshot())
+}
+
+// snapshot reads the run's counters and histograms.
+func (c *swarmCollector) snapshot() MetricsSnapshot {
 	r := c.r
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	s := MetricsSnapshot{Clients: int64(r.cfg.Clients), Connections: r.connected.Load(),
+		ConnectErrors: map[string]int64{}, Disconnects: map[string]int64{}}
+	r.mu.Lock()
+	for k, v := range r.connErrs {
+		s.ConnectErrors[k] = int64(v)
+	}
+	for k, v := range r.discErrs {
+		s.Disconnects[k] = int64(v)
+	}
+	r.mu.Unlock()
+	s.Sends, s.SendErrors = r.sends.Load(), r.sendErrors.Load()
+	for _, sh := range r.shards {
+		s.Deliveries += sh.deliveries.Load()
+		s.Foreign += sh.foreign.Load()
+	}
+	exp, lost := c.settled()
+	// A late delivery can lower a probe's loss after its grace period; the
+	// counters never go down (Prometheus would take it for a restart).
+	c.expected, c.lost = max(c.expected, exp), max(c.lost, lost)
+	s.Expected, s.Lost = c.expected, c.lost
+
+	clear(c.counts)
+	for _, sh := range r.shards {
+		sh.dueAll.addTo(c.counts)
+	}
+	s.Buckets = make([]uint64, len(LatencyBuckets)+1)
+	var sumUs float64
+	for i, n := range c.counts {
+		if n != 0 {
+			s.Buckets[histBucketOf[i]] += uint64(n)
+			sumUs += float64(n) * histMidUs[i]
+		}
+	}
+	s.SumSeconds = sumUs / 1e6
+	return s
+}
+
+// emitMetrics sends the metrics of s.
+func emitMetrics(ch chan<- prometheus.Metric, s MetricsSnapshot) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	gauge(descClients, float64(r.cfg.Clients))
-	gauge(descConnections, float64(r.connected.Load()))
-	r.mu.Lock()
-	for k, v := range r.connErrs {
+	gauge(descClients, float64(s.Clients))
+	gauge(descConnections, float64(s.Connections))
+	for k, v := range s.ConnectErrors {
 		counter(descConnectErrors, float64(v), k)
 	}
-	for k, v := range r.discErrs {
+	for k, v := range s.Disconnects {
 		counter(descDisconnects, float64(v), k)
 	}
-	r.mu.Unlock()
-	counter(descSends, float64(r.sends.Load()))
-	counter(descSendErrors, float64(r.sendErrors.Load()))
-	var deliv, foreign int64
-	for _, sh := range r.shards {
-		deliv += sh.deliveries.Load()
-		foreign += sh.foreign.Load()
-	}
-	counter(descDeliveries, float64(deliv))
-	counter(descForeign, float64(foreign))
-
-	exp, lost := c.settled()
-	// A late delivery can lower a probe's loss after its grace period; the
-	// counters never go down (Prometheus would take it for a restart).
-	c.expected, c.lost = max(c.expected, exp), max(c.lost, lost)
-	counter(descExpected, float64(c.expected))
-	counter(descLost, float64(c.lost))
-
-	clear(c.counts)
-	for _, sh := range r.shards {
-		sh.dueAll.addTo(c.counts)
-	}
-	buckets := make([]uint64, len(LatencyBuckets)+1)
-	var sumUs float64
-	for i, n := range c.counts {
-		if n != 0 {
-			buckets[histBucketOf[i]] += uint64(n)
-			sumUs += float64(n) * histMidUs[i]
-		}
-	}
+	counter(descSends, float64(s.Sends))
+	counter(descSendErrors, float64(s.SendErrors))
+	counter(descDeliveries, float64(s.Deliveries))
+	counter(descForeign, float64(s.Foreign))
+	counter(descExpected, float64(s.Expected))
+	counter(descLost, float64(s.Lost))
 	cum := make(map[float64]uint64, len(LatencyBuckets))
 	var total uint64
 	for b, le := range LatencyBuckets {
-		total += buckets[b]
+		if b < len(s.Buckets) {
+			total += s.Buckets[b]
+		}
 		cum[le] = total
 	}
-	total += buckets[len(LatencyBuckets)]
-	ch <- prometheus.MustNewConstHistogram(descLatency, total, sumUs/1e6, cum)
+	if len(s.Buckets) > len(LatencyBuckets) {
+		total += s.Buckets[len(LatencyBuckets)]
+	}
+	ch <- prometheus.MustNewConstHistogram(descLatency, total, s.SumSeconds, cum)
+}
+
+// procsCollector serves the sum of the workers' latest snapshots (the
+// parent of a --procs run has no sockets of its own).
+type procsCollector struct {
+	mu    sync.Mutex
+	snaps []MetricsSnapshot
+}
+
+func (c *procsCollector) set(w int, s MetricsSnapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.snaps[w] = s
+}
+
+func (c *procsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descClients, descConnections, descConnectErrors, descDisconnects, descSends,
+		descSendErrors, descDeliveries, descForeign, descExpected, descLost, descLatency} {
+		ch <- d
+	}
+}
+
+func (c *procsCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	var sum MetricsSnapshot
+	for _, s := range c.snaps {
+		sum.add(s)
+	}
+	c.mu.Unlock()
+	if sum.Buckets == nil {
+		sum.Buckets = make([]uint64, len(LatencyBuckets)+1)
+	}
+	emitMetrics(ch, sum)
 }
 
 // settled sums expected and missing deliveries of the steady-phase probes
@@ -231,7 +345,7 @@ func (m *MetricsServer) Close() error {
 // registerMetrics registers r's collector with reg; the returned func
 // unregisters it.
 func (r *run) registerMetrics(reg prometheus.Registerer) (func(), error) {
-	c := newSwarmCollector(r)
+	c := r.metricsCollector()
 	if err := reg.Register(c); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}

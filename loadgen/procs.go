@@ -57,6 +57,9 @@ type workerSpec struct {
 	Origin  int64  `json:"origin_ns"`
 	Dir     string `json:"dir"`
 	Version string `json:"version"`
+	// Metrics: send a MetricsSnapshot with every status (the parent serves
+	// --metrics-addr).
+	Metrics bool `json:"metrics,omitempty"`
 }
 
 type workerDone struct {
@@ -136,6 +139,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, adjust func(*Confi
 	cfg := spec.Config
 	cfg.runID, cfg.procIndex, cfg.procCount, cfg.origin = spec.RunID, spec.Proc, spec.Procs, spec.Origin
 	cfg.Version = spec.Version
+	cfg.workerMetrics = spec.Metrics
 	coord := &pipeCoord{send: send, starts: starts}
 	cfg.coord = coord
 	cfg.Progress = func(s Status) { send(procMsg{Status: &s}) }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // procsWorkerEnv makes the test binary act as a `swarm --procs` worker.
@@ -204,5 +206,60 @@ func TestProcsInterruptIsPartial(t *testing.T) {
 	}
 	if res.Summary.Delivered == 0 || res.Summary.Expected < res.Summary.Delivered {
 		t.Errorf("expected %d, delivered %d: probes up to the interruption count", res.Summary.Expected, res.Summary.Delivered)
+	}
+}
+
+// A --procs parent serves swarm's metrics as the sum of its workers'.
+func TestProcsServeSummedMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts processes")
+	}
+	addr := startRefServer(t)
+	cfg := smallRun("ws://" + addr + "/ws?room={{room}}&user={{user}}")
+	cfg.Clients, cfg.Rooms, cfg.Senders, cfg.Rate = 120, 4, 12, 5
+	reg := prometheus.NewRegistry()
+	cfg.Metrics = reg
+	var maxConns, sends, deliveries, timed float64
+	cfg.Progress = func(loadgen.Status) { // RunProcs's goroutine, after storing the worker's snapshot
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Errorf("gather: %v", err)
+			return
+		}
+		for _, mf := range mfs {
+			m := mf.GetMetric()[0]
+			switch mf.GetName() {
+			case "chatbench_swarm_connections":
+				maxConns = max(maxConns, m.GetGauge().GetValue())
+			case "chatbench_swarm_sends_total":
+				sends = m.GetCounter().GetValue()
+			case "chatbench_swarm_deliveries_total":
+				deliveries = m.GetCounter().GetValue()
+			case "chatbench_swarm_latency_seconds":
+				timed = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := loadgen.RunProcs(ctx, cfg, procsOptions(2))
+	if err != nil {
+		t.Fatalf("procs: %v", err)
+	}
+	if maxConns != 120 {
+		t.Errorf("chatbench_swarm_connections peaked at %v, want 120 (both workers' sockets)", maxConns)
+	}
+	if sends <= 0 || deliveries <= sends || timed <= 0 || timed > deliveries {
+		t.Errorf("sends %v, deliveries %v, timed %v: want the workers' traffic summed", sends, deliveries, timed)
+	}
+	if res.Summary.Lost != 0 {
+		t.Errorf("lost %d", res.Summary.Lost)
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 }

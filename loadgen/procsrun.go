@@ -98,6 +98,18 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 	}
 	defer os.RemoveAll(dir)
 
+	// Swarm's own metrics: the sum of the workers' snapshots, which they
+	// send with their status every second.
+	var pc *procsCollector
+	if cfg.Metrics != nil {
+		pc = &procsCollector{snaps: make([]MetricsSnapshot, k)}
+		if err := cfg.Metrics.Register(pc); err != nil {
+			res.Partial = true
+			return res, fmt.Errorf("metrics: %w", err)
+		}
+		defer cfg.Metrics.Unregister(pc)
+	}
+
 	sr := &run{cfg: cfg}
 	srv0, srvSource, srvErr := sr.sampleServer(ctx)
 	origin := time.Now().UnixNano()
@@ -124,7 +136,7 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 		w, err := startWorker(opt.Command(), stderr, i, events)
 		if err == nil {
 			err = w.enc.Encode(procMsg{Spec: &workerSpec{Config: wc, RunID: cfg.runID, Proc: i, Procs: k,
-				Origin: origin, Dir: dir, Version: cfg.Version}})
+				Origin: origin, Dir: dir, Version: cfg.Version, Metrics: pc != nil}})
 			workers = append(workers, w)
 		}
 		if err != nil {
@@ -156,6 +168,10 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 					abort()
 				}
 			case m.Status != nil:
+				if pc != nil && m.Status.Metrics != nil {
+					pc.set(ev.w, *m.Status.Metrics)
+					m.Status.Metrics = nil
+				}
 				w.status = *m.Status
 				if cfg.Progress != nil {
 					var sum Status
@@ -274,9 +290,6 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 	}
 	m.Environment.FDLimit = soft
 	m.Notes = append(m.Notes, fmt.Sprintf("%d worker processes; latency and first/last receiver times are taken where sender and receiver share a process (one clock); deliveries to other processes count for loss accounting", k))
-	if cfg.Metrics != nil {
-		m.Notes = append(m.Notes, "swarm metrics (--metrics-addr) are not served by a --procs run")
-	}
 	// Merge divided each worker's CPU by the deliveries of its own senders'
 	// probes; a worker received others' too.
 	var received int64

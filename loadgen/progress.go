@@ -17,6 +17,9 @@ type Status struct {
 	Sends      int64   `json:"sends"`
 	Deliveries int64   `json:"deliveries"`
 	P99Ms      float64 `json:"p99_ms"`
+	// Metrics is a worker's metrics snapshot, for a --procs parent that
+	// serves --metrics-addr (nil otherwise).
+	Metrics *MetricsSnapshot `json:"metrics,omitempty"`
 }
 
 // status builds the Status of the row just sampled.

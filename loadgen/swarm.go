@@ -124,6 +124,9 @@ type Config struct {
 	runID string
 	// procIndex of procCount: this worker's part of its swarm (procs.go).
 	procIndex, procCount int
+	// workerMetrics: a --procs worker whose parent serves --metrics-addr
+	// sends a MetricsSnapshot with every Status.
+	workerMetrics bool
 	// coord, for a worker, synchronises with the parent (procs.go).
 	coord coordinator
 	// origin, when non-zero, is the wall-clock instant (Unix ns) that due
@@ -232,12 +235,15 @@ type client struct {
 
 // run is the state of one Run.
 type run struct {
-	cfg     Config
-	t       *tracker
-	shards  []*shard
-	rooms   []room
-	clients []*client // index = client id; nil until connected
-	ids     []int     // the client ids this process runs (all, or its part)
+	cfg Config
+
+	collectorOnce sync.Once
+	collector     *swarmCollector // see metricsCollector
+	t             *tracker
+	shards        []*shard
+	rooms         []room
+	clients       []*client // index = client id; nil until connected
+	ids           []int     // the client ids this process runs (all, or its part)
 	// owned[c] says client c runs in this process; nil when all do. Only
 	// owned senders' probes are timed (one clock).
 	owned []bool

@@ -88,7 +88,12 @@ func (tl *timeline) sample(t int) {
 	}
 	tl.rows = append(tl.rows, row)
 	if f := r.cfg.Progress; f != nil {
-		f(tl.status(row))
+		st := tl.status(row)
+		if r.cfg.workerMetrics {
+			ms := r.metricsCollector().snapshot()
+			st.Metrics = &ms
+		}
+		f(st)
 	}
 }
 
