@@ -20,7 +20,7 @@ func TestSwarmAcrossNodesLosesNothing(t *testing.T) {
 	for _, backend := range []string{"redis", "rabbitmq"} {
 		t.Run(backend, func(t *testing.T) {
 			unique := fmt.Sprintf("cbnodes-%d-%d", os.Getpid(), time.Now().UnixNano())
-			var urls []string
+			var urls, pids []string
 			for range 3 {
 				args := []string{"--backend", backend, "--log-level", "warn"}
 				if backend == "redis" {
@@ -28,14 +28,15 @@ func TestSwarmAcrossNodesLosesNothing(t *testing.T) {
 				} else {
 					args = append(args, "--amqp-exchange", unique)
 				}
-				_, addr, _ := startServe(t, args...)
+				node, addr, _ := startServe(t, args...)
 				urls = append(urls, "ws://"+addr+"/ws?room={{room}}&user={{user}}")
+				pids = append(pids, fmt.Sprint(node.Process.Pid))
 			}
 			out := filepath.Join(t.TempDir(), "nodes.json")
 			args := []string{"swarm", "-n", "300", "--rooms", "4", "--senders", "60", "--rate", "4/s",
-				"--warmup", "1s", "--duration", "3s", "--settle", "0", "--metrics-url", "none", "--out", out}
-			for _, u := range urls {
-				args = append(args, "--url", u)
+				"--warmup", "1s", "--duration", "3s", "--settle", "0", "--out", out}
+			for i, u := range urls {
+				args = append(args, "--url", u, "--server-pid", pids[i]) // the three nodes' cost together
 			}
 			code, stdout, stderr := runChatbench(t, args...)
 			if code != 0 {
@@ -49,6 +50,9 @@ func TestSwarmAcrossNodesLosesNothing(t *testing.T) {
 			if s.Connected != 300 || s.Expected == 0 || s.Delivered != s.Expected || s.Lost != 0 || s.Duplicated != 0 {
 				t.Fatalf("connected %d, expected %d, delivered %d, lost %d, duplicated %d; want all 300 connected and every expected delivery",
 					s.Connected, s.Expected, s.Delivered, s.Lost, s.Duplicated)
+			}
+			if sv := s.Server; sv.Source != "proc" || sv.CPUUsPerDelivery <= 0 || sv.CPUSeconds <= 0 {
+				t.Errorf("server cost %+v: want the three nodes' CPU read from /proc", sv)
 			}
 			// 60 senders in rooms of 75: each message goes to 75 members,
 			// most of them on other nodes than the sender's.

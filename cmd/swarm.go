@@ -35,6 +35,7 @@ type swarmOptions struct {
 	part        partOptions
 	display     *swarmProgress
 	metricsAddr string
+	serverPids  []int
 	html        string
 	caFile      string
 	insecure    bool
@@ -88,7 +89,7 @@ and --message; {{probe}} in --message is replaced by the probe text.`,
 	f.BoolVar(&o.insecure, "insecure", false, "wss://: skip certificate verification (UNSAFE: for self-signed test servers only)")
 	f.StringArrayVar(&o.headers, "header", nil, "extra upgrade request header 'Name: value' (repeatable)")
 	f.StringVar(&o.sourceIPs, "source-ips", "", "local source addresses used round-robin, e.g. 127.0.0.1-127.0.0.8")
-	f.IntVar(&o.cfg.ServerPid, "server-pid", 0, "read the server's memory and CPU from /proc/PID (any server on this machine)")
+	f.IntSliceVar(&o.serverPids, "server-pid", nil, "read the server's memory and CPU from /proc/PID (any server on this machine; repeat for several nodes: their costs add up)")
 	f.StringVar(&o.metricsURL, "metrics-url", "auto", "Prometheus endpoint with process metrics for the server's cost ('auto': /metrics of the target; 'none')")
 	f.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on TCP connect + upgrade")
 	f.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 10*time.Second, "bound on one write; a socket that times out is closed and counted")
@@ -164,8 +165,15 @@ func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
 	default:
 		return nil, usageErr("--progress %q: want auto, always or never", o.progress)
 	}
-	if o.cfg.ServerPid < 0 {
-		return nil, usageErr("--server-pid %d: want a process id", o.cfg.ServerPid)
+	for i, pid := range o.serverPids {
+		if pid <= 0 {
+			return nil, usageErr("--server-pid %d: want a process id", pid)
+		}
+		if i == 0 {
+			o.cfg.ServerPid = pid
+		} else {
+			o.cfg.ServerPids = append(o.cfg.ServerPids, pid)
+		}
 	}
 	if err := o.part.validate(&o.cfg, len(o.urls) > 0); err != nil {
 		return nil, err

@@ -131,7 +131,7 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 		wc := cfg
 		wc.Progress, wc.coord = nil, nil
 		wc.Metrics, wc.TLS = nil, nil // not sent as JSON: the worker's own command line sets TLS
-		wc.MetricsURL, wc.ServerPid, wc.Settle = "", 0, 0
+		wc.MetricsURL, wc.ServerPid, wc.ServerPids, wc.Settle = "", 0, nil, 0
 		wc.SourceIPs = ips[i]
 		w, err := startWorker(opt.Command(), stderr, i, events)
 		if err == nil {
@@ -280,7 +280,7 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 	m.Config.RunID, m.Config.RunIDs = cfg.runID, nil
 	m.Config.Procs = k
 	m.Config.URLs = cfg.URLs
-	m.Config.ServerPid, m.Config.MetricsURL = cfg.ServerPid, cfg.MetricsURL
+	m.Config.ServerPid, m.Config.ServerPids, m.Config.MetricsURL = cfg.ServerPid, cfg.ServerPids, cfg.MetricsURL
 	m.Config.SourceIPs = 0
 	for _, x := range ips {
 		m.Config.SourceIPs += len(x)

@@ -56,6 +56,7 @@ type RunConfig struct {
 	RunID              string   `json:"run_id"`
 	RunIDs             []string `json:"run_ids,omitempty"` // merged results: every run id
 	ServerPid          int      `json:"server_pid,omitempty"`
+	ServerPids         []int    `json:"server_pids,omitempty"` // more server nodes, their cost added to server_pid's
 	MetricsURL         string   `json:"metrics_url,omitempty"`
 	// Shard is "i/K" for one machine's part of a load (--shard); merged
 	// shards keep it only when all had the same.

@@ -92,6 +92,10 @@ type Config struct {
 	ReadBuffer int
 	// ServerPid, when set, reads the server's cost from /proc/PID.
 	ServerPid int
+	// ServerPids are more server processes (nodes) read from /proc and added
+	// to ServerPid's: memory per connection and CPU per delivery of all of
+	// them together.
+	ServerPids []int
 	// MetricsURL, when set (and ServerPid is not), scrapes the server's
 	// cost from this Prometheus endpoint.
 	MetricsURL string
@@ -132,6 +136,15 @@ type Config struct {
 	// origin, when non-zero, is the wall-clock instant (Unix ns) that due
 	// times count from, shared by every worker of one swarm.
 	origin int64
+}
+
+// serverPids is ServerPid and ServerPids together.
+func (c *Config) serverPids() []int {
+	pids := c.ServerPids
+	if c.ServerPid > 0 {
+		pids = append([]int{c.ServerPid}, pids...)
+	}
+	return pids
 }
 
 func (c *Config) defaults() error {
@@ -299,7 +312,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Senders: r.localSenders(), RatePerS: cfg.Rate, SizeBytes: cfg.Size, RampPerS: cfg.Ramp,
 		WarmupS: cfg.Warmup.Seconds(), DurationS: cfg.Duration.Seconds(), GraceS: cfg.Grace.Seconds(),
 		Hello: cfg.Hello, NoEcho: cfg.NoEcho, CompressionOffered: cfg.Compression, Message: cfg.Message, SourceIPs: len(cfg.SourceIPs), RunID: cfg.runID,
-		ServerPid: cfg.ServerPid, MetricsURL: cfg.MetricsURL, Shard: cfg.shardName(),
+		ServerPid: cfg.ServerPid, ServerPids: cfg.ServerPids, MetricsURL: cfg.MetricsURL, Shard: cfg.shardName(),
 	}
 	res.Environment = environment(cfg.Version)
 	warn, err := checkFit(len(r.ids), len(cfg.SourceIPs), len(cfg.URLs))
@@ -383,9 +396,19 @@ func environment(version string) Environment {
 // sampleServer reads the server's RSS and CPU, from /proc or a scrape.
 func (r *run) sampleServer(ctx context.Context) (ProcSample, string, error) {
 	switch {
-	case r.cfg.ServerPid > 0:
-		s, err := ReadProc(fmt.Sprint(r.cfg.ServerPid))
-		return s, "proc", err
+	case r.cfg.ServerPid > 0 || len(r.cfg.ServerPids) > 0:
+		var sum ProcSample
+		sum.OK = true
+		for _, pid := range r.cfg.serverPids() {
+			s, err := ReadProc(fmt.Sprint(pid))
+			if err != nil {
+				return ProcSample{}, "proc", err
+			}
+			sum.RSSBytes += s.RSSBytes
+			sum.CPUSec += s.CPUSec
+			sum.OK = sum.OK && s.OK
+		}
+		return sum, "proc", nil
 	case r.cfg.MetricsURL != "":
 		s, err := scrapeProm(ctx, promClient(r.cfg.TLS), r.cfg.MetricsURL)
 		return s, "prometheus", err
@@ -412,7 +435,7 @@ func (r *run) execute(ctx context.Context, res *Result) (*Result, error) {
 	r.ramp(ctx)
 
 	// Sockets are open: measure their cost before any traffic.
-	if cfg.Settle > 0 && (cfg.ServerPid > 0 || cfg.MetricsURL != "") {
+	if cfg.Settle > 0 && (len(cfg.serverPids()) > 0 || cfg.MetricsURL != "") {
 		t := time.NewTimer(cfg.Settle)
 		select {
 		case <-ctx.Done():

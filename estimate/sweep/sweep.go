@@ -304,9 +304,20 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 	if r.backend != External {
 		lc.Backend = r.backend
 	}
-	// Server cost is per node: measure it only when there is one node.
-	if len(nodes) == 1 {
+	// Server cost: one node's from its /proc (or /metrics); several nodes'
+	// from all their /proc entries together (CPU per delivery and memory
+	// per connection of the whole cluster of nodes).
+	switch {
+	case len(nodes) == 1:
 		lc.ServerPid, lc.MetricsURL = nodes[0].PID, nodes[0].MetricsURL
+	case len(nodes) > 1:
+		for _, n := range nodes {
+			if n.PID <= 0 {
+				lc.ServerPids = nil
+				break
+			}
+			lc.ServerPids = append(lc.ServerPids, n.PID)
+		}
 	}
 	lres, err := loadgen.Run(ctx, lc)
 	if ctx.Err() != nil {
