@@ -10,31 +10,13 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chatbench/chatbench/server/browsertest"
 	"github.com/chromedp/chromedp"
 )
-
-// ChromiumPath finds Debian's chromium; the test fails (not skips) without
-// it, saying how to install it.
-func ChromiumPath(t testing.TB) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("CHATBENCH_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Fatal("chromium not found: install it with 'apt-get install chromium' (scripts/services.sh start does), or set CHATBENCH_CHROMIUM")
-	return ""
-}
 
 // DrawnFigures opens the HTML report at path in headless Chromium and
 // checks that every figure drew: its SVG has a real size, lines and text
@@ -44,22 +26,7 @@ func ChromiumPath(t testing.TB) string {
 // the temporary directory as chatbench-<id>.png.
 func DrawnFigures(t testing.TB, path string) []string {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(ChromiumPath(t)),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelB := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelB()
+	bctx := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(bctx, 40*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1000, 800), chromedp.Navigate("file://"+path),
