@@ -620,3 +620,41 @@ func TestWriteDelayBatchesBusySocketsOnly(t *testing.T) {
 		t.Errorf("%v writes for 6 frames, want 2 (one, then the burst of 5 together)", batches)
 	}
 }
+
+// A client that stops taking bytes is cut off by the write timeout even when
+// its queue never fills (a large --send-queue), and the others carry on.
+func TestWriteTimeoutDropsAStuckClient(t *testing.T) {
+	ts := startServer(t, server.Config{SendQueue: 1 << 20, WriteTimeout: 300 * time.Millisecond, MaxMessageBytes: 64 << 10})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	smallBuf := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	stuck, _, err := websocket.Dial(ctx, ts.wsURL("user=stuck"), &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: smallBuf.DialContext}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.CloseNow()
+	sender := ts.dial("user=s")
+	ts.waitMembers("chat", 2)
+	payload := strings.Repeat("w", 60<<10)
+	// Bounded: the socket buffers hold a few MB; 400 × 60 KB is more.
+	for i := 0; i < 400 && counter(t, ts, "chatbench_disconnects_total", "reason", "write_error") == 0; i++ {
+		send(t, sender, payload)
+		readMsg(t, sender)
+	}
+	waitFor(t, "the stuck client to be cut off by the write timeout", func() bool {
+		return counter(t, ts, "chatbench_disconnects_total", "reason", "write_error") == 1
+	})
+	if n := counter(t, ts, "chatbench_disconnects_total", "reason", "slow_consumer"); n != 0 {
+		t.Errorf("%v slow-consumer disconnects, want the write timeout to act (queue never full)", n)
+	}
+	send(t, sender, "still here")
+	if m := readMsg(t, sender); m.Message != "still here" {
+		t.Errorf("sender got %+v after the stuck client was dropped", m)
+	}
+}
