@@ -21,10 +21,11 @@ func init() { registerReport(newReportMergeCmd) }
 func newReportCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "report",
-		Short: "Work with results files (swarm --out): merge them",
+		Short: "Work with results files (swarm --out): merge them, plot them",
 		Long: `Work with results files written by 'chatbench swarm --out' (schema ` + loadgen.Schema + `).
 
-  chatbench report merge a.json b.json -o all.json   merge runs exactly (several machines: swarm --shard i/K)`,
+  chatbench report merge a.json b.json -o all.json       merge runs exactly (several machines: swarm --shard i/K)
+  chatbench report html a.json sweep.json -o report.html   plots in one self-contained HTML file`,
 		Args: cobra.NoArgs,
 	}
 	for _, f := range reportSubcommands {

@@ -70,7 +70,9 @@ func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 
   chatbench serve     a reference chat server (memory, redis or rabbitmq backend)
   chatbench swarm     a load generator that measures fan-out latency and loss
-  chatbench estimate  the blog's capacity maths, the corrected maths, and measured numbers`,
+  chatbench sweep     swarm at rising N: the knee where the SLO stops holding
+  chatbench estimate  the blog's capacity maths, the corrected maths, and measured numbers
+  chatbench report    merge results files, plot them as one HTML file`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
