@@ -36,6 +36,7 @@ type swarmOptions struct {
 	display     *swarmProgress
 	metricsAddr string
 	serverPids  []int
+	readLimit   string
 	html        string
 	caFile      string
 	insecure    bool
@@ -96,6 +97,7 @@ and --message; {{probe}} in --message is replaced by the probe text.`,
 	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 10*time.Second, "ping a socket after this much silence from the server")
 	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "close a pinged socket still silent this much longer and count it lost (ping_timeout): a frozen or vanished server (0: never)")
 	f.IntVar(&o.cfg.ReadBuffer, "read-buffer", 512, "per-socket read buffer in bytes (larger frames borrow a pooled buffer)")
+	f.StringVar(&o.readLimit, "read-limit", "16MiB", "largest frame (or inflated message) accepted from the server; a larger one drops the socket as frame_too_big (close 1009)")
 	f.StringVar(&o.out, "out", "", "write results JSON (schema "+loadgen.Schema+") to this file")
 	f.StringVar(&o.hgrm, "hgrm", "", "write the due-time latency distribution (HdrHistogram percentile text, ms) to this file ('-': stdout)")
 	f.StringVar(&o.slo, "slo", "", "exit 1 unless every clause holds, e.g. 'p99<100ms,loss<0.1%,connect-errors=0'")
@@ -165,6 +167,11 @@ func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
 	default:
 		return nil, usageErr("--progress %q: want auto, always or never", o.progress)
 	}
+	limit, err := estimate.ParseSize(o.readLimit)
+	if err != nil || limit < 1 || limit > 1<<40 {
+		return nil, usageErr("--read-limit %q: want a size like 16MiB or 64KB", o.readLimit)
+	}
+	o.cfg.ReadLimit = int64(limit)
 	for i, pid := range o.serverPids {
 		if pid <= 0 {
 			return nil, usageErr("--server-pid %d: want a process id", pid)

@@ -19,6 +19,7 @@ func TestSwarmBadInputIsExit2(t *testing.T) {
 		{[]string{"--slo", "p98<100ms"}, `unknown metric "p98"`},
 		{[]string{"--slo", "p99<soon"}, `bad duration "soon"`},
 		{[]string{"--rate", "fast"}, `--rate "fast"`},
+		{[]string{"--read-limit", "lots"}, `--read-limit "lots": want a size`},
 		{[]string{"--rate", "10/fortnight"}, `--rate "10/fortnight": want a rate`},
 		{[]string{"-n", "0"}, `want at least 1 client`},
 		{[]string{"--message", "hello"}, `must contain {{probe}}`},

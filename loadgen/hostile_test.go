@@ -233,6 +233,10 @@ func (s *hostileServer) turn(c *hconn) {
 		g[0] = 0xf3 // FIN, all three reserved bits, opcode 3: not a frame swarm may accept
 		_, _ = c.nc.Write(g)
 		c.gone = true // keep the socket open: swarm must drop it itself
+	case "masked":
+		// A well-formed text frame, but masked: only clients mask.
+		_, _ = c.nc.Write([]byte{0x81, 0x80 | 3, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2, '!' ^ 3})
+		c.gone = true
 	case "huge":
 		_, _ = c.nc.Write([]byte{0x81, 127, 0, 0, 1, 0, 0, 0, 0, 0}) // 1 TiB text frame
 		_, _ = c.nc.Write([]byte("cb1.not.all.of.it"))
@@ -333,6 +337,20 @@ func TestHostileGarbageMidRun(t *testing.T) {
 	// those still connected is counted as before.
 	if sm.Sent == 0 || sm.Delivered == 0 || sm.Delivered+sm.Lost != sm.Expected {
 		t.Errorf("sent %d expected %d delivered %d lost %d: counting must go on up to the break", sm.Sent, sm.Expected, sm.Delivered, sm.Lost)
+	}
+	waitCloses(t, s, 1002, 20)
+}
+
+// A masked frame from the server breaks RFC 6455 (only clients mask):
+// dropped as a protocol error with close 1002.
+func TestHostileMaskedFrame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	s := startHostile(t, "masked", 250)
+	res := runHostile(t, hostileRun(s.url))
+	if res.Summary.Disconnected != 20 || res.Errors.Disconnect[loadgen.ErrProtocol] != 20 {
+		t.Errorf("disconnected %d %v; want all 20 as protocol errors", res.Summary.Disconnected, res.Errors.Disconnect)
 	}
 	waitCloses(t, s, 1002, 20)
 }
@@ -439,5 +457,22 @@ func waitCloses(t *testing.T, s *hostileServer, code uint16, n int) {
 			t.Fatalf("clients sent close codes %v, want %d: %d", s.closes, code, n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// --read-limit: frames over it drop the socket as frame_too_big, counted.
+func TestReadLimitDropsLargerFrames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	addr := startRefServer(t)
+	cfg := smallRun("ws://" + addr + "/ws?room=r&user={{user}}")
+	cfg.Size, cfg.ReadLimit = 2000, 1024 // every broadcast frame is over 2 KB
+	res, err := loadgen.Run(context.Background(), cfg)
+	if err == nil {
+		t.Fatalf("run succeeded with every frame over the read limit")
+	}
+	if n := res.Errors.Disconnect[loadgen.ErrFrameTooBig]; n != int64(cfg.Clients) {
+		t.Errorf("frame_too_big %d of %d sockets (%v)", n, cfg.Clients, res.Errors.Disconnect)
 	}
 }

@@ -79,7 +79,7 @@ var inflaterPool sync.Pool
 
 // inflateMessage decompresses one message and calls fn with the result
 // (valid only during the call).
-func inflateMessage(payload []byte, fn func([]byte)) error {
+func inflateMessage(payload []byte, limit int64, fn func([]byte)) error {
 	f, _ := inflaterPool.Get().(*inflater)
 	if f == nil {
 		f = &inflater{out: make([]byte, 64<<10)}
@@ -95,8 +95,8 @@ func inflateMessage(payload []byte, fn func([]byte)) error {
 	n := 0
 	for {
 		if n == len(f.out) {
-			if len(f.out) >= maxFrame {
-				return fmt.Errorf("inflated message over the %d byte limit", maxFrame)
+			if int64(len(f.out)) >= limit {
+				return fmt.Errorf("inflated message over the %d byte limit", limit)
 			}
 			f.out = append(f.out, make([]byte, len(f.out))...)
 		}

@@ -5,7 +5,7 @@ import "fmt"
 // Disconnect kinds of a server that breaks the WebSocket protocol (keys of
 // Result.Errors.Disconnect, next to close_<code>, eof, reset, tls, ...).
 const (
-	// ErrFrameTooBig: a frame longer than swarm's read limit (maxFrame).
+	// ErrFrameTooBig: a frame longer than swarm's read limit (Config.ReadLimit).
 	// swarm answers with close 1009 and drops the socket.
 	ErrFrameTooBig = "frame_too_big"
 	// ErrProtocol: bytes that are not a valid server frame (an unknown
@@ -23,8 +23,8 @@ type protocolError struct {
 
 func (e *protocolError) Error() string { return "websocket: " + e.msg }
 
-func frameTooBig(n int64) error {
-	return &protocolError{kind: ErrFrameTooBig, msg: fmt.Sprintf("frame of %d bytes is over the %d-byte read limit", uint64(n), maxFrame)}
+func frameTooBig(n, limit int64) error {
+	return &protocolError{kind: ErrFrameTooBig, msg: fmt.Sprintf("frame of %d bytes is over the %d-byte read limit (--read-limit)", uint64(n), limit)}
 }
 
 func badFrame(format string, a ...any) error {

@@ -90,6 +90,10 @@ type Config struct {
 	// ReadBuffer is the per-socket read buffer (default 512 bytes). Larger
 	// frames borrow a pooled buffer.
 	ReadBuffer int
+	// ReadLimit is the largest frame (or inflated message) accepted, in
+	// bytes (default DefaultReadLimit, 16 MiB); a larger one drops the
+	// socket as "frame_too_big" with close 1009.
+	ReadLimit int64
 	// ServerPid, when set, reads the server's cost from /proc/PID.
 	ServerPid int
 	// ServerPids are more server processes (nodes) read from /proc and added
@@ -634,6 +638,9 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	t0 := time.Now()
 	ws, err := dialWS(dctx, d, u, cfg.Header, cfg.ReadBuffer, cfg.Compression, cfg.TLS)
+	if ws != nil {
+		ws.limit = cfg.ReadLimit
+	}
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {

@@ -40,6 +40,9 @@ type wsConn struct {
 	// binary counts binary frames received (their probes are counted
 	// too). Only the reader goroutine writes it; read after it ended.
 	binary int64
+	// limit is the largest frame (or inflated message) accepted, in bytes;
+	// 0 means DefaultReadLimit.
+	limit int64
 }
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -154,8 +157,17 @@ type closeError struct{ code int }
 
 func (e *closeError) Error() string { return fmt.Sprintf("closed by server with status %d", e.code) }
 
-// maxFrame bounds frames larger than the read buffer.
-const maxFrame = 16 << 20
+// DefaultReadLimit bounds the frames (and inflated messages) swarm accepts
+// when Config.ReadLimit is 0: a larger one drops the socket as
+// "frame_too_big" (close 1009) without allocating it.
+const DefaultReadLimit = 16 << 20
+
+func (c *wsConn) readLimit() int64 {
+	if c.limit > 0 {
+		return c.limit
+	}
+	return DefaultReadLimit
+}
 
 var bigBufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
@@ -200,6 +212,10 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 		if rsv := b0 & 0x70; rsv != 0 && (rsv != 0x40 || !c.compression) {
 			return c.fail(badFrame("reserved bits %#x set without an extension", rsv))
 		}
+		if masked {
+			// RFC 6455 5.1: a client must close on a masked frame from a server.
+			return c.fail(badFrame("frame from the server is masked"))
+		}
 		if op >= opClose && (plen > 125 || b0&0x80 == 0) {
 			return c.fail(badFrame("control frame (opcode %d) fragmented or over 125 bytes", op))
 		}
@@ -209,9 +225,6 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 			hl = 4
 		case 127:
 			hl = 10
-		}
-		if masked {
-			hl += 4
 		}
 		if err := c.fill(hl); err != nil {
 			return err
@@ -223,12 +236,8 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 		case 127:
 			plen = int64(binary.BigEndian.Uint64(h[2:]))
 		}
-		var mask [4]byte
-		if masked {
-			copy(mask[:], h[hl-4:])
-		}
-		if plen > maxFrame || plen < 0 {
-			return c.fail(frameTooBig(plen))
+		if limit := c.readLimit(); plen > limit || plen < 0 {
+			return c.fail(frameTooBig(plen, limit))
 		}
 
 		n := int(plen)
@@ -253,11 +262,6 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 				return err
 			}
 		}
-		if masked {
-			for i := range payload {
-				payload[i] ^= mask[i&3]
-			}
-		}
 		var err error
 		switch op {
 		case opText, opBin, opCont:
@@ -265,7 +269,7 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 				c.binary++
 			}
 			if compressed && b0&0x80 != 0 {
-				err = inflateMessage(payload, onData)
+				err = inflateMessage(payload, c.readLimit(), onData)
 			} else {
 				// A compressed message split over several frames is
 				// scanned as is: its probes are not found (counted lost).
