@@ -13,7 +13,8 @@
 //	schedule.go  the open-model send schedule (due times fixed in advance)
 //	timeline.go  the per-second timeline and the live progress line
 //	limits.go    open-files limit and ephemeral-port checks before dialing
-//	swarm.go     Config and Run: ramp, warmup, steady phase, grace, results
+//	config.go    Config: the load shape, limits and outputs of one run, with defaults
+//	swarm.go     Run: ramp, warmup, steady phase, grace, results
 //	procstat.go  RSS and CPU of this process, of a server by pid or by Prometheus scrape
 //	result.go    the results file (schema chatbench.results/v1) and Merge
 //	slo.go       --slo parsing and checking
