@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatbench/chatbench/server/rlimit"
+
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
@@ -117,7 +119,7 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	if err := o.buildBroker(); err != nil {
 		return err
 	}
-	limit, err := server.RaiseOpenFilesLimit()
+	limit, _, err := rlimit.Raise()
 	if err != nil {
 		o.cfg.Logger.Warn("could not raise the open-files limit", "err", err)
 	}

@@ -5,7 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/chatbench/chatbench/server/rlimit"
 )
 
 // fdMargin is the descriptors kept free beyond one per socket (stdio, the
@@ -17,26 +18,10 @@ type LimitError struct{ Msg string }
 
 func (e *LimitError) Error() string { return e.Msg }
 
-// RaiseFDLimit raises the soft open-files limit to the hard limit and returns
-// the soft limit in force afterwards.
-func RaiseFDLimit() (soft, hard uint64, err error) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, 0, err
-	}
-	if rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-			return rl.Cur, rl.Max, err
-		}
-	}
-	return rl.Cur, rl.Max, nil
-}
-
 // checkFit reports, before dialing, whether n sockets fit in the open-files
 // limit and in the ephemeral ports of the source addresses.
 func checkFit(n, sourceIPs, urls int) (warn string, err error) {
-	soft, hard, _ := RaiseFDLimit()
+	soft, hard, _ := rlimit.Raise()
 	if uint64(n+fdMargin) > soft {
 		return "", &LimitError{Msg: fmt.Sprintf(
 			"%d clients do not fit: this process may open %d files (hard limit %d, cannot be raised here) and needs %d (one per socket + %d); "+

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chatbench/chatbench/server/rlimit"
 )
 
 // ProcsOptions says how RunProcs starts its workers.
@@ -33,7 +35,7 @@ type ProcsOptions struct {
 // open-files hard limit, keeping a tenth of it (and fdMargin) free: 1 when
 // one process holds them.
 func AutoProcs(n int) int {
-	_, hard, err := RaiseFDLimit()
+	_, hard, err := rlimit.Raise()
 	if err != nil || hard == 0 || hard > 1<<30 {
 		return 1
 	}
@@ -89,7 +91,7 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 		res.Partial = true
 		return res, &LimitError{Msg: fmt.Sprintf("--procs %d: %v", k, err)}
 	}
-	soft, _, _ := RaiseFDLimit()
+	soft, _, _ := rlimit.Raise()
 	res.Environment.FDLimit = soft
 	dir, err := os.MkdirTemp("", "chatbench-procs-")
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chatbench/chatbench/server/rlimit"
 )
 
 type room struct {
@@ -100,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Environment = environment(cfg.Version)
 	warn, err := checkFit(len(r.ids), len(cfg.SourceIPs), len(cfg.URLs))
-	soft, _, _ := RaiseFDLimit()
+	soft, _, _ := rlimit.Raise()
 	res.Environment.FDLimit = soft
 	if err != nil {
 		res.Partial = true

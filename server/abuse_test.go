@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbench/chatbench/server/rlimit"
+
 	"github.com/chatbench/chatbench/server"
 	"github.com/coder/websocket"
 )
@@ -265,7 +267,7 @@ func init() {
 			fmt.Fprintln(os.Stderr, "child server config:", err)
 			os.Exit(2)
 		}
-		if _, err := server.RaiseOpenFilesLimit(); err != nil {
+		if _, _, err := rlimit.Raise(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
 		cfg.Addr = "127.0.0.1:0"

@@ -78,7 +78,7 @@ func (c *client) enqueue(frame []byte) bool {
 		// Disconnect: stop accepting now, close in the background.
 		c.closed = true
 		dropped := len(c.queue) + 1
-		c.queue = c.queue[:0]
+		c.queue = nil // release the shared frames now; nothing is queued after closed
 		c.mu.Unlock()
 		m.droppedSlow.Add(float64(dropped))
 		c.closeAsync(discSlowConsumer, websocket.StatusPolicyViolation, "slow consumer")

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,9 +23,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childServerEnv) != "" {
-		runChildServer()
-	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -351,7 +347,6 @@ func TestSlowConsumerIsCutOffAndOthersGetEverything(t *testing.T) {
 
 func TestSlowPolicyDropKeepsTheConnection(t *testing.T) {
 	ts := startServer(t, server.Config{SendQueue: 4, SlowPolicy: server.SlowDrop, MaxMessageBytes: 64 << 10})
-	ctx := context.Background()
 	slow := ts.dial("user=slow")
 	sender := ts.dial("user=s")
 	ts.waitMembers("chat", 2)
@@ -377,7 +372,6 @@ func TestSlowPolicyDropKeepsTheConnection(t *testing.T) {
 	if n := counter(t, ts, "chatbench_disconnects_total"); n != 0 {
 		t.Fatalf("%v disconnects, want none with --slow-policy drop", n)
 	}
-	_ = ctx
 }
 
 func TestOriginCheck(t *testing.T) {

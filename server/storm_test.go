@@ -47,7 +47,7 @@ func (cs *childServer) gcRSSKB(t testing.TB) int64 {
 	return cs.rssKB(t)
 }
 
-func startChildServer(t *testing.T, cfg server.Config) *childServer {
+func startChildServer(t testing.TB, cfg server.Config) *childServer {
 	t.Helper()
 	js, err := json.Marshal(cfg)
 	if err != nil {
