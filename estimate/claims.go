@@ -2,7 +2,9 @@ package estimate
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -317,10 +319,11 @@ func checkExponent(cc *ClaimCheck, ev *Evidence) {
 		if len(bySize) < 2 {
 			continue
 		}
+		// Sizes in order: the same runs give the same fit, bit for bit.
 		var xs, ys []float64
-		for n, ls := range bySize {
+		for _, n := range slices.Sorted(maps.Keys(bySize)) {
 			xs = append(xs, math.Log(float64(n)))
-			ys = append(ys, mean(ls))
+			ys = append(ys, mean(bySize[n]))
 		}
 		lo, hi := minMax(xs)
 		if math.Exp(hi-lo) < 2 {
@@ -328,7 +331,8 @@ func checkExponent(cc *ClaimCheck, ev *Evidence) {
 		}
 		better := len(xs) > len(bestXs) ||
 			len(xs) == len(bestXs) && (backendRank(g.backend) < backendRank(best.backend) ||
-				backendRank(g.backend) == backendRank(best.backend) && g.rate > best.rate)
+				backendRank(g.backend) == backendRank(best.backend) && (g.rate > best.rate ||
+					g.rate == best.rate && g.backend < best.backend)) // a total order: map order must not decide
 		if better {
 			best, bestXs, bestYs = g, xs, ys
 		}

@@ -196,6 +196,16 @@ func TestClaim6Exponent(t *testing.T) {
 	if c.MeasuredValue == nil || !near(*c.MeasuredValue, 1) || c.VerdictKind != VerdictHolds || !strings.Contains(c.Basis, "3 room sizes from 100 to 400 at 1/s") {
 		t.Errorf("per-rate fit: %+v", c)
 	}
+	// Two backends of the same rank, same sizes, different growth: the
+	// choice does not depend on map order (rabbitmq < redis by name).
+	as := func(r Run, backend string, cpu float64) Run { r.Backend, r.CPUUsPerDelivery = backend, cpu; return r }
+	ev = &Evidence{Runs: []Run{as(mk(100, 0), "redis", 1), as(mk(400, 0), "redis", 4), as(mk(100, 0), "rabbitmq", 1), as(mk(400, 0), "rabbitmq", 1)}}
+	for range 20 {
+		c := claimByID(t, CheckClaims(ev, ClaimContext{}), "6")
+		if c.MeasuredValue == nil || !near(*c.MeasuredValue, 1) || !strings.Contains(c.Basis, "rabbitmq") {
+			t.Fatalf("tie between redis and rabbitmq: %+v", c)
+		}
+	}
 	ev = &Evidence{Runs: []Run{mk(100, 1), mk(150, 1)}}
 	if c := claimByID(t, CheckClaims(ev, ClaimContext{}), "6"); c.VerdictKind != VerdictNotMeasured {
 		t.Errorf("N 100 and 150 only: %+v", c)

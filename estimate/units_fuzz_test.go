@@ -90,9 +90,13 @@ func TestParseRejectsOverflowAndNegativeCounts(t *testing.T) {
 			t.Errorf("%s(1e300…) = %v, want an error", tc.name, v)
 		}
 	}
-	for _, in := range []string{"-3", "-1e6", "-Inf", " -0.0"} {
-		if v, err := ParseCount(in); err == nil && v != 0 {
+	for _, in := range []string{"-3", "-1e6", "-Inf"} {
+		if v, err := ParseCount(in); err == nil {
 			t.Errorf("ParseCount(%q) = %d, want an error", in, v)
 		}
+	}
+	// Negative zero is zero, not a negative count.
+	if v, err := ParseCount(" -0.0"); err != nil || v != 0 {
+		t.Errorf("ParseCount(\" -0.0\") = %d, %v; want 0", v, err)
 	}
 }

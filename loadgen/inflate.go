@@ -3,7 +3,6 @@ package loadgen
 import (
 	"compress/flate"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -94,19 +93,19 @@ func inflateMessage(payload []byte, limit int64, fn func([]byte)) error {
 	defer inflaterPool.Put(f)
 	n := 0
 	for {
-		if n == len(f.out) {
-			if int64(len(f.out)) >= limit {
-				return fmt.Errorf("inflated message over the %d byte limit", limit)
-			}
+		if n == len(f.out) { // n ≤ limit here: checked after the last read
 			f.out = append(f.out, make([]byte, len(f.out))...)
 		}
 		m, err := f.fr.Read(f.out[n:])
 		n += m
+		if int64(n) > limit {
+			return frameTooBig(int64(n), limit)
+		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("inflate: %w", err)
+			return badFrame("inflate: %v", err)
 		}
 	}
 	fn(f.out[:n])

@@ -55,12 +55,8 @@ func ReadProc(pid string) (ProcSample, error) {
 	return s, nil
 }
 
-// ScrapeProm reads process_resident_memory_bytes and process_cpu_seconds_total
-// from a Prometheus text endpoint.
-func ScrapeProm(ctx context.Context, metricsURL string) (ProcSample, error) {
-	return scrapeProm(ctx, http.DefaultClient, metricsURL)
-}
-
+// scrapeProm reads process_resident_memory_bytes and
+// process_cpu_seconds_total from a Prometheus text endpoint.
 func scrapeProm(ctx context.Context, client *http.Client, metricsURL string) (ProcSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -82,17 +78,19 @@ func scrapeProm(ctx context.Context, client *http.Client, metricsURL string) (Pr
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		name, val, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(line, "#") {
 			continue
 		}
-		switch name {
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue // a broken sample is not a measurement
+		}
+		switch f[0] {
 		case "process_resident_memory_bytes":
-			s.RSSBytes, _ = strconv.ParseFloat(strings.Fields(val)[0], 64)
-			haveRSS = true
+			s.RSSBytes, haveRSS = v, true
 		case "process_cpu_seconds_total":
-			s.CPUSec, _ = strconv.ParseFloat(strings.Fields(val)[0], 64)
-			haveCPU = true
+			s.CPUSec, haveCPU = v, true
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -52,6 +52,13 @@ func TLSConfig(caFile string, insecure bool) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// defaultTLS is the client config of wss:// runs without --ca or
+// --insecure: the system's roots, with session resumption.
+var defaultTLS = &tls.Config{
+	ClientSessionCache: tls.NewLRUClientSessionCache(256),
+	NextProtos:         []string{"http/1.1"},
+}
+
 // tlsError is a failed TLS handshake (see ErrTLS).
 type tlsError struct{ err error }
 
@@ -115,7 +122,7 @@ func dialTransport(ctx context.Context, d *net.Dialer, u *url.URL, cfg *tls.Conf
 		return nc, err
 	}
 	if cfg == nil {
-		cfg = &tls.Config{NextProtos: []string{"http/1.1"}}
+		cfg = defaultTLS // one shared config: the cache below is keyed by it
 	}
 	tc := tls.Client(nc, tlsConfigFor(cfg, u.Hostname()))
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -269,7 +269,11 @@ func (c *wsConn) readLoop(onData func([]byte)) error {
 				c.binary++
 			}
 			if compressed && b0&0x80 != 0 {
-				err = inflateMessage(payload, c.readLimit(), onData)
+				// Over the read limit or a corrupt stream: a protocol
+				// error like any other (close 1009 or 1002).
+				if err = inflateMessage(payload, c.readLimit(), onData); err != nil {
+					err = c.fail(err)
+				}
 			} else {
 				// A compressed message split over several frames is
 				// scanned as is: its probes are not found (counted lost).

@@ -48,7 +48,9 @@ func TestRoomsLastCallWins(t *testing.T) {
 		t.Fatal("no change signalled")
 	}
 	got := r.Snapshot()
-	if len(got) != 2 || got["b"] != struct{}{} || got["c"] != struct{}{} {
+	_, hasB := got["b"]
+	_, hasC := got["c"]
+	if len(got) != 2 || !hasB || !hasC {
 		t.Errorf("Snapshot = %v, want b and c", got)
 	}
 	if _, ok := got["a"]; ok {
