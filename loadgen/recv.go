@@ -68,12 +68,13 @@ type receiver struct {
 func (r *receiver) frame(payload []byte) {
 	t, sh := r.t, r.sh
 	sh.frames.Add(1)
-	if bytes.Index(payload, probePrefix) < 0 {
+	i := bytes.Index(payload, probePrefix)
+	if i < 0 {
 		return
 	}
-	now := t.now()
+	now := t.now() // the receive time: taken once the frame is known to hold a probe
 	var p Probe
-	rest := payload
+	rest := payload[i:] // NextProbe need not search again up to the first probe
 	for {
 		var found bool
 		var bad int

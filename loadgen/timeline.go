@@ -16,7 +16,10 @@ type timeline struct {
 	mu     sync.Mutex
 	phases []phaseMark
 
-	prevCounts []int64
+	// prevCounts, curCounts, deltaCounts: the histogram counts at the last
+	// sample, now, and in between; reused every second (each is
+	// histCountsLen long: a few hundred KB).
+	prevCounts, curCounts, deltaCounts []int64
 	prevSends  int64
 	prevDeliv  int64
 }
@@ -27,7 +30,8 @@ type phaseMark struct {
 }
 
 func newTimeline(r *run) *timeline {
-	return &timeline{r: r, prevCounts: make([]int64, histCountsLen)}
+	return &timeline{r: r, prevCounts: make([]int64, histCountsLen),
+		curCounts: make([]int64, histCountsLen), deltaCounts: make([]int64, histCountsLen)}
 }
 
 func (tl *timeline) setPhase(name string) { tl.setPhaseAt(tl.r.t.now(), name) }
@@ -68,15 +72,15 @@ func (tl *timeline) loop(ctx context.Context) {
 
 func (tl *timeline) sample(t int) {
 	r := tl.r
-	cur := make([]int64, histCountsLen)
+	cur, delta := tl.curCounts, tl.deltaCounts
+	clear(cur)
 	for _, sh := range r.shards {
 		sh.dueAll.addTo(cur)
 	}
-	delta := make([]int64, histCountsLen)
 	for i := range cur {
 		delta[i] = cur[i] - tl.prevCounts[i]
 	}
-	tl.prevCounts = cur
+	tl.prevCounts, tl.curCounts = cur, tl.prevCounts
 	h := histFromCounts(delta)
 	sends, deliv := r.sends.Load(), r.allDeliveries()
 	row := Second{T: t, Phase: tl.phaseAt(r.t.now()), Connected: r.connected.Load(),
