@@ -18,24 +18,18 @@ type LimitError struct{ Msg string }
 
 func (e *LimitError) Error() string { return e.Msg }
 
-// checkFit reports, before dialing, whether n sockets fit in the open-files
-// limit and in the ephemeral ports of the source addresses.
-func checkFit(n, sourceIPs, urls int) (warn string, err error) {
+// checkFit raises the open-files limit and reports, before dialing, whether
+// n sockets fit in it and in the ephemeral ports of the source addresses. It
+// returns the soft limit in force.
+func checkFit(n, sourceIPs, urls int) (soft uint64, warn string, err error) {
 	soft, hard, _ := rlimit.Raise()
 	if uint64(n+fdMargin) > soft {
-		return "", &LimitError{Msg: fmt.Sprintf(
+		return soft, "", &LimitError{Msg: fmt.Sprintf(
 			"%d clients do not fit: this process may open %d files (hard limit %d, cannot be raised here) and needs %d (one per socket + %d); "+
 				"run fewer clients (-n %d) or split them over several processes (--procs auto)",
 			n, soft, hard, n+fdMargin, fdMargin, int(soft)-fdMargin)}
 	}
-	lo, hi := 32768, 60999
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			lo, _ = strconv.Atoi(f[0])
-			hi, _ = strconv.Atoi(f[1])
-		}
-	}
-	ports := hi - lo + 1
+	ports := ephemeralPorts()
 	if sourceIPs < 1 {
 		sourceIPs = 1
 	}
@@ -46,5 +40,18 @@ func checkFit(n, sourceIPs, urls int) (warn string, err error) {
 		warn = fmt.Sprintf("warning: %d clients over %d source address(es) and %d URL(s) may exhaust the %d ephemeral ports per source address; add --source-ips 127.0.0.1-127.0.0.%d",
 			n, sourceIPs, urls, ports, (n+ports-1)/ports+1)
 	}
-	return warn, nil
+	return soft, warn, nil
+}
+
+// ephemeralPorts is the size of the kernel's ephemeral port range: the
+// connections one source address can open to one destination.
+func ephemeralPorts() int {
+	lo, hi := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			lo, _ = strconv.Atoi(f[0])
+			hi, _ = strconv.Atoi(f[1])
+		}
+	}
+	return hi - lo + 1
 }

@@ -48,6 +48,10 @@ var (
 		"Fan-out latency from each probe's due time to its receipt (own-run deliveries, every phase).", nil, nil)
 )
 
+// swarmDescs are every metric swarm serves (both collectors describe them).
+var swarmDescs = []*prometheus.Desc{descClients, descConnections, descConnectErrors, descDisconnects, descSends,
+	descSendErrors, descDeliveries, descForeign, descExpected, descLost, descLatency}
+
 // histBucketOf[i] is the LatencyBuckets index that counts index i of the
 // atomic histograms' layout (len(LatencyBuckets) for +Inf), and histMidUs[i]
 // the middle of the values it holds, in µs.
@@ -99,8 +103,7 @@ func (r *run) metricsCollector() *swarmCollector {
 }
 
 func (c *swarmCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descClients, descConnections, descConnectErrors, descDisconnects, descSends,
-		descSendErrors, descDeliveries, descForeign, descExpected, descLost, descLatency} {
+	for _, d := range swarmDescs {
 		ch <- d
 	}
 }
@@ -252,8 +255,7 @@ func (c *procsCollector) set(w int, s MetricsSnapshot) {
 }
 
 func (c *procsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descClients, descConnections, descConnectErrors, descDisconnects, descSends,
-		descSendErrors, descDeliveries, descForeign, descExpected, descLost, descLatency} {
+	for _, d := range swarmDescs {
 		ch <- d
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -87,12 +87,12 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 	}
 	ips := splitSourceIPs(cfg, k, len(ids))
 	per := (len(ids) + k - 1) / k
-	if _, err := checkFit(per, len(ips[0]), len(cfg.URLs)); err != nil {
+	soft, _, err := checkFit(per, len(ips[0]), len(cfg.URLs))
+	res.Environment.FDLimit = soft
+	if err != nil {
 		res.Partial = true
 		return res, &LimitError{Msg: fmt.Sprintf("--procs %d: %v", k, err)}
 	}
-	soft, _, _ := rlimit.Raise()
-	res.Environment.FDLimit = soft
 	dir, err := os.MkdirTemp("", "chatbench-procs-")
 	if err != nil {
 		res.Partial = true
@@ -250,7 +250,7 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 			protoErrs = append(protoErrs, fmt.Sprintf("worker %d: %v", i, err))
 			continue
 		}
-		if w.done.Error != "" && !inStrings(r.Errors.Run, w.done.Error) {
+		if w.done.Error != "" && !slices.Contains(r.Errors.Run, w.done.Error) {
 			protoErrs = append(protoErrs, fmt.Sprintf("worker %d: %s", i, w.done.Error))
 		}
 		rs = append(rs, r)
@@ -345,20 +345,11 @@ func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error
 	}
 	if runErr != nil {
 		m.Partial = true
-		if !inStrings(m.Errors.Run, runErr.Error()) {
+		if !slices.Contains(m.Errors.Run, runErr.Error()) {
 			m.Errors.Run = append(m.Errors.Run, runErr.Error())
 		}
 	}
 	return m, runErr
-}
-
-func inStrings(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func startWorker(cmd *exec.Cmd, stderr io.Writer, i int, events chan<- procEvent) (*procWorker, error) {
@@ -475,17 +466,6 @@ func splitSourceIPs(cfg Config, k, n int) [][]netip.Addr {
 		}
 	}
 	return out
-}
-
-func ephemeralPorts() int {
-	lo, hi := 32768, 60999
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			lo, _ = strconv.Atoi(f[0])
-			hi, _ = strconv.Atoi(f[1])
-		}
-	}
-	return hi - lo + 1
 }
 
 func allLoopback(urls []string) bool {

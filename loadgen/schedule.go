@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,7 +46,7 @@ func (r *run) sendShard(ctx context.Context, shard, shards int, sendStart, end i
 		}
 		rm := id % cfg.Rooms
 		msg := expand(cfg.Message, id, rm, "\x00")
-		pre, suf, _ := cutString(msg, "\x00")
+		pre, suf, _ := strings.Cut(msg, "\x00")
 		list = append(list, sender{c: c, prefix: pre, suffix: suf, room: rm,
 			phase: int64(float64(id) * interval / float64(cfg.Senders))})
 		maxLen = max(maxLen, len(pre)+len(suf))
@@ -116,13 +117,4 @@ func (r *run) sendShard(ctx context.Context, shard, shards int, sendStart, end i
 			}
 		}
 	}
-}
-
-func cutString(s, sep string) (before, after string, found bool) {
-	for i := 0; i+len(sep) <= len(s); i++ {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
 }

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/chatbench/chatbench/server/rlimit"
 )
 
 type room struct {
@@ -52,7 +50,6 @@ type run struct {
 	connected   atomic.Int64
 	sends       atomic.Int64
 	sendErrors  atomic.Int64
-	steadySent  atomic.Int64
 	steadyExpct atomic.Int64
 	closing     atomic.Bool
 	readers     sync.WaitGroup
@@ -64,7 +61,6 @@ type run struct {
 	mu          sync.Mutex
 	connErrs    map[string]int64
 	discErrs    map[string]int64
-	runErrs     []string
 	compression bool
 
 	orderTracked bool
@@ -101,8 +97,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		ServerPid: cfg.ServerPid, ServerPids: cfg.ServerPids, MetricsURL: cfg.MetricsURL, Shard: cfg.shardName(),
 	}
 	res.Environment = environment(cfg.Version)
-	warn, err := checkFit(len(r.ids), len(cfg.SourceIPs), len(cfg.URLs))
-	soft, _, _ := rlimit.Raise()
+	soft, warn, err := checkFit(len(r.ids), len(cfg.SourceIPs), len(cfg.URLs))
 	res.Environment.FDLimit = soft
 	if err != nil {
 		res.Partial = true
@@ -522,7 +517,6 @@ func (r *run) allDeliveries() int64 {
 // collect fills res from the run's counters and histograms.
 func (r *run) collect(res *Result, steadyS float64) {
 	s := &res.Summary
-	s.Connected = r.connectHist0()
 	for _, v := range r.connErrs {
 		s.ConnectErrors += v
 	}
@@ -549,6 +543,7 @@ func (r *run) collect(res *Result, steadyS float64) {
 	res.Histograms.LatencyDue = mergeAtomic(dueS...)
 	res.Histograms.LatencySend = mergeAtomic(sendS...)
 	res.Histograms.Connect = mergeAtomic(r.connectHist)
+	s.Connected = res.Histograms.Connect.TotalCount() // one sample per socket that connected
 	first, last := NewHist(), NewHist()
 	t := r.t
 	ss, se := t.steadyStart.Load(), t.steadyEnd.Load()
@@ -576,13 +571,4 @@ func (r *run) collect(res *Result, steadyS float64) {
 	res.Histograms.FanoutFirst = first
 	res.Histograms.FanoutLast = last
 	res.finishSummary()
-}
-
-// connectHist0 is the number of sockets that connected.
-func (r *run) connectHist0() int64 {
-	var n int64
-	for i := range r.connectHist.counts {
-		n += atomic.LoadInt64(&r.connectHist.counts[i])
-	}
-	return n
 }

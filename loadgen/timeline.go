@@ -20,8 +20,8 @@ type timeline struct {
 	// sample, now, and in between; reused every second (each is
 	// histCountsLen long: a few hundred KB).
 	prevCounts, curCounts, deltaCounts []int64
-	prevSends  int64
-	prevDeliv  int64
+	prevSends                          int64
+	prevDeliv                          int64
 }
 
 type phaseMark struct {
