@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"errors"
 	"math"
 	"strconv"
 
@@ -100,26 +99,19 @@ broker messages/s and egress per node.`,
 func (o *estimateOptions) config() (estimate.Config, error) {
 	var cfg estimate.Config
 	var err error
-	bad := func(flag string, e error) error {
-		var ue *estimate.UnitError
-		if errors.As(e, &ue) {
-			return usageErr("--%s %q: want %s", flag, ue.Value, ue.Want)
-		}
-		return usageErr("--%s: %v", flag, e)
-	}
 	if cfg.RAMBytes, err = estimate.ParseSize(o.ram); err != nil {
-		return cfg, bad("ram", err)
+		return cfg, unitErr("ram", err)
 	}
 	cfg.RAMText = o.ram
 	if cfg.RatePerS, err = estimate.ParseRate(o.rate); err != nil {
-		return cfg, bad("rate", err)
+		return cfg, unitErr("rate", err)
 	}
 	if cfg.SizeBytes, err = estimate.ParseSize(o.size); err != nil {
-		return cfg, bad("size", err)
+		return cfg, unitErr("size", err)
 	}
 	if o.nic != "" {
 		if cfg.NICBitsPerS, err = estimate.ParseBitrate(o.nic); err != nil {
-			return cfg, bad("nic", err)
+			return cfg, unitErr("nic", err)
 		}
 	}
 	counts := []struct {
@@ -132,7 +124,7 @@ func (o *estimateOptions) config() (estimate.Config, error) {
 			continue
 		}
 		if *c.dst, err = estimate.ParseCount(c.val); err != nil {
-			return cfg, bad(c.flag, err)
+			return cfg, unitErr(c.flag, err)
 		}
 	}
 	if cfg.Cores, err = strconv.ParseFloat(o.cores, 64); err != nil || math.IsNaN(cfg.Cores) || math.IsInf(cfg.Cores, 0) {

@@ -22,10 +22,9 @@ var Version = ""
 
 // Exit codes shared by every command.
 const (
-	ExitOK      = 0
-	ExitFailed  = 1 // the run happened and failed (an SLO broken, a server lost)
-	ExitUsage   = 2 // bad flags, bad input, a backend or port that cannot be used
-	exitUnknown = 1
+	ExitOK     = 0
+	ExitFailed = 1 // the run happened and failed (an SLO broken, a server lost)
+	ExitUsage  = 2 // bad flags, bad input, a backend or port that cannot be used
 )
 
 // ExitError carries an exit code with the one-line message printed for it.
@@ -41,6 +40,11 @@ func (e *ExitError) Unwrap() error { return e.Err }
 func usageErr(format string, a ...any) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, a...)}
 }
+
+// unitErr is the usage error for a flag whose value does not parse: the
+// parsers' errors already say what was expected (`"8XB": want a size like
+// 8GB…`).
+func unitErr(flag string, err error) error { return usageErr("--%s %v", flag, err) }
 
 // failErr marks err as a failed run (exit 1).
 func failErr(err error) error { return &ExitError{Code: ExitFailed, Err: err} }

@@ -21,8 +21,8 @@ import (
 
 func init() { register(newServeCmd) }
 
-// backends lists the --backend values this build ships.
-var backends = []string{"memory", "redis", "rabbitmq"}
+// backends lists the --backend values this build ships (serve and sweep).
+var backends = estimate.Backends
 
 type serveOptions struct {
 	cfg       server.Config
@@ -107,7 +107,7 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	o.cfg.Logger = slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	o.cfg.AllowOrigins = o.origins
 	rate, err := estimate.ParseRate(o.msgRate)
-	if err != nil || rate < 0 {
+	if err != nil {
 		return usageErr("--max-msg-rate %q: want a rate such as 20/s or 600/min (0: no limit)", o.msgRate)
 	}
 	o.cfg.MaxMsgRate = rate

@@ -122,11 +122,8 @@ func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
 	if o.cfg.PingTimeout <= 0 || o.cfg.PingInterval <= 0 {
 		o.cfg.PingTimeout = -1 // off
 	}
-	if o.cfg.Rate, err = estimate.ParseRate(o.rate); err != nil || o.cfg.Rate < 0 {
-		if err == nil {
-			err = fmt.Errorf("%q: want a rate of 0 or more", o.rate)
-		}
-		return nil, usageErr("--rate %v", err)
+	if o.cfg.Rate, err = estimate.ParseRate(o.rate); err != nil { // never negative: the parser refuses a sign
+		return nil, unitErr("rate", err)
 	}
 	if o.cfg.SourceIPs, err = loadgen.ParseSourceIPs(o.sourceIPs); err != nil {
 		return nil, usageErr("--source-ips: %v", err)

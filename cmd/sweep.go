@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/chatbench/chatbench/estimate/sweep"
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/htmlreport"
+	"github.com/chatbench/chatbench/server/broker/rabbitmq"
+	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
 )
 
 func init() { register(newSweepCmd) }
@@ -67,8 +70,8 @@ claims (1,000–2,000 users on one 4-core/8 GB server; 10,000–20,000 with Redi
 	f.StringSliceVar(&o.backends, "backend", []string{"memory"}, "backends to sweep: memory, redis, rabbitmq (comma-separated)")
 	f.StringArrayVar(&o.urls, "url", nil, "sweep a running server at this ws:// URL instead (repeatable; {{room}} and {{user}} are filled in)")
 	f.IntVar(&o.nodes, "nodes", 2, "server nodes per step for redis and rabbitmq")
-	f.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for --backend redis")
-	f.StringVar(&o.amqpURL, "amqp-url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ for --backend rabbitmq")
+	f.StringVar(&o.redisURL, "redis-url", envOr("CHATBENCH_REDIS_URL", redisbroker.DefaultURL), "Redis for --backend redis (or $CHATBENCH_REDIS_URL)")
+	f.StringVar(&o.amqpURL, "amqp-url", envOr("CHATBENCH_AMQP_URL", rabbitmq.DefaultURL), "RabbitMQ for --backend rabbitmq (or $CHATBENCH_AMQP_URL)")
 	f.StringArrayVar(&o.rates, "rate", []string{"10/s"}, "messages per second per client (10/s, 600/min); repeat for rising rates, a knee search each")
 	f.StringVar(&o.size, "size", "100B", "message size")
 	f.StringVar(&o.start, "start", "100", "first number of clients")
@@ -90,18 +93,11 @@ claims (1,000–2,000 users on one 4-core/8 GB server; 10,000–20,000 with Redi
 func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 	cfg := sweep.Config{Backends: o.backends, URLs: o.urls, Nodes: o.nodes, SLO: estimate.SLO{P99: o.sloP99, MaxLoss: o.maxLoss},
 		Budget: o.budget, MaxRuns: o.maxRuns, Warmup: o.warmup, Duration: o.duration, Grace: o.grace, Version: version(), Progress: stderr}
-	bad := func(flag string, e error) error {
-		var ue *estimate.UnitError
-		if errors.As(e, &ue) {
-			return usageErr("--%s %q: want %s", flag, ue.Value, ue.Want)
-		}
-		return usageErr("--%s: %v", flag, e)
-	}
 	var err error
 	for _, rs := range o.rates {
 		r, err := estimate.ParseRate(rs)
 		if err != nil {
-			return cfg, bad("rate", err)
+			return cfg, unitErr("rate", err)
 		}
 		if r <= 0 {
 			return cfg, usageErr("--rate must be more than 0")
@@ -110,7 +106,7 @@ func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 	}
 	size, err := estimate.ParseSize(o.size)
 	if err != nil {
-		return cfg, bad("size", err)
+		return cfg, unitErr("size", err)
 	}
 	cfg.SizeBytes = int(size)
 	for _, c := range []struct {
@@ -121,7 +117,7 @@ func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 			continue
 		}
 		if *c.dst, err = estimate.ParseCount(c.val); err != nil {
-			return cfg, bad(c.flag, err)
+			return cfg, unitErr(c.flag, err)
 		}
 	}
 	if cfg.MaxN < cfg.StartN {
@@ -132,10 +128,8 @@ func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 	}
 	if len(o.urls) == 0 {
 		for _, b := range o.backends {
-			switch b {
-			case "memory", "redis", "rabbitmq":
-			default:
-				return cfg, usageErr("--backend %q: want memory, redis or rabbitmq", b)
+			if !slices.Contains(backends, b) {
+				return cfg, usageErr("--backend %q: want one of %s", b, strings.Join(backends, ", "))
 			}
 		}
 		exe, err := os.Executable()

@@ -53,7 +53,7 @@ func TestSweepBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--rate", "often"}, `chatbench: --rate "often": want a rate like 10/s, 600/min, 1/h or 0.5/s`},
-		{[]string{"--backend", "kafka"}, `chatbench: --backend "kafka": want memory, redis or rabbitmq`},
+		{[]string{"--backend", "kafka"}, `chatbench: --backend "kafka": want one of memory, redis, rabbitmq`},
 		{[]string{"--start", "100", "--max", "10"}, `chatbench: --max 10 is below --start 100`},
 		{[]string{"--max", "lots"}, `chatbench: --max "lots": want a whole number like 1000 or 1,000,000`},
 	}

@@ -200,14 +200,13 @@ func Build(c Config) (*Report, error) {
 	return r, nil
 }
 
+// roomForPlan is the room size to plan with (called with TargetUsers set):
+// the given one, or one room of every target user.
 func roomForPlan(c Config) int64 {
 	if c.RoomSize > 0 {
 		return c.RoomSize
 	}
-	if c.TargetUsers > 0 {
-		return c.TargetUsers
-	}
-	return c.Users
+	return c.TargetUsers
 }
 
 type assumptions struct{ list []Assumption }

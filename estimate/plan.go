@@ -60,13 +60,13 @@ func NodesPerRoom(nodes, roomSize float64) float64 {
 
 // nodeLoad is one node's share when users spread evenly over nodes.
 type nodeLoad struct {
-	users, deliveries, brokerMsgs, cpuCores, egress, ram float64
+	deliveries, brokerMsgs, cpuCores, egress, ram float64
 }
 
 func loadPerNode(in PlanInput, nodes, kbPerConn, cpuUs float64, broker bool) nodeLoad {
 	users := in.TargetUsers / nodes
 	pubs := in.TargetUsers * in.SenderFraction * in.RatePerS
-	l := nodeLoad{users: users}
+	var l nodeLoad
 	l.deliveries = pubs * in.RoomSize / nodes
 	if broker {
 		// Each node publishes its own senders' messages and receives one copy
@@ -103,11 +103,11 @@ func BuildPlan(in PlanInput) *Plan {
 		kb, cpu := in.PerBackend[b][0], in.PerBackend[b][1]
 		row := PlanRow{Backend: b, DeliveriesPerS: pubs * in.RoomSize,
 			KBPerConn: kb.Text + " (" + kb.SourceText() + ")", CPUUsPerDelivery: cpu.Text + " (" + cpu.SourceText() + ")"}
-		one := loadPerNode(in, 1, kb.Value, cpu.Value, false)
 		capUsers, limit := usersPerNode(DeliveryCapacity(in.Cores, cpu.Value), in.RAMBytes, kb.Value, in.NICBytesPerS, in.FrameBytes,
 			in.SenderFraction*in.RatePerS, in.RoomSize)
 		row.UsersPerNode = capUsers
 		if b == "memory" {
+			one := loadPerNode(in, 1, kb.Value, cpu.Value, false)
 			ok, lim := in.fits(one)
 			row.EgressPerNodeBytes, row.CPUPerNodeCores = one.egress, one.cpuCores
 			if ok {

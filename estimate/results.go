@@ -138,8 +138,6 @@ type Evidence struct {
 	Knees []Knee   `json:"knees"`
 }
 
-// Empty reports whether nothing was measured.
-func (e *Evidence) Empty() bool { return e == nil || (len(e.Runs) == 0 && len(e.Knees) == 0) }
 
 // ReadResultsFiles reads each file and merges what they hold.
 func ReadResultsFiles(paths ...string) (*Evidence, error) {

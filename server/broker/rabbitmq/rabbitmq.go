@@ -218,9 +218,6 @@ func (b *Broker) Stats() Stats { return b.metrics.Snapshot() }
 // than Config.Registerer.
 func (b *Broker) Collector() prometheus.Collector { return b.metrics }
 
-// Queue returns the name of this node's queue.
-func (b *Broker) Queue() string { return b.queue }
-
 // Start implements broker.Broker: it connects (bounded by StartTimeout and
 // ctx), declares the exchange and the node's queue, binds the rooms wanted so
 // far, and from then on reconnects by itself until Close. The error names the
