@@ -123,9 +123,13 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	if err != nil {
 		o.cfg.Logger.Warn("could not raise the open-files limit", "err", err)
 	}
-	if o.cfg.MaxConns == -1 {
+	switch {
+	case o.cfg.MaxConns == -1 && limit == 0: // the limit could not be read: no cap rather than a wrong one
+		o.cfg.MaxConns = 0
+	case o.cfg.MaxConns == -1:
 		o.cfg.MaxConns = max(int(limit)-o.fdReserve, 1)
-	} else if o.cfg.MaxConns > 0 && limit > 0 && uint64(o.cfg.MaxConns) > limit {
+	}
+	if o.cfg.MaxConns > 0 && limit > 0 && uint64(o.cfg.MaxConns) > limit {
 		o.cfg.Logger.Warn("--max-conns exceeds the open-files limit: upgrades past it will fail with accept errors",
 			"max_conns", o.cfg.MaxConns, "open_files_limit", limit)
 	}

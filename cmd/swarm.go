@@ -221,7 +221,7 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 				fmt.Fprintf(stderr, "chatbench swarm: stopping the server: %v\n", err)
 			}
 		}()
-		o.cfg.URLs = []string{"ws" + strings.TrimPrefix(child.BaseURL, "http") + "/ws?room={{room}}&user={{user}}"}
+		o.cfg.URLs = []string{child.WSURL("?room={{room}}&user={{user}}")}
 		o.cfg.Backend = o.backend
 	}
 	switch {

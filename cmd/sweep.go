@@ -239,5 +239,5 @@ func startServeChild(ctx context.Context, exe string, args []string) (sweep.Node
 	if err != nil {
 		return sweep.Node{}, err
 	}
-	return sweep.Node{URL: "ws" + strings.TrimPrefix(child.BaseURL, "http") + "/ws", PID: child.Pid, Stop: child.Stop}, nil
+	return sweep.Node{URL: child.WSURL(""), PID: child.Pid, Stop: child.Stop}, nil
 }

@@ -136,6 +136,12 @@ func (w *headWriter) firstError() string {
 	return last
 }
 
+// WSURL is the child's WebSocket endpoint, ws://HOST:PORT/ws (wss:// when it
+// serves https), followed by query (e.g. "?room={{room}}&user={{user}}").
+func (c *ChildServer) WSURL(query string) string {
+	return "ws" + strings.TrimPrefix(c.BaseURL, "http") + "/ws" + query
+}
+
 // Stop sends SIGTERM and waits up to 10 s for the child to exit, then kills it.
 func (c *ChildServer) Stop() error {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)

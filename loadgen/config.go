@@ -63,7 +63,7 @@ type Config struct {
 	NoEcho bool
 	// TLS configures wss:// connections (and an https:// MetricsURL);
 	// nil trusts the system's roots. See TLSConfig.
-	TLS *tls.Config
+	TLS *tls.Config `json:"-"`
 	// Header is added to every upgrade request.
 	Header http.Header
 	// SourceIPs are local addresses used round-robin (empty: kernel's choice).
@@ -109,7 +109,7 @@ type Config struct {
 	ShardIndex, ShardCount int
 	// Metrics, when non-nil, gets swarm's own Prometheus metrics
 	// (chatbench_swarm_*, read at scrape time) for the length of Run.
-	Metrics prometheus.Registerer
+	Metrics prometheus.Registerer `json:"-"`
 	// OrderBudget bounds per-receiver order tracking: it is on when
 	// Σ rooms members × senders in room ≤ OrderBudget (default 4,000,000
 	// entries of 4 bytes).

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -423,7 +422,7 @@ func TestHostileServerKilledMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = child.Stop() }()
-	cfg := hostileRun("ws" + strings.TrimPrefix(child.BaseURL, "http") + "/ws?room={{room}}&user={{user}}")
+	cfg := hostileRun(child.WSURL("?room={{room}}&user={{user}}"))
 	var once sync.Once
 	loadgen.SetBeforeSend(&cfg, func(client int, seq int64) {
 		if seq == 15 { // steady phase: 300 ms warmup at 20/s is seqs 0..5

@@ -155,7 +155,7 @@ func TestStartChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := smallRun("ws" + strings.TrimPrefix(child.BaseURL, "http") + "/ws?room={{room}}&user={{user}}")
+	cfg := smallRun(child.WSURL("?room={{room}}&user={{user}}"))
 	cfg.Clients = 10
 	cfg.MetricsURL = child.BaseURL + "/metrics"
 	res := mustRun(t, cfg)
