@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/chatbench/chatbench/internal/units"
+
 	"github.com/spf13/cobra"
 
 	"github.com/chatbench/chatbench/estimate"
@@ -99,18 +101,18 @@ broker messages/s and egress per node.`,
 func (o *estimateOptions) config() (estimate.Config, error) {
 	var cfg estimate.Config
 	var err error
-	if cfg.RAMBytes, err = estimate.ParseSize(o.ram); err != nil {
+	if cfg.RAMBytes, err = units.ParseSize(o.ram); err != nil {
 		return cfg, unitErr("ram", err)
 	}
 	cfg.RAMText = o.ram
-	if cfg.RatePerS, err = estimate.ParseRate(o.rate); err != nil {
+	if cfg.RatePerS, err = units.ParseRate(o.rate); err != nil {
 		return cfg, unitErr("rate", err)
 	}
-	if cfg.SizeBytes, err = estimate.ParseSize(o.size); err != nil {
+	if cfg.SizeBytes, err = units.ParseSize(o.size); err != nil {
 		return cfg, unitErr("size", err)
 	}
 	if o.nic != "" {
-		if cfg.NICBitsPerS, err = estimate.ParseBitrate(o.nic); err != nil {
+		if cfg.NICBitsPerS, err = units.ParseBitrate(o.nic); err != nil {
 			return cfg, unitErr("nic", err)
 		}
 	}
@@ -123,7 +125,7 @@ func (o *estimateOptions) config() (estimate.Config, error) {
 		if c.val == "" {
 			continue
 		}
-		if *c.dst, err = estimate.ParseCount(c.val); err != nil {
+		if *c.dst, err = units.ParseCount(c.val); err != nil {
 			return cfg, unitErr(c.flag, err)
 		}
 	}

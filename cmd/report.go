@@ -2,10 +2,11 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 
+	"github.com/chatbench/chatbench/estimate/sweep"
+	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/spf13/cobra"
-
-	"github.com/chatbench/chatbench/loadgen"
 )
 
 func init() { register(newReportCmd) }
@@ -16,17 +17,28 @@ var reportSubcommands []func() *cobra.Command
 
 func registerReport(f func() *cobra.Command) { reportSubcommands = append(reportSubcommands, f) }
 
-func init() { registerReport(newReportMergeCmd) }
+func init() {
+	registerReport(newReportMergeCmd)
+	registerReport(newReportShowCmd)
+}
 
 func newReportCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "report",
-		Short: "Work with results files (swarm --out): merge them, plot them",
-		Long: `Work with results files written by 'chatbench swarm --out' (schema ` + loadgen.Schema + `).
+		Short: "Work with results files (swarm --out, sweep --out): show, merge and plot them",
+		Long: `Work with results files written by 'chatbench swarm --out' and 'chatbench sweep --out'
+(schema ` + results.Schema + `).
 
+  chatbench report results.json                          the summary of a saved run or sweep again (report show)
   chatbench report merge a.json b.json -o all.json       merge runs exactly (several machines: swarm --shard i/K)
   chatbench report html a.json sweep.json -o report.html   plots in one self-contained HTML file`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("report: give a results file to show, or a subcommand (see 'chatbench report --help')")
+			}
+			return showResults(c.OutOrStdout(), args)
+		},
 	}
 	for _, f := range reportSubcommands {
 		c.AddCommand(f())
@@ -54,7 +66,7 @@ results file ('-': JSON on stdout instead of the summary).`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			m, err := loadgen.MergeFiles(args...)
+			m, err := results.MergeFiles(args...)
 			if err != nil {
 				return usageErr("report merge: %v", err)
 			}
@@ -70,7 +82,7 @@ results file ('-': JSON on stdout instead of the summary).`,
 					return usageErr("report merge: -o: %v", err)
 				}
 			}
-			if err := loadgen.WriteSummary(c.OutOrStdout(), m); err != nil {
+			if err := results.WriteSummary(c.OutOrStdout(), m); err != nil {
 				return failErr(fmt.Errorf("report merge: %w", err))
 			}
 			return nil
@@ -78,4 +90,44 @@ results file ('-': JSON on stdout instead of the summary).`,
 	}
 	c.Flags().StringVarP(&out, "out", "o", "", "write the merged results to this file ('-': stdout)")
 	return c
+}
+
+func newReportShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show RESULTS.json...",
+		Short: "Print the summary of saved runs and sweeps again",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("report show: give one or more results files")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error { return showResults(c.OutOrStdout(), args) },
+	}
+}
+
+// showResults prints each file's summary: a run's as swarm printed it, a
+// sweep's table as sweep printed it.
+func showResults(w io.Writer, paths []string) error {
+	for i, p := range paths {
+		f, err := results.ReadFile(p)
+		if err != nil {
+			return usageErr("report: %v", err)
+		}
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if len(paths) > 1 {
+			fmt.Fprintf(w, "== %s\n", p)
+		}
+		if f.Run != nil {
+			err = results.WriteSummary(w, f.Run)
+		} else {
+			err = sweep.WriteTable(w, f.Sweep)
+		}
+		if err != nil {
+			return failErr(err)
+		}
+	}
+	return nil
 }

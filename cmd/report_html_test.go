@@ -89,7 +89,7 @@ func TestReportHTMLBadInput(t *testing.T) {
 	}{
 		{[]string{"report", "html", "-o", "r.html"}, "chatbench: report html: give one or more results files"},
 		{[]string{"report", "html", notResults}, "chatbench: report html: give the output file with -o report.html"},
-		{[]string{"report", "html", notResults, "-o", filepath.Join(dir, "r.html")}, `chatbench: report html: x.json: schema "", want "chatbench.results/v1"`},
+		{[]string{"report", "html", notResults, "-o", filepath.Join(dir, "r.html")}, `chatbench: report html: x.json: schema "", want "chatbench.results/v2"`},
 		{[]string{"report", "html", filepath.Join(dir, "missing.json"), "-o", filepath.Join(dir, "r.html")}, "no such file or directory"},
 	} {
 		code, _, errOut := runCLI(c.args...)

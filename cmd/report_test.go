@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 type resultTotals struct {
@@ -41,7 +41,7 @@ func TestReportMergeBadInputIsExit2(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.json")
 	run := filepath.Join(dir, "run.json")
-	if err := (&loadgen.Result{Schema: loadgen.Schema, Kind: "swarm", Config: loadgen.RunConfig{RunID: "abc"}}).WriteFile(run); err != nil {
+	if err := (&results.Result{Schema: results.Schema, Kind: "swarm", Config: results.RunConfig{RunID: "abc"}}).WriteFile(run); err != nil {
 		t.Fatal(err)
 	}
 	other := filepath.Join(dir, "other.json")
@@ -54,9 +54,9 @@ func TestReportMergeBadInputIsExit2(t *testing.T) {
 	}{
 		{[]string{"report", "merge"}, "give one or more results files"},
 		{[]string{"report", "merge", missing}, "missing.json: no such file"},
-		{[]string{"report", "merge", "../estimate/testdata/not-json.json"}, "not-json.json: invalid character"},
+		{[]string{"report", "merge", "../estimate/testdata/not-json.json"}, "not-json.json: not a results file: invalid character"},
 		{[]string{"report", "merge", other}, `other.json: schema "chatbench.results/v9"`},
-		{[]string{"report", "merge", "../estimate/testdata/sweep-memory.json"}, `only swarm results merge`},
+		{[]string{"report", "merge", "../estimate/testdata/sweep-memory.json"}, `a sweep result, not a swarm run`},
 		{[]string{"report", "merge", run, run}, "both hold run abc: each run may be merged once"},
 	} {
 		code, _, errOut := runCLI(tc.args...)

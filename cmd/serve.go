@@ -10,7 +10,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chatbench/chatbench/server/rlimit"
+	"github.com/chatbench/chatbench/internal/units"
+
+	"github.com/chatbench/chatbench/internal/rlimit"
 
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/server"
@@ -106,7 +108,7 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	}
 	o.cfg.Logger = slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	o.cfg.AllowOrigins = o.origins
-	rate, err := estimate.ParseRate(o.msgRate)
+	rate, err := units.ParseRate(o.msgRate)
 	if err != nil {
 		return usageErr("--max-msg-rate %q: want a rate such as 20/s or 600/min (0: no limit)", o.msgRate)
 	}

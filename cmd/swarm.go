@@ -1,21 +1,26 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
-	"github.com/chatbench/chatbench/estimate"
+	"github.com/chatbench/chatbench/internal/units"
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/htmlreport"
+	"github.com/chatbench/chatbench/loadgen/results"
+	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
 func init() { register(newSwarmCmd) }
@@ -24,26 +29,27 @@ type swarmOptions struct {
 	cfg         loadgen.Config
 	urls        []string
 	rate        string
+	size        string
 	sourceIPs   string
 	headers     []string
-	metricsURL  string
+	metricsURLs []string
 	out         string
 	hgrm        string
+	html        string
 	slo         string
+	limits      limitFlags
 	backend     string
 	progress    string
 	part        partOptions
 	display     *swarmProgress
 	metricsAddr string
-	serverPids  []int
 	readLimit   string
-	html        string
 	caFile      string
 	insecure    bool
 }
 
 func newSwarmCmd() *cobra.Command {
-	o := &swarmOptions{}
+	o := &swarmOptions{cfg: loadgen.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "swarm",
 		Short: "Open many WebSockets, send timestamped probes, measure fan-out latency and loss",
@@ -51,62 +57,73 @@ func newSwarmCmd() *cobra.Command {
 schedule (due times fixed in advance) and measure, for every delivery, the
 latency from the due time (the headline, coordinated-omission safe) and from
 the actual send time; per broadcast the time to the first and last receiver;
-expected, delivered, lost, duplicated and out-of-order deliveries in the
-steady phase; connect times and errors by kind; a per-second timeline; and the
-cost of the server and of swarm itself.
+expected, delivered, lost, duplicated, misrouted and out-of-order deliveries
+in the steady phase; connect times and errors by kind; a per-second
+timeline; and the cost of the server (every node) and of swarm itself.
 
 Without --url, swarm starts 'chatbench serve' (memory backend) on a free
 loopback port, runs against it and stops it.
 
+The summary leads with the outcome: complete, overloaded (connects failed,
+sockets dropped, loss over --max-loss, SLO broken), invalid (nothing
+connected or came back, or most copies were not deliveries) or partial
+(ended early). Exit codes: 0 complete, 1 anything else, 2 bad input.
+
 Templates: {{user}} (u<i>), {{room}} (room<r>), {{client}} (i) in --url, --hello
 and --message; {{probe}} in --message is replaced by the probe text.`,
-		Example: `  chatbench swarm -n 5000                                  # one room of 5000, 1 msg/s each
+		Example: `  chatbench swarm -n 1000 --senders 100                     # one room of 1000, 100 of them sending 1/s: 100k deliveries/s
+  chatbench swarm -n 5000 --room-size 100 --senders 500      # 50 rooms of 100, 10% talking: 50k deliveries/s
   chatbench swarm -n 2000 --room-size 100 --rate 10/s --out results.json --hgrm latency.hgrm
-  chatbench swarm -n 1000 --slo 'p99<100ms,loss<0.1%,connect-errors=0'
-  chatbench swarm -n 200 --url ws://127.0.0.1:8000/ws --hello '{{user}}'   # the blog's server
+  chatbench swarm -n 1000 --senders 100 --slo 'p99<100ms,loss<0.1%'
+  chatbench swarm -n 200 --url ws://127.0.0.1:8000/ws --hello '{{user}}' --server-pid 4242   # the blog's server
   chatbench swarm -n 500 --url 'wss://chat.example.com/ws?room={{room}}&user={{user}}' --ca ca.pem
-  chatbench swarm -n 10000 --rate 0 --duration 5s --source-ips 127.0.0.1-127.0.0.8 --url ws://127.0.0.1:8080/ws?room=a&user={{user}}`,
+  chatbench swarm -n 10000 --rate 0 --duration 5s --source-ips 127.0.0.1-127.0.0.8 --url 'ws://127.0.0.1:8080/ws?room=a&user={{user}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return o.run(c) },
 	}
-	f := c.Flags()
-	f.IntVarP(&o.cfg.Clients, "clients", "n", 100, "number of WebSocket clients")
-	f.Float64Var(&o.cfg.Ramp, "ramp", 1000, "connections opened per second")
-	f.IntVar(&o.cfg.RoomSize, "room-size", 0, "members per room (default: one room of all clients)")
-	f.IntVar(&o.cfg.Rooms, "rooms", 0, "number of rooms (overrides --room-size); client i joins room i%rooms")
-	f.IntVar(&o.cfg.Senders, "senders", 0, "how many clients send (default: all)")
-	f.StringVar(&o.rate, "rate", "1/s", "messages per sender, e.g. 1/s, 10/s, 30/m; 0 holds idle sockets")
-	f.IntVar(&o.cfg.Size, "size", 100, "probe text size in bytes")
-	f.DurationVar(&o.cfg.Warmup, "warmup", 2*time.Second, "sending before the steady phase, not counted")
-	f.DurationVar(&o.cfg.Duration, "duration", 10*time.Second, "steady phase")
-	f.DurationVar(&o.cfg.Grace, "grace", 2*time.Second, "longest wait for in-flight deliveries after the last send")
-	f.DurationVar(&o.cfg.Settle, "settle", 2*time.Second, "pause after the ramp before reading the server's memory, so a burst's garbage is not counted per connection (0: none)")
-	f.StringArrayVar(&o.urls, "url", nil, "target ws:// or wss:// URL with templates (repeatable; clients spread round-robin). Default: start 'chatbench serve'")
-	f.StringVar(&o.cfg.Hello, "hello", "", "first text frame after connecting, e.g. '{{user}}' for servers that take the user name first")
-	f.StringVar(&o.cfg.Message, "message", "{{probe}}", "message template; must contain {{probe}}")
-	f.BoolVar(&o.cfg.Compression, "compression", false, "offer permessage-deflate (no context takeover) as browsers do, to measure the server's cost with it")
-	f.BoolVar(&o.cfg.NoEcho, "no-echo", false, "the server does not send a message back to its sender (expect one receiver fewer)")
+	o.bind(c.Flags())
+	return c
+}
+
+func (o *swarmOptions) bind(f *pflag.FlagSet) {
+	d := &o.cfg
+	f.IntVarP(&d.Clients, "clients", "n", d.Clients, "number of WebSocket clients")
+	f.Float64Var(&d.Ramp, "ramp", d.Ramp, "connections opened per second")
+	f.IntVar(&d.RoomSize, "room-size", 0, "members per room (default: one room of all clients)")
+	f.IntVar(&d.Rooms, "rooms", 0, "number of rooms (overrides --room-size); client i joins room i%rooms")
+	f.IntVar(&d.Senders, "senders", 0, "how many clients send (default: all)")
+	f.StringVar(&o.rate, "rate", "1/s", "messages per sender, e.g. 1/s, 10/s, 30/min; 0 holds idle sockets")
+	f.StringVar(&o.size, "size", "100B", "probe text size, e.g. 100B, 1KB, 4KiB")
+	f.DurationVar(&d.Warmup, "warmup", d.Warmup, "sending before the steady phase, not counted (0: none)")
+	f.DurationVar(&d.Duration, "duration", d.Duration, "steady phase")
+	f.DurationVar(&d.Grace, "grace", d.Grace, "longest wait for in-flight deliveries after the last send (0: none)")
+	f.DurationVar(&d.Settle, "settle", d.Settle, "pause after the ramp before reading the server's memory, so a burst's garbage is not counted per connection (0: none)")
+	f.StringArrayVar(&o.urls, "url", nil, "target ws:// or wss:// URL with templates (repeatable: one per server node; clients spread round-robin). Default: start 'chatbench serve'")
+	f.StringVar(&d.Hello, "hello", "", "first text frame after connecting, e.g. '{{user}}' for servers that take the user name first")
+	f.StringVar(&d.Message, "message", d.Message, "message template; must contain {{probe}}")
+	f.BoolVar(&d.Compression, "compression", false, "offer permessage-deflate (no context takeover) as browsers do, to measure the server's cost with it")
+	f.BoolVar(&d.NoEcho, "no-echo", false, "the server does not send a message back to its sender (expect one receiver fewer)")
 	f.StringVar(&o.caFile, "ca", "", "PEM CA certificate(s) to trust for wss:// targets, besides the system's roots")
 	f.BoolVar(&o.insecure, "insecure", false, "wss://: skip certificate verification (UNSAFE: for self-signed test servers only)")
 	f.StringArrayVar(&o.headers, "header", nil, "extra upgrade request header 'Name: value' (repeatable)")
 	f.StringVar(&o.sourceIPs, "source-ips", "", "local source addresses used round-robin, e.g. 127.0.0.1-127.0.0.8")
-	f.IntSliceVar(&o.serverPids, "server-pid", nil, "read the server's memory and CPU from /proc/PID (any server on this machine; repeat for several nodes: their costs add up)")
-	f.StringVar(&o.metricsURL, "metrics-url", "auto", "Prometheus endpoint with process metrics for the server's cost ('auto': /metrics of the target; 'none')")
-	f.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on TCP connect + upgrade")
-	f.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 10*time.Second, "bound on one write; a socket that times out is closed and counted")
-	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 10*time.Second, "ping a socket after this much silence from the server")
-	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "close a pinged socket still silent this much longer and count it lost (ping_timeout): a frozen or vanished server (0: never)")
-	f.IntVar(&o.cfg.ReadBuffer, "read-buffer", 512, "per-socket read buffer in bytes (larger frames borrow a pooled buffer)")
-	f.StringVar(&o.readLimit, "read-limit", "16MiB", "largest frame (or inflated message) accepted from the server; a larger one drops the socket as frame_too_big (close 1009)")
-	f.StringVar(&o.out, "out", "", "write results JSON (schema "+loadgen.Schema+") to this file")
+	f.IntSliceVar(&d.ServerPIDs, "server-pid", nil, "read a server node's memory and CPU from /proc/PID (repeatable: one per node; their costs add up)")
+	f.StringArrayVar(&o.metricsURLs, "metrics-url", []string{"auto"}, "Prometheus endpoint with a node's process metrics (repeatable: one per node; 'auto': /metrics of every --url's host; 'none')")
+	f.DurationVar(&d.ConnectTimeout, "connect-timeout", d.ConnectTimeout, "bound on TCP connect + upgrade")
+	f.DurationVar(&d.WriteTimeout, "write-timeout", d.WriteTimeout, "bound on one write; a socket that times out is closed and counted")
+	f.DurationVar(&d.PingInterval, "ping-interval", d.PingInterval, "ping a socket after this much silence from the server")
+	f.DurationVar(&d.PingTimeout, "ping-timeout", d.PingTimeout, "close a pinged socket still silent this much longer and count it lost (ping_timeout): a frozen or vanished server (0: never)")
+	f.IntVar(&d.ReadBuffer, "read-buffer", d.ReadBuffer, "per-socket read buffer in bytes (larger frames borrow a pooled buffer)")
+	f.StringVar(&o.readLimit, "read-limit", "16MiB", "largest frame (or message) accepted from the server; a larger one drops the socket as frame_too_big (close 1009)")
+	f.StringVar(&o.out, "out", "", "write results JSON (schema "+results.Schema+") to this file")
 	f.StringVar(&o.hgrm, "hgrm", "", "write the due-time latency distribution (HdrHistogram percentile text, ms) to this file ('-': stdout)")
-	f.StringVar(&o.slo, "slo", "", "exit 1 unless every clause holds, e.g. 'p99<100ms,loss<0.1%,connect-errors=0'")
+	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots to this file")
+	f.StringVar(&o.slo, "slo", "", "the run is complete only if every clause holds, e.g. 'p99<100ms,loss<0.1%,connect-errors=0'")
+	o.limits.bind(f, d.Limits)
 	f.StringVar(&o.backend, "backend", "memory", "backend of the server swarm starts when there is no --url")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve swarm's own Prometheus metrics (chatbench_swarm_*) at http://ADDR/metrics while it runs, e.g. 127.0.0.1:9464")
-	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots to this file")
 	f.StringVar(&o.progress, "progress", "auto", "live progress on stderr: auto (when stderr is a terminal), always, never")
 	o.part.bind(f)
-	return c
 }
 
 func isTerminal(f *os.File) bool {
@@ -114,129 +131,149 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-func (o *swarmOptions) validate(c *cobra.Command) (loadgen.SLO, error) {
+// validate turns the flags into o.cfg; every problem is a usage error.
+func (o *swarmOptions) validate() error {
 	var err error
-	if o.cfg.Clients < 1 {
-		return nil, usageErr("-n %d: want at least 1 client", o.cfg.Clients)
+	d := &o.cfg
+	if d.Clients < 1 {
+		return usageErr("-n %d: want at least 1 client", d.Clients)
 	}
-	if o.cfg.PingTimeout <= 0 || o.cfg.PingInterval <= 0 {
-		o.cfg.PingTimeout = -1 // off
+	if d.PingTimeout <= 0 || d.PingInterval <= 0 {
+		d.PingTimeout = -1 // off
 	}
-	if o.cfg.Rate, err = estimate.ParseRate(o.rate); err != nil { // never negative: the parser refuses a sign
-		return nil, unitErr("rate", err)
+	if d.Rate, err = units.ParseRate(o.rate); err != nil { // never negative: the parser refuses a sign
+		return unitErr("rate", err)
 	}
-	if o.cfg.SourceIPs, err = loadgen.ParseSourceIPs(o.sourceIPs); err != nil {
-		return nil, usageErr("--source-ips: %v", err)
+	size, err := units.ParseSize(o.size)
+	if err != nil || size < 1 || size > 1<<24 {
+		return usageErr("--size %q: want a size from 1B to 16MiB, e.g. 100B or 1KB", o.size)
 	}
-	if !strings.Contains(o.cfg.Message, "{{probe}}") {
-		return nil, usageErr("--message %q: must contain {{probe}}", o.cfg.Message)
+	d.Size = int(size)
+	if d.SourceIPs, err = loadgen.ParseSourceIPs(o.sourceIPs); err != nil {
+		return usageErr("--source-ips: %v", err)
 	}
-	if o.cfg.Ramp <= 0 || o.cfg.Size < 1 || o.cfg.Senders < 0 || o.cfg.RoomSize < 0 || o.cfg.Rooms < 0 {
-		return nil, usageErr("--ramp and --size must be positive; --senders, --room-size, --rooms not negative")
+	if !strings.Contains(d.Message, "{{probe}}") {
+		return usageErr("--message %q: must contain {{probe}}", d.Message)
 	}
-	if o.cfg.Duration <= 0 || o.cfg.Warmup < 0 || o.cfg.Grace < 0 {
-		return nil, usageErr("--duration must be positive, --warmup and --grace not negative")
+	switch {
+	case d.Ramp <= 0 || d.Senders < 0 || d.RoomSize < 0 || d.Rooms < 0:
+		return usageErr("--ramp must be positive; --senders, --room-size, --rooms not negative")
+	case d.Duration <= 0 || d.Warmup < 0 || d.Grace < 0 || d.Settle < 0:
+		return usageErr("--duration must be positive; --warmup, --grace and --settle not negative")
 	}
+	if err := o.validateTarget(); err != nil {
+		return err
+	}
+	if d.Limits, err = o.limits.parse(); err != nil {
+		return err
+	}
+	if o.slo != "" {
+		if d.SLO, err = results.ParseSLO(o.slo); err != nil {
+			return usageErr("--slo: %v", err)
+		}
+	}
+	if err := o.part.validate(d, len(o.urls) > 0); err != nil {
+		return err
+	}
+	return o.validateOutputs()
+}
+
+// validateTarget checks the URLs, TLS, headers and cost sources.
+func (o *swarmOptions) validateTarget() error {
+	d := &o.cfg
+	var err error
 	for _, u := range o.urls {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "ws" && pu.Scheme != "http" && pu.Scheme != "wss" && pu.Scheme != "https") || pu.Host == "" {
-			return nil, usageErr("--url %q: want ws://host:port/path or wss://host:port/path", u)
+			return usageErr("--url %q: want ws://host:port/path or wss://host:port/path", u)
 		}
 	}
 	if o.caFile != "" && o.insecure {
-		return nil, usageErr("--ca and --insecure: give one (--insecure skips verification, so the CA would not be used)")
+		return usageErr("--ca and --insecure: give one (--insecure skips verification, so the CA would not be used)")
 	}
-	if o.cfg.TLS, err = loadgen.TLSConfig(o.caFile, o.insecure); err != nil {
-		return nil, usageErr("--ca: %v", err)
+	if d.TLS, err = wsclient.TLSConfig(o.caFile, o.insecure); err != nil {
+		return usageErr("--ca: %v", err)
 	}
 	for _, h := range o.headers {
 		k, v, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, usageErr("--header %q: want 'Name: value'", h)
+			return usageErr("--header %q: want 'Name: value'", h)
 		}
-		if o.cfg.Header == nil {
-			o.cfg.Header = http.Header{}
+		if d.Header == nil {
+			d.Header = http.Header{}
 		}
-		o.cfg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		d.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 	switch o.progress {
 	case "auto", "always", "never":
 	default:
-		return nil, usageErr("--progress %q: want auto, always or never", o.progress)
+		return usageErr("--progress %q: want auto, always or never", o.progress)
 	}
-	limit, err := estimate.ParseSize(o.readLimit)
+	limit, err := units.ParseSize(o.readLimit)
 	if err != nil || limit < 1 || limit > 1<<40 {
-		return nil, usageErr("--read-limit %q: want a size like 16MiB or 64KB", o.readLimit)
+		return usageErr("--read-limit %q: want a size like 16MiB or 64KB", o.readLimit)
 	}
-	o.cfg.ReadLimit = int64(limit)
-	for i, pid := range o.serverPids {
+	d.ReadLimit = int64(limit)
+	for _, pid := range d.ServerPIDs {
 		if pid <= 0 {
-			return nil, usageErr("--server-pid %d: want a process id", pid)
-		}
-		if i == 0 {
-			o.cfg.ServerPid = pid
-		} else {
-			o.cfg.ServerPids = append(o.cfg.ServerPids, pid)
+			return usageErr("--server-pid %d: want a process id", pid)
 		}
 	}
-	if err := o.part.validate(&o.cfg, len(o.urls) > 0); err != nil {
-		return nil, err
-	}
-	var slo loadgen.SLO
-	if o.slo != "" {
-		if slo, err = loadgen.ParseSLO(o.slo); err != nil {
-			return nil, usageErr("--slo: %v", err)
+	for _, m := range o.metricsURLs {
+		if m == "auto" || m == "none" {
+			continue
+		}
+		if pu, err := url.Parse(m); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return usageErr("--metrics-url %q: want http://host:port/metrics, auto or none", m)
 		}
 	}
-	return slo, nil
+	return nil
+}
+
+// validateOutputs checks before the run that every output can be written,
+// so a run is never lost to a bad path.
+func (o *swarmOptions) validateOutputs() error {
+	for _, f := range []struct{ flag, path string }{{"out", o.out}, {"hgrm", o.hgrm}, {"html", o.html}} {
+		if f.path == "" || f.path == "-" && f.flag == "hgrm" {
+			continue
+		}
+		if err := results.CheckWritable(f.path); err != nil {
+			return usageErr("--%s: %v", f.flag, err)
+		}
+	}
+	return nil
 }
 
 func (o *swarmOptions) run(c *cobra.Command) error {
-	slo, err := o.validate(c)
-	if err != nil {
+	if err := o.validate(); err != nil {
 		return err
 	}
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
+	o.cfg.URLs = o.urls
+	o.cfg.Version = version()
+	if len(o.urls) == 0 {
+		o.cfg.URLs = []string{"ws://127.0.0.1:1/ws?room={{room}}&user={{user}}"} // the embedded server's, to check with
+	}
+	if err := loadgen.Check(o.cfg, o.part.procs); err != nil {
+		return usageErr("%v", err)
+	}
+	if len(o.urls) == 0 {
+		child, err := startEmbeddedServe(ctx, o.backend, stderr)
+		if err != nil {
+			return err
+		}
+		defer stopEmbeddedServe(child, stderr)
+		o.cfg.URLs = []string{child.WSURL("?room={{room}}&user={{user}}")}
+		o.cfg.Backend = o.backend
+	}
+	o.cfg.MetricsURLs = metricsURLs(o.metricsURLs, o.cfg.URLs, len(o.cfg.ServerPIDs) > 0)
+	warnLoad(stderr, o.cfg, len(o.urls) == 0)
 	if f, ok := stderr.(*os.File); (ok && o.progress == "auto" && isTerminal(f)) || o.progress == "always" {
 		sp := o.newProgress(stderr)
 		o.cfg.Progress = sp.update
 		defer sp.stop() // stops once: also right after the run, before the summary
 	}
-	o.cfg.URLs = o.urls
-	o.cfg.Version = version()
-	var child *loadgen.ChildServer
-	if len(o.urls) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return failErr(fmt.Errorf("cannot find chatbench to start the server: %w", err))
-		}
-		child, err = loadgen.StartChild(ctx, exe, []string{"serve", "--addr", "127.0.0.1:0", "--max-conns", "0",
-			"--backend", o.backend, "--log-level", "warn"}, stderr)
-		if err != nil {
-			return failErr(fmt.Errorf("starting the server: %w", err))
-		}
-		defer func() {
-			if err := child.Stop(); err != nil {
-				fmt.Fprintf(stderr, "chatbench swarm: stopping the server: %v\n", err)
-			}
-		}()
-		o.cfg.URLs = []string{child.WSURL("?room={{room}}&user={{user}}")}
-		o.cfg.Backend = o.backend
-	}
-	switch {
-	case o.metricsURL == "none" || o.cfg.ServerPid > 0:
-	case o.metricsURL == "auto":
-		u, _ := url.Parse(o.cfg.URLs[0])
-		scheme := "http"
-		if u.Scheme == "wss" || u.Scheme == "https" {
-			scheme = "https"
-		}
-		o.cfg.MetricsURL = scheme + "://" + u.Host + "/metrics"
-	default:
-		o.cfg.MetricsURL = o.metricsURL
-	}
-
 	if o.metricsAddr != "" {
 		ms, err := loadgen.ListenMetrics(o.metricsAddr)
 		if err != nil {
@@ -246,7 +283,6 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 		fmt.Fprintf(stderr, "chatbench swarm: metrics on http://%s/metrics\n", ms.Addr())
 		o.cfg.Metrics = ms.Registry
 	}
-
 	res, runErr := o.runLoad(ctx, stderr)
 	o.stopProgress()
 	var le *loadgen.LimitError
@@ -257,39 +293,40 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 	if err := o.write(c.OutOrStdout(), res); err != nil {
 		return failErr(err)
 	}
-	if runErr != nil {
-		return failErr(runErr)
-	}
-	if broken := slo.Check(res); len(broken) > 0 {
-		return failErr(fmt.Errorf("slo: %s", strings.Join(broken, "; ")))
+	if !res.Outcome.OK() {
+		return failErr(outcomeErr(res.Outcome))
 	}
 	return nil
 }
 
-// write prints the summary and writes --out and --hgrm; partial results too.
-func (o *swarmOptions) write(stdout io.Writer, res *loadgen.Result) error {
+// outcomeErr is the one line for a run that is not complete.
+func outcomeErr(o results.Outcome) error {
+	why := "see the summary"
+	if len(o.Reasons) > 0 {
+		why = o.Reasons[0]
+		if len(o.Reasons) > 1 {
+			why += fmt.Sprintf(" (and %d more reasons in the summary)", len(o.Reasons)-1)
+		}
+	}
+	return fmt.Errorf("run %s: %s", o.Verdict, why)
+}
+
+// write prints the summary and writes --out, --hgrm and --html; partial
+// results too.
+func (o *swarmOptions) write(stdout io.Writer, res *results.Result) error {
 	var errs []error
 	if o.out != "" {
 		if err := res.WriteFile(o.out); err != nil {
 			errs = append(errs, fmt.Errorf("--out: %w", err))
 		}
 	}
-	if o.hgrm != "" {
-		w := stdout
-		if o.hgrm != "-" {
-			f, err := os.Create(o.hgrm)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("--hgrm: %w", err))
-				w = nil
-			} else {
-				defer f.Close()
-				w = f
-			}
-		}
-		if w != nil {
-			if err := loadgen.WriteHgrm(w, res.Histograms.LatencyDue); err != nil {
-				errs = append(errs, fmt.Errorf("--hgrm: %w", err))
-			}
+	switch o.hgrm {
+	case "":
+	case "-":
+		errs = append(errs, results.WriteHgrm(stdout, res.Histograms.LatencyDue))
+	default:
+		if err := results.WriteFile(o.hgrm, func(w io.Writer) error { return results.WriteHgrm(w, res.Histograms.LatencyDue) }); err != nil {
+			errs = append(errs, fmt.Errorf("--hgrm: %w", err))
 		}
 	}
 	if o.html != "" {
@@ -297,8 +334,87 @@ func (o *swarmOptions) write(stdout io.Writer, res *loadgen.Result) error {
 			errs = append(errs, fmt.Errorf("--html: %w", err))
 		}
 	}
-	if err := loadgen.WriteSummary(stdout, res); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, results.WriteSummary(stdout, res))
 	return errors.Join(errs...)
+}
+
+// metricsURLs resolves --metrics-url: "auto" is /metrics of every distinct
+// host of the targets (one per node), unless the cost is read from /proc;
+// "none" reads nothing.
+func metricsURLs(flags, targets []string, havePIDs bool) []string {
+	var out []string
+	for _, m := range flags {
+		switch m {
+		case "none":
+			return nil
+		case "auto":
+			if !havePIDs {
+				out = append(out, loadgen.MetricsURLsOf(targets)...)
+			}
+		default:
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// warnLoad prints, before dialing, the deliveries per second the load asks
+// for, and a warning when that is beyond what the target can plausibly do.
+func warnLoad(w io.Writer, cfg loadgen.Config, embedded bool) {
+	perS, plausible := loadgen.Plausible(cfg, embedded)
+	fmt.Fprintf(w, "chatbench swarm: %d clients ask for %s deliveries/s\n", cfg.Clients, units.FormatCount(perS))
+	if perS > plausible {
+		who := "this machine"
+		if embedded {
+			who = "chatbench serve and swarm sharing this machine"
+		}
+		fmt.Fprintf(w, "chatbench swarm: warning: that is beyond what %s can plausibly do (about %s/s with %d cores); expect an overloaded run: lower --senders, --rate or -n, or use --room-size\n",
+			who, units.FormatCount(plausible), runtime.NumCPU())
+	}
+}
+
+// startEmbeddedServe starts 'chatbench serve' on a free loopback port (it
+// dies with swarm however swarm ends: see loadgen.StartChild).
+func startEmbeddedServe(ctx context.Context, backend string, stderr io.Writer) (*loadgen.ChildServer, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, failErr(fmt.Errorf("cannot find chatbench to start the server: %w", err))
+	}
+	child, err := loadgen.StartChild(ctx, exe, []string{"serve", "--addr", "127.0.0.1:0", "--max-conns", "0",
+		"--backend", backend, "--log-level", "warn"}, stderr)
+	if err != nil {
+		return nil, failErr(fmt.Errorf("starting the server: %w", err))
+	}
+	return child, nil
+}
+
+func stopEmbeddedServe(child *loadgen.ChildServer, stderr io.Writer) {
+	if err := child.Stop(); err != nil {
+		fmt.Fprintf(stderr, "chatbench swarm: stopping the server: %v\n", err)
+	}
+}
+
+// limitFlags are the thresholds beyond which a run is not complete.
+type limitFlags struct{ loss, disconnected, connectErrors string }
+
+func (l *limitFlags) bind(f *pflag.FlagSet, d results.Limits) {
+	pct := func(v float64) string { return strconv.FormatFloat(v*100, 'g', -1, 64) + "%" }
+	f.StringVar(&l.loss, "max-loss", pct(d.MaxLoss), "largest share of expected deliveries that may be lost in a complete run")
+	f.StringVar(&l.disconnected, "max-disconnected", pct(d.MaxDisconnected), "largest share of sockets that may be lost mid-run in a complete run")
+	f.StringVar(&l.connectErrors, "max-connect-errors", pct(d.MaxConnectErrors), "largest share of clients whose connect may fail in a complete run")
+}
+
+func (l *limitFlags) parse() (results.Limits, error) {
+	var lim results.Limits
+	for _, x := range []struct {
+		flag, v string
+		dst     *float64
+	}{{"max-loss", l.loss, &lim.MaxLoss}, {"max-disconnected", l.disconnected, &lim.MaxDisconnected}, {"max-connect-errors", l.connectErrors, &lim.MaxConnectErrors}} {
+		v, err := units.ParseShare(x.v)
+		if err != nil {
+			return lim, unitErr(x.flag, err)
+		}
+		*x.dst = v
+	}
+	return lim, nil
 }

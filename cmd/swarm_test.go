@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbench/chatbench/server/rlimit"
+	"github.com/chatbench/chatbench/internal/rlimit"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 func TestSwarmBadInputIsExit2(t *testing.T) {
@@ -65,32 +65,19 @@ func TestSwarmOwnServer(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"20 connected, 0 connect errors", "from due time", "server cost", "(prometheus)"} {
+	for _, want := range []string{"chatbench swarm: COMPLETE", "20 connected, 0 connect errors", "from due time", "server cost", "/metrics)", "slo       p99<1s: ok ("} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
-	var res struct {
-		Schema  string `json:"schema"`
-		Partial bool   `json:"partial"`
-		Config  struct {
-			Backend string `json:"backend"`
-		} `json:"config"`
-		Summary struct {
-			Sent, Expected, Delivered, Lost int64
-		} `json:"summary"`
-		Histograms map[string]string `json:"histograms"`
-	}
-	b, err := os.ReadFile(out)
+	res, err := results.ReadRun(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatal(err)
-	}
-	if res.Schema != "chatbench.results/v1" || res.Partial || res.Config.Backend != "memory" || res.Summary.Sent == 0 ||
-		res.Summary.Delivered != res.Summary.Expected || !strings.HasPrefix(res.Histograms["latency_due"], "HISTF") {
-		t.Errorf("results: %+v", res)
+	if !res.Outcome.OK() || res.Outcome.SLO != "p99<1s,loss<0.1%,connect-errors=0" || len(res.Outcome.Clauses) != 3 ||
+		res.Config.Backend != "memory" || res.Summary.Sent == 0 || res.Summary.Delivered != res.Summary.Expected ||
+		res.Histograms.LatencyDue.TotalCount() != res.Summary.Delivered {
+		t.Errorf("results: %+v %+v", res.Outcome, res.Summary)
 	}
 	h, err := os.ReadFile(hgrm)
 	if err != nil || !strings.Contains(string(h), "Value     Percentile TotalCount 1/(1-Percentile)") {
@@ -145,18 +132,9 @@ func TestSwarmInterruptWritesPartial(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != ExitFailed {
 		t.Errorf("exit %d, want 1", code)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res struct {
-		Partial bool `json:"partial"`
-		Errors  struct {
-			Run []string `json:"run"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil || !res.Partial || len(res.Errors.Run) == 0 {
-		t.Errorf("results: %v %+v", err, res)
+	res, err := results.ReadRun(out)
+	if err != nil || res.Outcome.Verdict != results.Partial || len(res.Errors.Run) == 0 || !strings.Contains(res.Outcome.Reasons[0], "interrupted") {
+		t.Errorf("results: %v %+v", err, res.Outcome)
 	}
 }
 

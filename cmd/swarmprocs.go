@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
+	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
 // partOptions are swarm's flags for splitting a load: over worker processes
@@ -65,7 +67,7 @@ func (p *partOptions) validate(cfg *loadgen.Config, haveURL bool) error {
 }
 
 // runLoad runs the load in this process or over --procs workers.
-func (o *swarmOptions) runLoad(ctx context.Context, stderr io.Writer) (*loadgen.Result, error) {
+func (o *swarmOptions) runLoad(ctx context.Context, stderr io.Writer) (*results.Result, error) {
 	if o.part.procs <= 1 {
 		return loadgen.Run(ctx, o.cfg)
 	}
@@ -109,7 +111,7 @@ func newSwarmWorkerCmd() *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			adjust := func(cfg *loadgen.Config) error {
-				t, err := loadgen.TLSConfig(ca, insecure)
+				t, err := wsclient.TLSConfig(ca, insecure)
 				cfg.TLS = t
 				return err
 			}

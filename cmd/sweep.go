@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chatbench/chatbench/internal/units"
+
 	"github.com/spf13/cobra"
 
 	"github.com/chatbench/chatbench/estimate"
@@ -95,7 +97,7 @@ func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 		Budget: o.budget, MaxRuns: o.maxRuns, Warmup: o.warmup, Duration: o.duration, Grace: o.grace, Version: version(), Progress: stderr}
 	var err error
 	for _, rs := range o.rates {
-		r, err := estimate.ParseRate(rs)
+		r, err := units.ParseRate(rs)
 		if err != nil {
 			return cfg, unitErr("rate", err)
 		}
@@ -104,7 +106,7 @@ func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 		}
 		cfg.Rates = append(cfg.Rates, r)
 	}
-	size, err := estimate.ParseSize(o.size)
+	size, err := units.ParseSize(o.size)
 	if err != nil {
 		return cfg, unitErr("size", err)
 	}
@@ -116,7 +118,7 @@ func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 		if c.val == "" {
 			continue
 		}
-		if *c.dst, err = estimate.ParseCount(c.val); err != nil {
+		if *c.dst, err = units.ParseCount(c.val); err != nil {
 			return cfg, unitErr(c.flag, err)
 		}
 	}
@@ -174,14 +176,14 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 		if o.json {
 			perr = res.WriteJSON(c.OutOrStdout())
 		} else {
-			perr = res.WriteTable(c.OutOrStdout())
+			perr = sweep.WriteTable(c.OutOrStdout(), res)
 		}
 		if perr != nil && err == nil {
 			err = perr
 		}
 	}
 	if err == nil && res != nil {
-		err = res.Err()
+		err = sweep.Err(res)
 	}
 	if err != nil {
 		return failErr(err)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/chatbench/chatbench/internal/units"
 )
 
 // Config is what the estimate command was asked. Zero values mean "not
@@ -230,9 +232,9 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 		kb.Value, kb.Source, kb.From, kb.Why = c.KBPerConn, SourceGiven, "--kb-per-conn", "given on the command line"
 	} else if run, ok := pickRun(c.Evidence, "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
 		kb.Value, kb.Source, kb.From = run.RSSKBPerConn, SourceMeasured, run.Source
-		kb.Why = fmt.Sprintf("server RSS / connections at %s connections (%s)", FormatCount(float64(run.Connected)), backendName(run.Backend))
+		kb.Why = fmt.Sprintf("server RSS / connections at %s connections (%s)", units.FormatCount(float64(run.Connected)), backendName(run.Backend))
 	}
-	kb.Text = FormatSig(kb.Value, 3) + " KB"
+	kb.Text = units.FormatSig(kb.Value, 3) + " KB"
 	add(kb)
 
 	cpu := Assumption{Key: "cpu_us_per_delivery", Name: "CPU per delivery", Unit: "µs", Value: DefaultCPUUsPerDelivery, Source: SourceDefault,
@@ -241,9 +243,9 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 		cpu.Value, cpu.Source, cpu.From, cpu.Why = c.CPUUsPerDelivery, SourceGiven, "--cpu-per-delivery", "given on the command line"
 	} else if run, ok := pickRun(c.Evidence, "", func(r Run) float64 { return r.CPUUsPerDelivery }, func(r Run) float64 { return float64(r.Delivered) }); ok {
 		cpu.Value, cpu.Source, cpu.From = run.CPUUsPerDelivery, SourceMeasured, run.Source
-		cpu.Why = fmt.Sprintf("server CPU time / deliveries over %s deliveries (%s)", FormatCount(float64(run.Delivered)), backendName(run.Backend))
+		cpu.Why = fmt.Sprintf("server CPU time / deliveries over %s deliveries (%s)", units.FormatCount(float64(run.Delivered)), backendName(run.Backend))
 	}
-	cpu.Text = FormatSig(cpu.Value, 3) + " µs"
+	cpu.Text = units.FormatSig(cpu.Value, 3) + " µs"
 	add(cpu)
 
 	br := Assumption{Key: "cpu_us_per_broker_msg", Name: "CPU per broker message", Unit: "µs", Value: DefaultCPUUsPerBrokerMsg, Source: SourceDefault,
@@ -251,7 +253,7 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 	if c.CPUUsPerBrokerMsg > 0 {
 		br.Value, br.Source, br.From, br.Why = c.CPUUsPerBrokerMsg, SourceGiven, "--cpu-per-broker-msg", "given on the command line"
 	}
-	br.Text = FormatSig(br.Value, 3) + " µs"
+	br.Text = units.FormatSig(br.Value, 3) + " µs"
 	add(br)
 
 	snd := Assumption{Key: "senders", Name: "senders", Unit: "users", Value: float64(senders), Source: SourceDefault,
@@ -259,7 +261,7 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 	if c.Senders > 0 {
 		snd.Source, snd.From, snd.Why = SourceGiven, "--senders", "given on the command line"
 	}
-	snd.Text = FormatCount(snd.Value)
+	snd.Text = units.FormatCount(snd.Value)
 	add(snd)
 
 	rm := Assumption{Key: "room_size", Name: "members per room", Unit: "users", Value: float64(room), Source: SourceDefault,
@@ -267,7 +269,7 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 	if c.RoomSize > 0 {
 		rm.Source, rm.From, rm.Why = SourceGiven, "--room-size", "given on the command line; every member receives every message, the sender included"
 	}
-	rm.Text = FormatCount(rm.Value)
+	rm.Text = units.FormatCount(rm.Value)
 	add(rm)
 
 	ul := Assumption{Key: "user_name_bytes", Name: "user name", Unit: "B", Value: DefaultUserNameBytes, Source: SourceDefault,
@@ -275,18 +277,18 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 	if c.UserNameBytes > 0 {
 		ul.Value, ul.Source, ul.From, ul.Why = float64(c.UserNameBytes), SourceGiven, "--user-name-bytes", "given on the command line"
 	}
-	ul.Text = FormatSig(ul.Value, 3) + " B"
+	ul.Text = units.FormatSig(ul.Value, 3) + " B"
 	add(ul)
 	rl := Assumption{Key: "room_name_bytes", Name: "room name", Unit: "B", Value: DefaultRoomNameBytes, Source: SourceDefault,
 		Why: "the server's default room \"chat\""}
 	if c.RoomNameBytes > 0 {
 		rl.Value, rl.Source, rl.From, rl.Why = float64(c.RoomNameBytes), SourceGiven, "--room-name-bytes", "given on the command line"
 	}
-	rl.Text = FormatSig(rl.Value, 3) + " B"
+	rl.Text = units.FormatSig(rl.Value, 3) + " B"
 	add(rl)
 
 	if c.NICBitsPerS > 0 {
-		add(Assumption{Key: "nic", Name: "network egress per node", Unit: "bit/s", Value: c.NICBitsPerS, Text: FormatBits(c.NICBitsPerS),
+		add(Assumption{Key: "nic", Name: "network egress per node", Unit: "bit/s", Value: c.NICBitsPerS, Text: units.FormatBits(c.NICBitsPerS),
 			Source: SourceGiven, From: "--nic", Why: "given on the command line; TCP/IP headers not counted"})
 	}
 	return a
@@ -354,7 +356,7 @@ func perBackendAssumptions(c Config, as *assumptions) map[string][2]Assumption {
 		if c.KBPerConn == 0 {
 			if run, ok := pickRun(c.Evidence, b, func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
 				kb.Value, kb.Source, kb.From = run.RSSKBPerConn, SourceMeasured, run.Source
-				kb.Text = FormatSig(kb.Value, 3) + " KB"
+				kb.Text = units.FormatSig(kb.Value, 3) + " KB"
 			} else if kb.Source == SourceMeasured {
 				kb.From += ", no " + b + " run"
 			}
@@ -362,7 +364,7 @@ func perBackendAssumptions(c Config, as *assumptions) map[string][2]Assumption {
 		if c.CPUUsPerDelivery == 0 {
 			if run, ok := pickRun(c.Evidence, b, func(r Run) float64 { return r.CPUUsPerDelivery }, func(r Run) float64 { return float64(r.Delivered) }); ok {
 				cpu.Value, cpu.Source, cpu.From = run.CPUUsPerDelivery, SourceMeasured, run.Source
-				cpu.Text = FormatSig(cpu.Value, 3) + " µs"
+				cpu.Text = units.FormatSig(cpu.Value, 3) + " µs"
 			} else if cpu.Source == SourceMeasured {
 				cpu.From += ", no " + b + " run"
 			}
@@ -383,14 +385,14 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 	ul, rl := as.get("user_name_bytes"), as.get("room_name_bytes")
 	// The blog writes decimal units: 8 GB = 8,000,000 KB. A binary size
 	// (8GiB) is shown as typed and in decimal.
-	ramText := FormatBytes(c.RAMBytes)
+	ramText := units.FormatBytes(c.RAMBytes)
 	if strings.ContainsAny(c.RAMText, "iI") {
-		ramText = fmt.Sprintf("%s (%s)", strings.TrimSpace(c.RAMText), FormatBytes(c.RAMBytes))
+		ramText = fmt.Sprintf("%s (%s)", strings.TrimSpace(c.RAMText), units.FormatBytes(c.RAMBytes))
 	}
 	users := float64(c.Users)
 	// The blog writes "1,000 × 10 msg/s" and "1,000 × 10 × 100 B"; a rate
 	// not per second keeps its unit ("7/min").
-	rateS := FormatRate(c.RatePerS)
+	rateS := units.FormatRate(c.RatePerS)
 	rate, blogRate := strings.TrimSuffix(rateS, "/s"), strings.TrimSuffix(rateS, "/s")+" msg/s"
 	if !strings.HasSuffix(rateS, "/s") {
 		rate, blogRate = rateS, rateS
@@ -400,80 +402,80 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 	// 1. Connections in RAM. The blog: 8 GB / 10 KB (decimal units).
 	blogConns := ConnsInRAM(c.RAMBytes, BlogKBPerConn)
 	lines = append(lines, Line{Key: "connections", Quantity: "connections that fit in RAM",
-		Blog:      fmt.Sprintf("%s / 10 KB = %s KB / 10 KB = %s", ramText, formatNum(c.RAMBytes/1000), FormatCount(blogConns)),
+		Blog:      fmt.Sprintf("%s / 10 KB = %s KB / 10 KB = %s", ramText, formatNum(c.RAMBytes/1000), units.FormatCount(blogConns)),
 		BlogValue: f64(blogConns),
-		Model:     fmt.Sprintf("%s / %s = %s", ramText, kb.Text, FormatCount(m.ConnsInRAM)),
-		Value:     m.ConnsInRAM, Unit: "connections", Text: FormatCount(m.ConnsInRAM),
+		Model:     fmt.Sprintf("%s / %s = %s", ramText, kb.Text, units.FormatCount(m.ConnsInRAM)),
+		Value:     m.ConnsInRAM, Unit: "connections", Text: units.FormatCount(m.ConnsInRAM),
 		RestsOn: []string{kb.Label(), "nothing else in RAM"}})
 
 	// 2. Messages in.
 	blogMsgs := users * c.RatePerS
 	lines = append(lines, Line{Key: "messages_per_s", Quantity: "messages/s in",
-		Blog:      fmt.Sprintf("%s users × %s = %s messages/s", FormatCount(users), blogRate, formatNum(blogMsgs)),
+		Blog:      fmt.Sprintf("%s users × %s = %s messages/s", units.FormatCount(users), blogRate, formatNum(blogMsgs)),
 		BlogValue: f64(blogMsgs),
-		Model:     fmt.Sprintf("%s senders × %s = %s/s", FormatCount(p.senders), rateS, formatNum(m.MessagesPerS)),
+		Model:     fmt.Sprintf("%s senders × %s = %s/s", units.FormatCount(p.senders), rateS, formatNum(m.MessagesPerS)),
 		Value:     m.MessagesPerS, Unit: "messages/s", Text: formatNum(m.MessagesPerS) + "/s",
 		RestsOn: []string{snd.Text + " senders (" + snd.SourceText() + ")"}})
 
 	// 3. Deliveries out: the fan-out the blog leaves out.
 	lines = append(lines, Line{Key: "deliveries_per_s", Quantity: "deliveries/s out (fan-out)",
 		Blog:  "not counted",
-		Model: fmt.Sprintf("%s/s × %s receivers = %s/s", formatNum(m.MessagesPerS), FormatCount(p.roomSize), formatNum(m.DeliveriesPerS)),
+		Model: fmt.Sprintf("%s/s × %s receivers = %s/s", formatNum(m.MessagesPerS), units.FormatCount(p.roomSize), formatNum(m.DeliveriesPerS)),
 		Value: m.DeliveriesPerS, Unit: "deliveries/s", Text: formatNum(m.DeliveriesPerS) + "/s",
 		RestsOn: []string{rm.Text + " members per room, sender included (" + rm.SourceText() + ")"}})
 
 	// 4. Ingress bytes.
 	lines = append(lines, Line{Key: "ingress_bytes_per_s", Quantity: "network in",
 		Blog: "",
-		Model: fmt.Sprintf("%s/s × %s = %s/s", formatNum(m.MessagesPerS), FormatBytes(m.IngressFrameBytes),
-			FormatBytes(m.IngressBytesPerS)),
-		Value: m.IngressBytesPerS, Unit: "B/s", Text: FormatBytes(m.IngressBytesPerS) + "/s",
-		RestsOn: []string{fmt.Sprintf("client frame %s = %s + %s masked header", FormatBytes(m.IngressFrameBytes),
-			FormatBytes(c.SizeBytes), FormatBytes(ClientFrameHeader(c.SizeBytes))), "TCP/IP headers not counted"}})
+		Model: fmt.Sprintf("%s/s × %s = %s/s", formatNum(m.MessagesPerS), units.FormatBytes(m.IngressFrameBytes),
+			units.FormatBytes(m.IngressBytesPerS)),
+		Value: m.IngressBytesPerS, Unit: "B/s", Text: units.FormatBytes(m.IngressBytesPerS) + "/s",
+		RestsOn: []string{fmt.Sprintf("client frame %s = %s + %s masked header", units.FormatBytes(m.IngressFrameBytes),
+			units.FormatBytes(c.SizeBytes), units.FormatBytes(ClientFrameHeader(c.SizeBytes))), "TCP/IP headers not counted"}})
 
 	// 5. Egress bytes. The blog: users × rate × size, and calls it bandwidth.
 	blogBW := users * c.RatePerS * c.SizeBytes
 	lines = append(lines, Line{Key: "egress_bytes_per_s", Quantity: "network out (egress)",
-		Blog:      fmt.Sprintf("%s × %s × %s = %s/s", FormatCount(users), rate, FormatBytes(c.SizeBytes), FormatBytes(blogBW)),
+		Blog:      fmt.Sprintf("%s × %s × %s = %s/s", units.FormatCount(users), rate, units.FormatBytes(c.SizeBytes), units.FormatBytes(blogBW)),
 		BlogValue: f64(blogBW),
-		Model: fmt.Sprintf("%s/s × %s = %s/s (%s)", formatNum(m.DeliveriesPerS), FormatBytes(m.FrameBytes),
-			FormatBytes(m.EgressBytesPerS), FormatBits(m.EgressBytesPerS*8)),
-		Value: m.EgressBytesPerS, Unit: "B/s", Text: FormatBytes(m.EgressBytesPerS) + "/s",
-		RestsOn: []string{fmt.Sprintf("frame %s = %s header + %s JSON envelope", FormatBytes(m.FrameBytes), FormatBytes(m.FrameBytes-m.EnvelopeBytes),
-			FormatBytes(m.EnvelopeBytes)), fmt.Sprintf("names: user %s (%s), room %s (%s)", ul.Text, ul.SourceText(), rl.Text, rl.SourceText()),
+		Model: fmt.Sprintf("%s/s × %s = %s/s (%s)", formatNum(m.DeliveriesPerS), units.FormatBytes(m.FrameBytes),
+			units.FormatBytes(m.EgressBytesPerS), units.FormatBits(m.EgressBytesPerS*8)),
+		Value: m.EgressBytesPerS, Unit: "B/s", Text: units.FormatBytes(m.EgressBytesPerS) + "/s",
+		RestsOn: []string{fmt.Sprintf("frame %s = %s header + %s JSON envelope", units.FormatBytes(m.FrameBytes), units.FormatBytes(m.FrameBytes-m.EnvelopeBytes),
+			units.FormatBytes(m.EnvelopeBytes)), fmt.Sprintf("names: user %s (%s), room %s (%s)", ul.Text, ul.SourceText(), rl.Text, rl.SourceText()),
 			"TCP/IP headers not counted"}})
 
 	// 6. CPU needed.
 	over := ""
 	if m.CPUCoresNeeded > c.Cores {
-		over = fmt.Sprintf(", %s over", FormatTimes(m.CPUCoresNeeded/c.Cores))
+		over = fmt.Sprintf(", %s over", units.FormatTimes(m.CPUCoresNeeded/c.Cores))
 	}
 	lines = append(lines, Line{Key: "cpu_cores_needed", Quantity: "CPU for the fan-out",
 		Blog: "",
 		Model: fmt.Sprintf("%s/s × %s = %s cores (have %s%s)", formatNum(m.DeliveriesPerS), cpu.Text,
-			FormatSig(m.CPUCoresNeeded, 3), FormatSig(c.Cores, 3), over),
-		Value: m.CPUCoresNeeded, Unit: "cores", Text: FormatSig(m.CPUCoresNeeded, 3) + " cores",
+			units.FormatSig(m.CPUCoresNeeded, 3), units.FormatSig(c.Cores, 3), over),
+		Value: m.CPUCoresNeeded, Unit: "cores", Text: units.FormatSig(m.CPUCoresNeeded, 3) + " cores",
 		RestsOn: []string{cpu.Label()}})
 
 	// 7. Memory needed.
 	lines = append(lines, Line{Key: "ram_needed_bytes", Quantity: "memory for the connections",
 		Blog: "",
-		Model: fmt.Sprintf("%s × %s = %s of %s", FormatCount(users), kb.Text, FormatBytes(m.RAMNeededBytes),
-			FormatBytes(c.RAMBytes)),
-		Value: m.RAMNeededBytes, Unit: "B", Text: FormatBytes(m.RAMNeededBytes),
+		Model: fmt.Sprintf("%s × %s = %s of %s", units.FormatCount(users), kb.Text, units.FormatBytes(m.RAMNeededBytes),
+			units.FormatBytes(c.RAMBytes)),
+		Value: m.RAMNeededBytes, Unit: "B", Text: units.FormatBytes(m.RAMNeededBytes),
 		RestsOn: []string{kb.Label()}})
 
 	// 8. Largest room at this rate.
 	fracText := ""
 	if m.SenderFraction != 1 {
-		fracText = fmt.Sprintf(" × %s senders per member", FormatSig(m.SenderFraction, 3))
+		fracText = fmt.Sprintf(" × %s senders per member", units.FormatSig(m.SenderFraction, 3))
 	}
-	roomModel := fmt.Sprintf("√(%s cores × 10⁶ / %s / %s%s) = %s members", FormatSig(c.Cores, 3), cpu.Text, rateS, fracText,
-		FormatCount(m.LargestRoomCPU))
+	roomModel := fmt.Sprintf("√(%s cores × 10⁶ / %s / %s%s) = %s members", units.FormatSig(c.Cores, 3), cpu.Text, rateS, fracText,
+		units.FormatCount(m.LargestRoomCPU))
 	if m.LargestRoomLimit != "CPU" {
-		roomModel += fmt.Sprintf("; %s limits it to %s", m.LargestRoomLimit, FormatCount(m.LargestRoom))
+		roomModel += fmt.Sprintf("; %s limits it to %s", m.LargestRoomLimit, units.FormatCount(m.LargestRoom))
 	}
-	rests := []string{cpu.Label(), fmt.Sprintf("%s%% of members send", FormatSig(m.SenderFraction*100, 3)), "CPU-bound: N² deliveries/s"}
+	rests := []string{cpu.Label(), fmt.Sprintf("%s%% of members send", units.FormatSig(m.SenderFraction*100, 3)), "CPU-bound: N² deliveries/s"}
 	if m.LargestRoomLimit == "memory" {
 		rests = append(rests, kb.Label())
 	}
@@ -481,16 +483,16 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 		Blog:      "claim 5: ~1,000–2,000 users per 4-core server",
 		BlogValue: nil,
 		Model:     roomModel,
-		Value:     m.LargestRoom, Unit: "members", Text: FormatCount(m.LargestRoom) + " members",
+		Value:     m.LargestRoom, Unit: "members", Text: units.FormatCount(m.LargestRoom) + " members",
 		RestsOn: rests})
 
 	// 9. Users per node in smaller rooms.
 	if p.roomSize < p.users {
-		lines = append(lines, Line{Key: "users_per_node", Quantity: fmt.Sprintf("users one node holds in rooms of %s", FormatCount(p.roomSize)),
+		lines = append(lines, Line{Key: "users_per_node", Quantity: fmt.Sprintf("users one node holds in rooms of %s", units.FormatCount(p.roomSize)),
 			Blog: "",
-			Model: fmt.Sprintf("%s cores × 10⁶ / %s / (%s/s × %s) = %s users (limit: %s)", FormatSig(c.Cores, 3), cpu.Text,
-				FormatSig(m.SenderFraction*c.RatePerS, 3), FormatCount(p.roomSize), FormatCount(m.UsersPerNode), m.UsersPerNodeLimit),
-			Value: m.UsersPerNode, Unit: "users", Text: FormatCount(m.UsersPerNode) + " users",
+			Model: fmt.Sprintf("%s cores × 10⁶ / %s / (%s/s × %s) = %s users (limit: %s)", units.FormatSig(c.Cores, 3), cpu.Text,
+				units.FormatSig(m.SenderFraction*c.RatePerS, 3), units.FormatCount(p.roomSize), units.FormatCount(m.UsersPerNode), m.UsersPerNodeLimit),
+			Value: m.UsersPerNode, Unit: "users", Text: units.FormatCount(m.UsersPerNode) + " users",
 			RestsOn: []string{cpu.Label(), kb.Label()}})
 	}
 
@@ -498,9 +500,9 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 	if c.NICBitsPerS > 0 {
 		share := m.EgressBytesPerS * 8 / c.NICBitsPerS
 		lines = append(lines, Line{Key: "nic_share", Quantity: "egress / NIC",
-			Model: fmt.Sprintf("%s / %s = %s%%", FormatBits(m.EgressBytesPerS*8), FormatBits(c.NICBitsPerS), FormatSig(share*100, 3)),
-			Value: share * 100, Unit: "%", Text: FormatSig(share*100, 3) + "%",
-			RestsOn: []string{FormatBits(c.NICBitsPerS) + " NIC (given, --nic)"}})
+			Model: fmt.Sprintf("%s / %s = %s%%", units.FormatBits(m.EgressBytesPerS*8), units.FormatBits(c.NICBitsPerS), units.FormatSig(share*100, 3)),
+			Value: share * 100, Unit: "%", Text: units.FormatSig(share*100, 3) + "%",
+			RestsOn: []string{units.FormatBits(c.NICBitsPerS) + " NIC (given, --nic)"}})
 	}
 	for i := range lines {
 		if math.IsNaN(lines[i].Value) {
@@ -514,7 +516,7 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 // else to four significant digits (0.1667).
 func formatNum(v float64) string {
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return FormatCount(v)
+		return units.FormatCount(v)
 	}
-	return FormatSig(v, 4)
+	return units.FormatSig(v, 4)
 }

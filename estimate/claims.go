@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/chatbench/chatbench/internal/units"
 )
 
 // How a claim is judged.
@@ -108,31 +110,31 @@ func RatioVerdict(measured, lo, hi float64) (ratio float64, kind, text string) {
 		if lo != hi && ratio == 1 {
 			return ratio, VerdictHolds, "holds (inside the claimed range)"
 		}
-		return ratio, VerdictHolds, fmt.Sprintf("holds (within %s×)", FormatSig(HoldsWithin, 2))
+		return ratio, VerdictHolds, fmt.Sprintf("holds (within %s×)", units.FormatSig(HoldsWithin, 2))
 	}
 	if ratio > 1 {
-		return ratio, VerdictOff, fmt.Sprintf("off by %s (measured higher)", FormatTimes(ratio))
+		return ratio, VerdictOff, fmt.Sprintf("off by %s (measured higher)", units.FormatTimes(ratio))
 	}
-	return ratio, VerdictOff, fmt.Sprintf("off by %s (measured lower)", FormatTimes(1/ratio))
+	return ratio, VerdictOff, fmt.Sprintf("off by %s (measured lower)", units.FormatTimes(1/ratio))
 }
 
 // ExponentVerdict applies RuleExponent.
 func ExponentVerdict(measured, claimed float64) (kind, text string) {
 	switch {
 	case measured > claimed+ExponentTolerance:
-		return VerdictRefuted, fmt.Sprintf("refuted (cost per message grows as N^%.2f, faster than N^%s)", measured, FormatSig(claimed, 2))
+		return VerdictRefuted, fmt.Sprintf("refuted (cost per message grows as N^%.2f, faster than N^%s)", measured, units.FormatSig(claimed, 2))
 	case measured < claimed-ExponentTolerance:
-		return VerdictHolds, fmt.Sprintf("holds as a bound (grows as N^%.2f, slower than N^%s: fixed costs dominate at these N)", measured, FormatSig(claimed, 2))
+		return VerdictHolds, fmt.Sprintf("holds as a bound (grows as N^%.2f, slower than N^%s: fixed costs dominate at these N)", measured, units.FormatSig(claimed, 2))
 	}
-	return VerdictHolds, fmt.Sprintf("holds (exponent %.2f, claimed %s ± %s)", measured, FormatSig(claimed, 2), FormatSig(ExponentTolerance, 2))
+	return VerdictHolds, fmt.Sprintf("holds (exponent %.2f, claimed %s ± %s)", measured, units.FormatSig(claimed, 2), units.FormatSig(ExponentTolerance, 2))
 }
 
 // LowerVerdict applies RuleLower to ratio = A / B.
 func LowerVerdict(ratio float64) (kind, text string) {
 	if ratio < 1 {
-		return VerdictHolds, fmt.Sprintf("holds (%s as much)", FormatTimes(ratio))
+		return VerdictHolds, fmt.Sprintf("holds (%s as much)", units.FormatTimes(ratio))
 	}
-	return VerdictRefuted, fmt.Sprintf("refuted (%s as much, not lower)", FormatTimes(ratio))
+	return VerdictRefuted, fmt.Sprintf("refuted (%s as much, not lower)", units.FormatTimes(ratio))
 }
 
 // CheckClaims checks every claim against ev (which may be nil).
@@ -173,7 +175,7 @@ func (cc *ClaimCheck) setRatio(measured float64, measuredText string) {
 	cc.MeasuredValue = f64(measured)
 	cc.Measured = measuredText
 	r, kind, text := RatioVerdict(measured, cc.Lo, cc.Hi)
-	cc.Ratio, cc.RatioText, cc.VerdictKind, cc.Verdict = f64(r), FormatTimes(r), kind, text
+	cc.Ratio, cc.RatioText, cc.VerdictKind, cc.Verdict = f64(r), units.FormatTimes(r), kind, text
 }
 
 func checkMemoryPerConn(cc *ClaimCheck, ev *Evidence, project bool) {
@@ -181,14 +183,14 @@ func checkMemoryPerConn(cc *ClaimCheck, ev *Evidence, project bool) {
 	if !ok {
 		return
 	}
-	cc.Basis = fmt.Sprintf("%s: server RSS / %s connections (%s)", run.Source, FormatCount(float64(run.Connected)), backendName(run.Backend))
+	cc.Basis = fmt.Sprintf("%s: server RSS / %s connections (%s)", run.Source, units.FormatCount(float64(run.Connected)), backendName(run.Backend))
 	if !project {
-		cc.setRatio(run.RSSKBPerConn, FormatSig(run.RSSKBPerConn, 3)+" KB/conn")
+		cc.setRatio(run.RSSKBPerConn, units.FormatSig(run.RSSKBPerConn, 3)+" KB/conn")
 		return
 	}
 	conns := ConnsInRAM(BlogRAMBytes, run.RSSKBPerConn)
-	cc.Basis = fmt.Sprintf("8 GB / %s KB measured; ", FormatSig(run.RSSKBPerConn, 3)) + cc.Basis + "; all 8 GB for connections"
-	cc.setRatio(conns, FormatCount(conns))
+	cc.Basis = fmt.Sprintf("8 GB / %s KB measured; ", units.FormatSig(run.RSSKBPerConn, 3)) + cc.Basis + "; all 8 GB for connections"
+	cc.setRatio(conns, units.FormatCount(conns))
 }
 
 // checkFanout measures how many deliveries one message causes per room
@@ -206,17 +208,17 @@ func checkFanout(cc *ClaimCheck, ev *Evidence, cx ClaimContext, bytes bool) {
 	perMember := float64(run.Delivered) / float64(run.Sent) / float64(run.RoomSize)
 	deliveries := BlogUsers * BlogRatePerS * BlogUsers * perMember
 	basis := fmt.Sprintf("%s: %s messages → %s deliveries in rooms of %s (%s per member); 1,000 users × 10/s × 1,000 members × %s",
-		run.Source, FormatCount(float64(run.Sent)), FormatCount(float64(run.Delivered)), FormatCount(float64(run.RoomSize)),
-		FormatSig(perMember, 3), FormatSig(perMember, 3))
+		run.Source, units.FormatCount(float64(run.Sent)), units.FormatCount(float64(run.Delivered)), units.FormatCount(float64(run.RoomSize)),
+		units.FormatSig(perMember, 3), units.FormatSig(perMember, 3))
 	if !bytes {
 		cc.Basis = basis
-		cc.setRatio(deliveries, FormatSig(deliveries, 4)+" deliveries/s")
+		cc.setRatio(deliveries, units.FormatSig(deliveries, 4)+" deliveries/s")
 		return
 	}
 	frame := DeliveryFrameBytes(cx.UserLen, cx.RoomLen, BlogSizeBytes)
 	egress := deliveries * frame
-	cc.Basis = basis + fmt.Sprintf(" × %s frame (modelled: header + JSON envelope)", FormatBytes(frame))
-	cc.setRatio(egress, FormatBytes(egress)+"/s")
+	cc.Basis = basis + fmt.Sprintf(" × %s frame (modelled: header + JSON envelope)", units.FormatBytes(frame))
+	cc.setRatio(egress, units.FormatBytes(egress)+"/s")
 }
 
 // ScaleKnee scales a knee measured on cores at rate to toCores at toRate by
@@ -265,9 +267,9 @@ func checkKnee(cc *ClaimCheck, ev *Evidence, backend string) {
 	nodes := float64(max(best.Nodes, 1))
 	scaled := ScaleKnee(float64(best.Clients), best.Cores, best.RatePerS, BlogCores*nodes, BlogRatePerS)
 	cc.Basis = fmt.Sprintf("%s: knee %s users at %s per user on %s cores, %s node(s); scaled by √(cores × rate) to %s cores at 10/s",
-		best.Source, FormatCount(float64(best.Clients)), FormatRate(best.RatePerS), FormatSig(best.Cores, 3), FormatSig(nodes, 2),
-		FormatSig(BlogCores*nodes, 3))
-	cc.setRatio(scaled, FormatCount(scaled)+" users")
+		best.Source, units.FormatCount(float64(best.Clients)), units.FormatRate(best.RatePerS), units.FormatSig(best.Cores, 3), units.FormatSig(nodes, 2),
+		units.FormatSig(BlogCores*nodes, 3))
+	cc.setRatio(scaled, units.FormatCount(scaled)+" users")
 }
 
 // kneeFromModel answers claim 5 without a sweep: the model's largest room on
@@ -284,8 +286,8 @@ func kneeFromModel(cc *ClaimCheck, ev *Evidence) {
 	}
 	n := LargestRoom(DeliveryCapacity(BlogCores, run.CPUUsPerDelivery), BlogRatePerS, 1)
 	cc.Basis = fmt.Sprintf("no sweep knee: the model √(4 cores × 10⁶ / %s µs / 10/s) with CPU per delivery measured in %s; latency not checked",
-		FormatSig(run.CPUUsPerDelivery, 3), run.Source)
-	cc.setRatio(n, FormatCount(n)+" users (model)")
+		units.FormatSig(run.CPUUsPerDelivery, 3), run.Source)
+	cc.setRatio(n, units.FormatCount(n)+" users (model)")
 }
 
 // checkExponent fits the growth of CPU per message with room size over runs
@@ -344,10 +346,10 @@ func checkExponent(cc *ClaimCheck, ev *Evidence) {
 	lo, hi := minMax(bestXs)
 	cc.MeasuredValue = f64(k)
 	cc.Measured = fmt.Sprintf("O(N^%.2f)", k)
-	cc.Ratio, cc.RatioText = f64(k/cc.Lo), FormatTimes(k/cc.Lo)
+	cc.Ratio, cc.RatioText = f64(k/cc.Lo), units.FormatTimes(k/cc.Lo)
 	cc.VerdictKind, cc.Verdict = ExponentVerdict(k, cc.Lo)
 	cc.Basis = fmt.Sprintf("least-squares fit of log(CPU µs per message) on log(N) over %d room sizes from %s to %s at %s, runs that met their SLO (%s)",
-		len(bestXs), FormatCount(math.Exp(lo)), FormatCount(math.Exp(hi)), FormatRate(best.rate), backendName(best.backend))
+		len(bestXs), units.FormatCount(math.Exp(lo)), units.FormatCount(math.Exp(hi)), units.FormatRate(best.rate), backendName(best.backend))
 }
 
 func checkRedisCPU(cc *ClaimCheck, ev *Evidence) {
@@ -381,14 +383,14 @@ func checkRedisCPU(cc *ClaimCheck, ev *Evidence) {
 		ratios = append(ratios, r.CPUUsPerDelivery/best.CPUUsPerDelivery)
 		if example == "" {
 			example = fmt.Sprintf("e.g. redis %s µs (%s, room %s) vs memory %s µs (%s, room %s)",
-				FormatSig(r.CPUUsPerDelivery, 3), r.Source, FormatCount(float64(r.RoomSize)),
-				FormatSig(best.CPUUsPerDelivery, 3), best.Source, FormatCount(float64(best.RoomSize)))
+				units.FormatSig(r.CPUUsPerDelivery, 3), r.Source, units.FormatCount(float64(r.RoomSize)),
+				units.FormatSig(best.CPUUsPerDelivery, 3), best.Source, units.FormatCount(float64(best.RoomSize)))
 		}
 	}
 	ratio := median(ratios)
 	cc.MeasuredValue, cc.Ratio = f64(ratio), f64(ratio)
-	cc.Measured = "redis " + FormatTimes(ratio) + " memory's CPU/delivery"
-	cc.RatioText = FormatTimes(ratio)
+	cc.Measured = "redis " + units.FormatTimes(ratio) + " memory's CPU/delivery"
+	cc.RatioText = units.FormatTimes(ratio)
 	cc.VerdictKind, cc.Verdict = LowerVerdict(ratio)
 	cc.Basis = fmt.Sprintf("median of %d redis/memory pairs at the closest room sizes; %s", len(ratios), example)
 }

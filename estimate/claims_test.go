@@ -46,7 +46,7 @@ func TestReadResults(t *testing.T) {
 
 func TestReadResultsBad(t *testing.T) {
 	cases := []struct{ file, want string }{
-		{"bad-schema.json", `schema "chatbench.results/v9", want "chatbench.results/v1"`},
+		{"bad-schema.json", `schema "chatbench.results/v9", want "chatbench.results/v2"`},
 		{"not-json.json", "not a results file"},
 		{"missing.json", "no such file"},
 	}
@@ -57,10 +57,10 @@ func TestReadResultsBad(t *testing.T) {
 		}
 	}
 	ev := &Evidence{}
-	if err := ev.Add("empty", strings.NewReader(`{"schema":"chatbench.results/v1","kind":"swarm"}`)); err != ErrNoRuns {
+	if err := ev.Add("empty", strings.NewReader(`{"schema":"chatbench.results/v2","kind":"swarm"}`)); err != ErrNoRuns {
 		t.Errorf("empty results: %v, want ErrNoRuns", err)
 	}
-	if err := ev.Add("odd", strings.NewReader(`{"schema":"chatbench.results/v1","kind":"other"}`)); err == nil {
+	if err := ev.Add("odd", strings.NewReader(`{"schema":"chatbench.results/v2","kind":"other"}`)); err == nil {
 		t.Error("kind other accepted")
 	}
 }

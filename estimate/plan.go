@@ -3,6 +3,8 @@ package estimate
 import (
 	"fmt"
 	"math"
+
+	"github.com/chatbench/chatbench/internal/units"
 )
 
 // PlanInput is the planning question: TargetUsers in rooms of RoomSize on
@@ -116,7 +118,7 @@ func BuildPlan(in PlanInput) *Plan {
 			} else {
 				row.LimitedBy = lim
 				row.Note = fmt.Sprintf("does not fit: one node holds at most %s users in rooms of %s at %s (limit: %s); memory has no way between nodes",
-					FormatCount(capUsers), FormatCount(in.RoomSize), FormatRate(in.RatePerS), lim)
+					units.FormatCount(capUsers), units.FormatCount(in.RoomSize), units.FormatRate(in.RatePerS), lim)
 			}
 			p.Rows = append(p.Rows, row)
 			continue
@@ -137,7 +139,7 @@ func BuildPlan(in PlanInput) *Plan {
 		if hi == 0 {
 			_, lim := in.fits(loadPerNode(in, maxPlanNodes, kb.Value, cpu.Value, true))
 			row.LimitedBy = lim
-			row.Note = fmt.Sprintf("does not fit in %s nodes", FormatCount(maxPlanNodes))
+			row.Note = fmt.Sprintf("does not fit in %s nodes", units.FormatCount(maxPlanNodes))
 			p.Rows = append(p.Rows, row)
 			continue
 		}
@@ -161,7 +163,7 @@ func BuildPlan(in PlanInput) *Plan {
 		row.BrokerDeliveriesPerS = pubs * NodesPerRoom(k, in.RoomSize)
 		row.EgressPerNodeBytes, row.CPUPerNodeCores = l.egress, l.cpuCores
 		row.Note = fmt.Sprintf("each message reaches %s nodes; node CPU includes %s per broker message (%s)",
-			FormatSig(NodesPerRoom(k, in.RoomSize), 3), in.CPUBrokerUs.Text, in.CPUBrokerUs.SourceText())
+			units.FormatSig(NodesPerRoom(k, in.RoomSize), 3), in.CPUBrokerUs.Text, in.CPUBrokerUs.SourceText())
 		p.Rows = append(p.Rows, row)
 	}
 	return p

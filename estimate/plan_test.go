@@ -4,10 +4,14 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/chatbench/chatbench/internal/units"
 )
 
 func planInput(users float64) PlanInput {
-	a := func(v float64) Assumption { return Assumption{Value: v, Text: FormatSig(v, 3), Source: SourceDefault} }
+	a := func(v float64) Assumption {
+		return Assumption{Value: v, Text: units.FormatSig(v, 3), Source: SourceDefault}
+	}
 	per := map[string][2]Assumption{}
 	for _, b := range Backends {
 		per[b] = [2]Assumption{a(10), a(10)} // 10 KB/conn, 10 µs/delivery

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/chatbench/chatbench/internal/units"
 )
 
 // WriteJSON writes the report for machines.
@@ -21,17 +23,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 	ew := &errWriter{w: w}
 	in := r.Inputs
 	rooms := r.Model.Rooms
-	roomText := fmt.Sprintf("1 room of %s", FormatCount(float64(in.RoomSize)))
+	roomText := fmt.Sprintf("1 room of %s", units.FormatCount(float64(in.RoomSize)))
 	if rooms > 1 {
-		roomText = fmt.Sprintf("%s rooms of %s", FormatCount(rooms), FormatCount(float64(in.RoomSize)))
+		roomText = fmt.Sprintf("%s rooms of %s", units.FormatCount(rooms), units.FormatCount(float64(in.RoomSize)))
 	}
 	sendText := "every user sends"
 	if in.Senders != in.Users {
-		sendText = FormatCount(float64(in.Senders)) + " senders"
+		sendText = units.FormatCount(float64(in.Senders)) + " senders"
 	}
 	ew.printf("%s users in %s, %s %s, %s messages; node: %s cores, %s RAM\n\n",
-		FormatCount(float64(in.Users)), roomText, sendText, FormatRate(in.RatePerS), FormatBytes(in.SizeBytes),
-		FormatSig(in.Cores, 3), FormatBytes(in.RAMBytes))
+		units.FormatCount(float64(in.Users)), roomText, sendText, units.FormatRate(in.RatePerS), units.FormatBytes(in.SizeBytes),
+		units.FormatSig(in.Cores, 3), units.FormatBytes(in.RAMBytes))
 
 	ew.printf("THE BLOG'S ARITHMETIC, AND THE FAN-OUT MODEL BESIDE IT\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
@@ -83,24 +85,24 @@ func (r *Report) WriteTable(w io.Writer) error {
 		ew.printf("how measured:\n%s\n", strings.Join(basis, "\n"))
 	}
 	ew.printf("verdict: holds within %s× of the claim (or inside its range), else off by N×; a growth bound O(N^k) holds up to exponent k + %s, refuted above; \"lower\" holds below 1×, refuted at 1× or more\n",
-		FormatSig(HoldsWithin, 2), FormatSig(ExponentTolerance, 2))
+		units.FormatSig(HoldsWithin, 2), units.FormatSig(ExponentTolerance, 2))
 
 	if p := r.Plan; p != nil {
 		ew.printf("\nPLAN: %s USERS IN ROOMS OF %s AT %s PER SENDER, NODES OF %s CORES / %s\n",
-			FormatCount(p.TargetUsers), FormatCount(p.RoomSize), FormatRate(p.RatePerS), FormatSig(in.Cores, 3), FormatBytes(in.RAMBytes))
+			units.FormatCount(p.TargetUsers), units.FormatCount(p.RoomSize), units.FormatRate(p.RatePerS), units.FormatSig(in.Cores, 3), units.FormatBytes(in.RAMBytes))
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "BACKEND\tNODES\tUSERS/NODE\tLIMIT\tDELIVERIES/S\tBROKER PUBLISHES/S\tBROKER->NODES/S\tEGRESS/NODE\tCPU/NODE\tNOTE")
 		for _, row := range p.Rows {
 			nodes, pubs, bdel := "-", "-", "-"
 			if row.Fits {
-				nodes = FormatCount(row.Nodes)
+				nodes = units.FormatCount(row.Nodes)
 			}
 			if row.Backend != "memory" && row.Fits {
-				pubs, bdel = FormatSig(row.BrokerPublishesPerS, 4), FormatSig(row.BrokerDeliveriesPerS, 4)
+				pubs, bdel = units.FormatSig(row.BrokerPublishesPerS, 4), units.FormatSig(row.BrokerDeliveriesPerS, 4)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.Backend, nodes, FormatCount(row.UsersPerNode), row.LimitedBy,
-				FormatSig(row.DeliveriesPerS, 4), pubs, bdel, FormatBytes(row.EgressPerNodeBytes)+"/s",
-				FormatSig(row.CPUPerNodeCores, 3)+" cores", row.Note)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.Backend, nodes, units.FormatCount(row.UsersPerNode), row.LimitedBy,
+				units.FormatSig(row.DeliveriesPerS, 4), pubs, bdel, units.FormatBytes(row.EgressPerNodeBytes)+"/s",
+				units.FormatSig(row.CPUPerNodeCores, 3)+" cores", row.Note)
 		}
 		tw.Flush()
 		ew.printf("per backend: memory per connection and CPU per delivery: ")

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/chatbench/chatbench/internal/units"
 )
 
 func fullReport(t *testing.T) *Report {
@@ -78,12 +80,12 @@ func TestTableAndJSONAgree(t *testing.T) {
 	}
 	for _, p := range back.Plan.Rows {
 		row := rowWith(p.Backend + "  ")
-		want := []string{FormatCount(p.UsersPerNode), FormatSig(p.DeliveriesPerS, 4), FormatBytes(p.EgressPerNodeBytes) + "/s"}
+		want := []string{units.FormatCount(p.UsersPerNode), units.FormatSig(p.DeliveriesPerS, 4), units.FormatBytes(p.EgressPerNodeBytes) + "/s"}
 		if p.Fits {
-			want = append(want, FormatCount(p.Nodes))
+			want = append(want, units.FormatCount(p.Nodes))
 		}
 		if p.Backend != "memory" {
-			want = append(want, FormatSig(p.BrokerPublishesPerS, 4), FormatSig(p.BrokerDeliveriesPerS, 4))
+			want = append(want, units.FormatSig(p.BrokerPublishesPerS, 4), units.FormatSig(p.BrokerDeliveriesPerS, 4))
 		}
 		for _, w := range want {
 			if !strings.Contains(row, w) {

@@ -40,8 +40,10 @@ func StartChild(ctx context.Context, exe string, args []string, stderr io.Writer
 		cmd.Stderr = errTail
 	}
 	// Its own process group: a Ctrl-C for swarm does not reach the server,
-	// which swarm stops itself after writing its results.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// which swarm stops itself after writing its results. If swarm dies
+	// without stopping it (killed, a broken pipe), the kernel sends it
+	// SIGTERM: the server never outlives swarm.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -12,9 +12,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
-// Config is one swarm run. Zero values take the documented defaults.
+// Config is one swarm run. Start from DefaultConfig: in a Config literal
+// every zero means zero where zero is meaningful (no warmup, no grace, no
+// settle, no loss allowed).
 type Config struct {
 	// URLs are ws:// or wss:// URLs; client i uses URLs[i%len(URLs)]. {{user}},
 	// {{room}} and {{client}} in the path or query are replaced per client.
@@ -30,71 +34,70 @@ type Config struct {
 	Senders int
 	// Rate is probes per second per sender; 0 means nobody sends (idle sockets).
 	Rate float64
-	// Size is the probe text length in bytes (default 100; never shorter
-	// than the probe's fields, about 40 bytes).
+	// Size is the probe text length in bytes (0: 100; never shorter than
+	// the probe's fields, about 40 bytes).
 	Size int
-	// Ramp is connections opened per second (default 1000).
+	// Ramp is connections opened per second (0: 1000).
 	Ramp float64
-	// Warmup is sending before the steady phase, not counted (default 2 s).
+	// Warmup is sending before the steady phase, not counted.
 	Warmup time.Duration
-	// Duration is the steady phase (default 10 s).
+	// Duration is the steady phase (more than 0).
 	Duration time.Duration
-	// Grace is how long to wait after the last send for in-flight
-	// deliveries (default 2 s); the wait ends early when all arrived.
+	// Grace is the longest wait after the last send for in-flight
+	// deliveries; the wait ends early when all arrived.
 	Grace time.Duration
-	// Settle is a pause after the ramp before the server's memory is read,
-	// so that a server that frees its connection-burst garbage (chatbench
-	// serve returns it to the OS once its connection count holds still for
-	// 1 s; Go and Python runtimes do it later by themselves) is measured as
-	// it runs, not mid-burst. 0: no pause.
+	// Settle is a pause after the ramp before memory is read, so a server
+	// that frees its connection-burst garbage (chatbench serve returns it
+	// once its connection count holds still for 1 s; Go and Python runtimes
+	// do it later by themselves) is measured as it runs, not mid-burst.
+	// It is taken only when a server's cost is read.
 	Settle time.Duration
 	// Hello is a first text frame sent right after connecting (e.g. the
 	// blog's user name "{{user}}"); empty sends none.
 	Hello string
 	// Message is the text of each message; {{probe}} is replaced by the
-	// probe (default "{{probe}}").
+	// probe (empty: "{{probe}}").
 	Message string
 	// Compression offers permessage-deflate (without context takeover, as
 	// browsers may negotiate it) so the server's cost with compression can
-	// be measured. Default off; results say whether it was negotiated.
+	// be measured. Results say whether it was negotiated.
 	Compression bool
 	// NoEcho says the server does not send a message back to its sender:
 	// each probe then expects one receiver fewer.
 	NoEcho bool
-	// TLS configures wss:// connections (and an https:// MetricsURL);
-	// nil trusts the system's roots. See TLSConfig.
+	// TLS configures wss:// connections (and https:// metrics URLs);
+	// nil trusts the system's roots. See wsclient.TLSConfig.
 	TLS *tls.Config `json:"-"`
 	// Header is added to every upgrade request.
 	Header http.Header
 	// SourceIPs are local addresses used round-robin (empty: kernel's choice).
 	SourceIPs []netip.Addr
-	// ConnectTimeout bounds TCP connect + upgrade (default 10 s).
+	// ConnectTimeout bounds TCP connect + upgrade (0: 10 s).
 	ConnectTimeout time.Duration
 	// WriteTimeout bounds one write; a socket whose write times out is
-	// closed and counted (default 10 s).
+	// closed and counted (0: 10 s).
 	WriteTimeout time.Duration
 	// PingInterval and PingTimeout detect a server that stops answering
 	// (frozen, partitioned, vanished): a socket silent for PingInterval is
-	// pinged; silent PingTimeout longer, it is closed and counted as
-	// disconnected (Errors.Disconnect "ping_timeout"). Defaults 10 s and
-	// 10 s; a negative value turns the check off.
+	// pinged; silent PingTimeout longer, it is closed and counted as lost
+	// ("ping_timeout"). 0: 10 s each; negative turns the check off.
 	PingInterval, PingTimeout time.Duration
-	// ReadBuffer is the per-socket read buffer (default 512 bytes). Larger
+	// ReadBuffer is the per-socket read buffer (0: 512 bytes). Larger
 	// frames borrow a pooled buffer.
 	ReadBuffer int
-	// ReadLimit is the largest frame (or inflated message) accepted, in
-	// bytes (default DefaultReadLimit, 16 MiB); a larger one drops the
-	// socket as "frame_too_big" with close 1009.
+	// ReadLimit is the largest frame (or message) accepted, in bytes (0:
+	// wsclient.DefaultReadLimit, 16 MiB); a larger one drops the socket as
+	// "frame_too_big" with close 1009.
 	ReadLimit int64
-	// ServerPid, when set, reads the server's cost from /proc/PID.
-	ServerPid int
-	// ServerPids are more server processes (nodes) read from /proc and added
-	// to ServerPid's: memory per connection and CPU per delivery of all of
-	// them together.
-	ServerPids []int
-	// MetricsURL, when set (and ServerPid is not), scrapes the server's
-	// cost from this Prometheus endpoint.
-	MetricsURL string
+	// ServerPIDs are the server's processes (one per node) whose cost is
+	// read from /proc; MetricsURLs are Prometheus endpoints with process
+	// metrics (one per node) read for the same. The cost is the sum over
+	// every one of them; if one cannot be read, it is not measured.
+	ServerPIDs  []int
+	MetricsURLs []string
+	// Limits and SLO judge the run (results.Outcome).
+	Limits results.Limits
+	SLO    results.SLO `json:"-"`
 	// Backend is recorded in the results when swarm started the server.
 	Backend string
 	// Version is recorded in the results.
@@ -105,18 +108,18 @@ type Config struct {
 	// ShardIndex and ShardCount (--shard i/K) run only this machine's part
 	// of the load: the rooms r with r%ShardCount == ShardIndex and their
 	// clients, numbered as in the whole run, so that the K results merge
-	// (Merge, report merge) to the totals of one run. 0/0: the whole load.
+	// (results.Merge, report merge) to the totals of one run. 0/0: all.
 	ShardIndex, ShardCount int
 	// Metrics, when non-nil, gets swarm's own Prometheus metrics
 	// (chatbench_swarm_*, read at scrape time) for the length of Run.
 	Metrics prometheus.Registerer `json:"-"`
-	// OrderBudget bounds per-receiver order tracking: it is on when
-	// Σ rooms members × senders in room ≤ OrderBudget (default 4,000,000
-	// entries of 4 bytes).
-	OrderBudget int
-	// Shards is the number of receive shards and sender goroutines
-	// (default 4×GOMAXPROCS).
-	Shards int
+	// ReceiveGroups is the number of receive groups (counters and
+	// histograms receivers record into) and sender goroutines (0: 4×GOMAXPROCS).
+	ReceiveGroups int
+	// TrackBudget bounds the memory, in bytes, of per-receiver tracking of
+	// which probes arrived (1 bit per expected delivery, plus 4 bytes per
+	// sender of a receiver's room): a run above it is refused (0: 2 GiB).
+	TrackBudget int64
 
 	// beforeSend, for tests, runs before each send (it may block).
 	beforeSend func(client int, seq int64)
@@ -134,56 +137,38 @@ type Config struct {
 	origin int64
 }
 
-// serverPids is ServerPid and ServerPids together.
-func (c *Config) serverPids() []int {
-	pids := c.ServerPids
-	if c.ServerPid > 0 {
-		pids = append([]int{c.ServerPid}, pids...)
-	}
-	return pids
+// DefaultConfig is the configuration `chatbench swarm` starts from.
+func DefaultConfig() Config {
+	return Config{Clients: 100, Rate: 1, Size: 100, Ramp: 1000, Warmup: 2 * time.Second,
+		Duration: 10 * time.Second, Grace: 2 * time.Second, Settle: 2 * time.Second, Message: "{{probe}}",
+		ConnectTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, PingInterval: 10 * time.Second,
+		PingTimeout: 10 * time.Second, ReadBuffer: 512, Limits: results.DefaultLimits()}
 }
 
-func (c *Config) defaults() error {
-	if c.Clients <= 0 {
+// complete checks c and fills the fields whose zero stands for a default.
+func (c *Config) complete() error {
+	switch {
+	case c.Clients <= 0:
 		return errors.New("clients must be at least 1")
-	}
-	if len(c.URLs) == 0 {
+	case len(c.URLs) == 0:
 		return errors.New("no URL to connect to")
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return errors.New("rate must be ≥ 0")
+	case c.Warmup < 0 || c.Duration <= 0 || c.Grace < 0 || c.Settle < 0:
+		return errors.New("duration must be more than 0; warmup, grace and settle not negative")
+	case c.Size < 0 || c.Ramp < 0 || c.Senders < 0 || c.RoomSize < 0 || c.Rooms < 0:
+		return errors.New("size, ramp, senders, room size and rooms must not be negative")
 	}
-	if c.Rooms <= 0 {
+	if c.Rooms == 0 {
+		c.Rooms = 1
 		if c.RoomSize > 0 {
 			c.Rooms = (c.Clients + c.RoomSize - 1) / c.RoomSize
-		} else {
-			c.Rooms = 1
 		}
 	}
-	if c.Rooms > c.Clients {
-		c.Rooms = c.Clients
-	}
+	c.Rooms = min(c.Rooms, c.Clients)
 	c.RoomSize = (c.Clients + c.Rooms - 1) / c.Rooms
-	if c.Senders <= 0 || c.Senders > c.Clients {
+	if c.Senders == 0 || c.Senders > c.Clients {
 		c.Senders = c.Clients
-	}
-	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
-		return errors.New("rate must be ≥ 0")
-	}
-	if c.Size <= 0 {
-		c.Size = 100
-	}
-	if c.Ramp <= 0 {
-		c.Ramp = 1000
-	}
-	if c.Warmup < 0 || c.Duration < 0 || c.Grace < 0 {
-		return errors.New("warmup, duration and grace must be ≥ 0")
-	}
-	if c.Warmup == 0 {
-		c.Warmup = 2 * time.Second
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
-	if c.Grace == 0 {
-		c.Grace = 2 * time.Second
 	}
 	if c.Message == "" {
 		c.Message = "{{probe}}"
@@ -191,27 +176,15 @@ func (c *Config) defaults() error {
 	if !strings.Contains(c.Message, "{{probe}}") {
 		return errors.New("message template must contain {{probe}}")
 	}
-	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = 10 * time.Second
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
-	if c.PingInterval == 0 {
-		c.PingInterval = 10 * time.Second
-	}
-	if c.PingTimeout == 0 {
-		c.PingTimeout = 10 * time.Second
-	}
-	if c.ReadBuffer <= 0 {
-		c.ReadBuffer = 512
-	}
-	if c.OrderBudget <= 0 {
-		c.OrderBudget = 4_000_000
-	}
-	if c.Shards <= 0 {
-		c.Shards = 4 * runtime.GOMAXPROCS(0)
-	}
+	defaultTo(&c.Size, 100)
+	defaultTo(&c.Ramp, 1000)
+	defaultTo(&c.ReadBuffer, 512)
+	defaultTo(&c.ConnectTimeout, 10*time.Second)
+	defaultTo(&c.WriteTimeout, 10*time.Second)
+	defaultTo(&c.PingInterval, 10*time.Second)
+	defaultTo(&c.PingTimeout, 10*time.Second)
+	defaultTo(&c.ReceiveGroups, 4*runtime.GOMAXPROCS(0))
+	defaultTo(&c.TrackBudget, 2<<30)
 	if err := c.checkShard(); err != nil {
 		return err
 	}
@@ -223,8 +196,55 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+func defaultTo[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// membersOf is the number of clients in room rm.
+func (c *Config) membersOf(rm int) int { return (c.Clients - rm + c.Rooms - 1) / c.Rooms }
+
+// sendersOf is the number of senders in room rm.
+func (c *Config) sendersOf(rm int) int { return (c.Senders - rm + c.Rooms - 1) / c.Rooms }
+
+// RequestedPerS is the deliveries per second the load asks for: per room,
+// senders × rate × receivers (members, less the sender with NoEcho). Call
+// it on a completed config (Run's results carry it).
+func (c *Config) RequestedPerS() float64 {
+	var sum float64
+	for rm := 0; rm < c.Rooms; rm++ {
+		recv := c.membersOf(rm)
+		if c.NoEcho {
+			recv--
+		}
+		sum += float64(c.sendersOf(rm)) * c.Rate * float64(max(recv, 0))
+	}
+	return sum
+}
+
 // ConfigError is a Config that cannot run (a usage error).
 type ConfigError struct{ Err error }
 
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Check reports whether cfg can run, split over procs processes (1: this
+// one), before anything is dialed: a *ConfigError for a config that makes
+// no sense, a *LimitError for one that does not fit this machine's limits.
+// Run and RunProcs check the same again.
+func Check(cfg Config, procs int) error {
+	if err := cfg.complete(); err != nil {
+		return &ConfigError{Err: err}
+	}
+	ids, _ := cfg.partIDs()
+	n := (len(ids) + max(procs, 1) - 1) / max(procs, 1)
+	if _, _, err := checkFit(n, len(cfg.SourceIPs), len(cfg.URLs)); err != nil {
+		if procs > 1 {
+			return &LimitError{Msg: fmt.Sprintf("--procs %d: %v", procs, err)}
+		}
+		return err
+	}
+	return checkTrack(&cfg, ids)
+}

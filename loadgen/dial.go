@@ -1,16 +1,11 @@
 package loadgen
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // ParseSourceIPs parses "127.0.0.1-127.0.0.8" (an inclusive range), a comma
@@ -75,48 +70,4 @@ func expandURL(raw string, client, room int) (*url.URL, error) {
 	s := strings.NewReplacer("%7B%7B", "{{", "%7D%7D", "}}", "%7b%7b", "{{", "%7d%7d", "}}").Replace(raw)
 	s = expand(s, client, room, "")
 	return url.Parse(s)
-}
-
-// Connect error kinds, the keys of Result.Errors.Connect.
-const (
-	ErrRefused       = "refused"
-	ErrTimeout       = "timeout"
-	ErrReset         = "reset"
-	ErrFDLimit       = "fd_limit"        // EMFILE/ENFILE: out of file descriptors
-	ErrPortExhausted = "port_exhaustion" // EADDRNOTAVAIL: out of ephemeral ports
-	ErrHandshake     = "handshake"
-	ErrOther         = "other"
-)
-
-// classifyConnectErr names the kind of a dial or upgrade error. HTTP status
-// errors are "http_<code>".
-func classifyConnectErr(err error) string {
-	var he *handshakeError
-	var ne net.Error
-	var pe *protocolError
-	switch {
-	case errors.As(err, &he):
-		return "http_" + strconv.Itoa(he.status)
-	case isTLSError(err):
-		return ErrTLS
-	case errors.As(err, &pe):
-		return pe.kind
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return ErrRefused
-	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		return ErrFDLimit
-	case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EADDRINUSE):
-		return ErrPortExhausted
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return ErrReset
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.As(err, &ne) && ne.Timeout():
-		return ErrTimeout
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	}
-	if strings.Contains(err.Error(), "websocket") || strings.Contains(err.Error(), "malformed HTTP") {
-		return ErrHandshake
-	}
-	return ErrOther
 }

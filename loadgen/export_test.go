@@ -19,15 +19,25 @@ func AtomicHistCounts(vs []int64) []int64 {
 	return out
 }
 
-// NewBenchReceiver returns a receive path for run id run with senders
-// senders of seqs probes each, recording into fresh shards, and its frame func.
-func NewBenchReceiver(run string, senders, seqs int) func([]byte) {
-	t := &tracker{run: []byte(run), rooms: 1}
+// NewBenchReceiver returns the message func of a receive path for run id
+// run with senders senders of seqs probes each, all in one room with the
+// receiver, recording into a fresh group; and a func that makes the
+// receiver forget what it got (so every probe is a delivery again).
+func NewBenchReceiver(run string, senders, seqs int) (message func([]byte), reset func()) {
+	t := newTracker(run, 0)
+	t.steadyStart.Store(0)
 	t.steadyEnd.Store(1 << 62)
+	t.rooms, t.senders, t.perSender = 1, int64(senders), int64(seqs)
 	t.probes = make([][]probeRec, senders)
 	for i := range t.probes {
 		t.probes[i] = make([]probeRec, seqs)
 	}
-	r := &receiver{t: t, sh: newShard(), last: make([]uint32, senders)}
-	return r.frame
+	r := newReceiver(t, newGroup(), senders, 0, senders, 0)
+	return r.message, func() {
+		clear(r.seen)
+		clear(r.top)
+		for _, recs := range t.probes {
+			clear(recs)
+		}
+	}
 }

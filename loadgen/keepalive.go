@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
 // DiscPingTimeout is the Errors.Disconnect kind of a socket closed by swarm
@@ -11,10 +13,6 @@ import (
 // went out, and still nothing arrived for PingTimeout (a frozen, partitioned
 // or vanished server whose socket looks open).
 const DiscPingTimeout = "ping_timeout"
-
-// coarseNow is a clock (Unix ns) that keepalive loops advance every tick,
-// so that readers stamp wsConn.lastRead without a clock read per system call.
-var coarseNow atomic.Int64
 
 // keepalive watches every connected socket of a run: one goroutine, no timer
 // per socket. A socket silent for PingInterval gets a ping (skipped while a
@@ -36,9 +34,9 @@ func newKeepalive(clients int, interval, timeout time.Duration) *keepalive {
 }
 
 // stamp marks socket ws as heard from now (at connect time).
-func (k *keepalive) stamp(ws *wsConn) {
+func (k *keepalive) stamp(ws *wsclient.Conn) {
 	if k != nil {
-		ws.lastRead.Store(time.Now().UnixNano())
+		ws.MarkRead(time.Now().UnixNano())
 	}
 }
 
@@ -58,8 +56,7 @@ func (k *keepalive) loop(ctx context.Context, r *run) {
 	defer t.Stop()
 	var snap []*client
 	for {
-		now := time.Now().UnixNano()
-		coarseNow.Store(now)
+		now := wsclient.Tick()
 		r.mu.Lock()
 		snap = append(snap[:0], r.clients...)
 		r.mu.Unlock()
@@ -70,13 +67,13 @@ func (k *keepalive) loop(ctx context.Context, r *run) {
 			// Readers stamp lastRead with the coarse clock, which this loop
 			// set to now before pinging: a read after the ping has
 			// lastRead ≥ lastPing even when this loop runs late.
-			last, pinged := c.ws.lastRead.Load(), k.lastPing[c.id]
+			last, pinged := c.ws.LastRead(), k.lastPing[c.id]
 			switch {
 			case pinged > last && now-pinged >= k.timeout:
 				k.timedOut[c.id].Store(true)
-				_ = c.ws.nc.Close() // its reader ends and counts it
+				_ = c.ws.NetConn().Close() // its reader ends and counts it
 			case pinged <= last && now-last >= k.interval:
-				if c.ws.tryPing(time.Now().Add(time.Duration(k.timeout))) {
+				if c.ws.TryPing(time.Now().Add(time.Duration(k.timeout))) {
 					k.lastPing[c.id] = now
 				}
 			}
@@ -88,17 +85,4 @@ func (k *keepalive) loop(ctx context.Context, r *run) {
 		case <-t.C:
 		}
 	}
-}
-
-// tryPing writes a ping unless a writer holds the socket; it reports whether
-// the ping went out.
-func (c *wsConn) tryPing(deadline time.Time) bool {
-	if !c.wmu.TryLock() {
-		return false
-	}
-	defer c.wmu.Unlock()
-	var b [frameHeaderRoom]byte
-	_ = c.nc.SetWriteDeadline(deadline)
-	_, err := c.nc.Write(buildFrame(opPing, b[:], 0x2545f491))
-	return err == nil
 }

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/chatbench/chatbench/server"
 )
 
@@ -73,8 +75,8 @@ func TestSilentServerIsCountedAsPingTimeout(t *testing.T) {
 	start := time.Now()
 	res, err := loadgen.Run(ctx, cfg)
 	took := time.Since(start)
-	if err == nil {
-		t.Fatalf("run against a silent server succeeded: %+v", res.Summary)
+	if err != nil || res.Outcome.Verdict != results.Overloaded || !strings.Contains(res.Outcome.Reasons[0], "ping_timeout 8: the server stopped answering") {
+		t.Fatalf("run against a silent server: %v, outcome %+v, want overloaded for 8 sockets lost to ping_timeout", err, res.Outcome)
 	}
 	if got := res.Errors.Disconnect[loadgen.DiscPingTimeout]; got != 8 || res.Summary.Disconnected != 8 {
 		t.Fatalf("disconnects %v (%d in all), want %s: 8", res.Errors.Disconnect, res.Summary.Disconnected, loadgen.DiscPingTimeout)
@@ -82,7 +84,7 @@ func TestSilentServerIsCountedAsPingTimeout(t *testing.T) {
 	if took > cfg.Duration+5*time.Second {
 		t.Fatalf("run took %v with a %v steady phase: swarm hung on the silent server", took, cfg.Duration)
 	}
-	t.Logf("8 of 8 sockets closed as %s; run took %v (%v)", loadgen.DiscPingTimeout, took.Round(time.Millisecond), err)
+	t.Logf("8 of 8 sockets closed as %s; run took %v (%v)", loadgen.DiscPingTimeout, took.Round(time.Millisecond), res.Outcome.Reasons)
 }
 
 // TestQuietButLiveServerKeepsItsSockets: swarm's own pings are answered by

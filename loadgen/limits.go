@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/chatbench/chatbench/server/rlimit"
+	"github.com/chatbench/chatbench/internal/rlimit"
 )
 
 // fdMargin is the descriptors kept free beyond one per socket (stdio, the

@@ -15,7 +15,7 @@ import (
 )
 
 // Swarm's own Prometheus metrics (swarm --metrics-addr). They are read at
-// scrape time from the counters and per-shard histograms the run keeps
+// scrape time from the counters and per-group histograms the run keeps
 // anyway, so the receive path stays lock- and allocation-free: nothing is
 // observed per message.
 
@@ -25,7 +25,7 @@ var LatencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 
 var (
 	descClients = prometheus.NewDesc("chatbench_swarm_clients",
-		"Clients this swarm process opens (-n).", nil, nil)
+		"Clients this swarm process opens (its part of -n under --procs or --shard).", nil, nil)
 	descConnections = prometheus.NewDesc("chatbench_swarm_connections",
 		"Open WebSockets of this swarm process.", nil, nil)
 	descConnectErrors = prometheus.NewDesc("chatbench_swarm_connect_errors_total",
@@ -41,7 +41,7 @@ var (
 	descForeign = prometheus.NewDesc("chatbench_swarm_foreign_deliveries_total",
 		"Probes of other swarm runs received (counted for delivery, never timed).", nil, nil)
 	descExpected = prometheus.NewDesc("chatbench_swarm_expected_deliveries_total",
-		"Steady-phase deliveries expected (room members connected when each probe was due), counted once the probe's grace period has passed.", nil, nil)
+		"Steady-phase deliveries expected at this process's sockets (room members connected when each probe was due), counted once the probe's grace period has passed.", nil, nil)
 	descLost = prometheus.NewDesc("chatbench_swarm_lost_total",
 		"Steady-phase deliveries still missing when the probe's grace period had passed.", nil, nil)
 	descLatency = prometheus.NewDesc("chatbench_swarm_latency_seconds",
@@ -168,7 +168,7 @@ func (c *swarmCollector) snapshot() MetricsSnapshot {
 	r := c.r
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := MetricsSnapshot{Clients: int64(r.cfg.Clients), Connections: r.connected.Load(),
+	s := MetricsSnapshot{Clients: int64(len(r.ids)), Connections: r.connected.Load(),
 		ConnectErrors: map[string]int64{}, Disconnects: map[string]int64{}}
 	r.mu.Lock()
 	for k, v := range r.connErrs {
@@ -179,19 +179,22 @@ func (c *swarmCollector) snapshot() MetricsSnapshot {
 	}
 	r.mu.Unlock()
 	s.Sends, s.SendErrors = r.sends.Load(), r.sendErrors.Load()
-	for _, sh := range r.shards {
-		s.Deliveries += sh.deliveries.Load()
-		s.Foreign += sh.foreign.Load()
+	for _, g := range r.groups {
+		s.Deliveries += g.received.Load()
+		s.Foreign += g.foreign.Load()
 	}
-	exp, lost := c.settled()
+	var exp, lost int64
+	if sch := r.sched.Load(); sch != nil {
+		exp, lost = r.settled(*sch, r.t.now()-int64(r.cfg.Grace))
+	}
 	// A late delivery can lower a probe's loss after its grace period; the
 	// counters never go down (Prometheus would take it for a restart).
 	c.expected, c.lost = max(c.expected, exp), max(c.lost, lost)
 	s.Expected, s.Lost = c.expected, c.lost
 
 	clear(c.counts)
-	for _, sh := range r.shards {
-		sh.dueAll.addTo(c.counts)
+	for _, g := range r.groups {
+		g.dueAll.addTo(c.counts)
 	}
 	s.Buckets = make([]uint64, len(LatencyBuckets)+1)
 	var sumUs float64
@@ -271,32 +274,6 @@ func (c *procsCollector) Collect(ch chan<- prometheus.Metric) {
 		sum.Buckets = make([]uint64, len(LatencyBuckets)+1)
 	}
 	emitMetrics(ch, sum)
-}
-
-// settled sums expected and missing deliveries of the steady-phase probes
-// whose grace period is over.
-func (c *swarmCollector) settled() (expected, lost int64) {
-	t := c.r.t
-	ss, se := t.steadyStart.Load(), t.steadyEnd.Load()
-	cutoff := t.now() - int64(c.r.cfg.Grace)
-	for _, recs := range t.probes {
-		for i := range recs {
-			p := &recs[i]
-			if !p.sent.Load() { // due and expected are written before sent
-				continue
-			}
-			if p.due >= cutoff {
-				break // a sender's probes are in due order
-			}
-			if p.due < ss || p.due >= se {
-				continue
-			}
-			exp := int64(p.expected)
-			expected += exp
-			lost += max(0, exp-int64(p.count.Load()))
-		}
-	}
-	return expected, lost
 }
 
 // MetricsServer serves a Prometheus registry over HTTP (swarm --metrics-addr).

@@ -133,7 +133,7 @@ func TestSwarmMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	sm := res.Summary
-	if sm.Lost == 0 || sm.ForeignDelivered == 0 {
+	if sm.Lost == 0 || sm.Foreign == 0 {
 		t.Fatalf("the test server should lose deliveries and add foreign probes: %+v", sm)
 	}
 	for _, c := range []struct {
@@ -144,7 +144,7 @@ func TestSwarmMetrics(t *testing.T) {
 		{"chatbench_swarm_connections", 0}, // all closed at the end
 		{"chatbench_swarm_expected_deliveries_total", float64(sm.Expected)},
 		{"chatbench_swarm_lost_total", float64(sm.Lost)},
-		{"chatbench_swarm_foreign_deliveries_total", float64(sm.ForeignDelivered)},
+		{"chatbench_swarm_foreign_deliveries_total", float64(sm.Foreign)},
 		{"chatbench_swarm_send_errors_total", float64(sm.SendErrors)},
 	} {
 		if got := single(t, mfs, c.name); got != c.want {
@@ -155,11 +155,11 @@ func TestSwarmMetrics(t *testing.T) {
 		t.Errorf("sends_total %v < steady-phase sent %d", got, sm.Sent)
 	}
 	deliv := single(t, mfs, "chatbench_swarm_deliveries_total")
-	if deliv < float64(sm.Delivered+sm.ForeignDelivered) {
-		t.Errorf("deliveries_total %v < delivered %d + foreign %d", deliv, sm.Delivered, sm.ForeignDelivered)
+	if deliv != float64(sm.Received) {
+		t.Errorf("deliveries_total %v, want every probe received: %d", deliv, sm.Received)
 	}
 	h := family(t, mfs, "chatbench_swarm_latency_seconds").GetMetric()[0].GetHistogram()
-	own := deliv - float64(sm.ForeignDelivered)
+	own := deliv - float64(sm.Foreign)
 	if float64(h.GetSampleCount()) != own || h.GetSampleCount() < uint64(sm.Delivered) {
 		t.Errorf("latency histogram has %d samples, want every own delivery: %v", h.GetSampleCount(), own)
 	}
@@ -188,14 +188,15 @@ func TestSwarmMetrics(t *testing.T) {
 // A registry that refuses the collector is a config error, before dialing.
 func TestSwarmMetricsRegisterTwice(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	cfg := loadgen.Config{URLs: []string{"ws://127.0.0.1:1/ws"}, Clients: 1, Metrics: reg}
+	cfg := loadgen.DefaultConfig()
+	cfg.URLs, cfg.Clients, cfg.Metrics = []string{"ws://127.0.0.1:1/ws"}, 1, reg
 	// Occupy the names first with a collector of the same descriptors.
 	if err := reg.Register(prometheus.NewGauge(prometheus.GaugeOpts{Name: "chatbench_swarm_connections", Help: "x"})); err != nil {
 		t.Fatal(err)
 	}
 	_, err := loadgen.Run(context.Background(), cfg)
 	var ce *loadgen.ConfigError
-	if err == nil || !errors.As(err, &ce) {
-		t.Fatalf("Run = %v, want a ConfigError", err)
+	if err == nil || !errors.As(err, &ce) || !strings.Contains(err.Error(), "metrics") {
+		t.Fatalf("Run = %v, want a ConfigError about the metrics", err)
 	}
 }

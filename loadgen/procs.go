@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // One swarm over several processes (--procs K): a process holds fewer
@@ -36,7 +38,8 @@ import (
 // clock); a probe received in another process counts for delivery. Each
 // worker reports, per probe, its members of the room when the probe was due
 // and the copies it received; the parent adds them up, so a probe's
-// expected receivers include every process.
+// expected receivers include every process. Parent and workers tally
+// with one function (tally.go).
 
 // coordinator is a worker's link to its parent, used by run.execute.
 type coordinator interface {
@@ -46,7 +49,7 @@ type coordinator interface {
 	// finished says the grace period is over.
 	finished()
 	// account hands over the worker's loss accounting.
-	account(a *procAccount)
+	account(a *Account)
 }
 
 type workerSpec struct {
@@ -81,7 +84,7 @@ type procMsg struct {
 type pipeCoord struct {
 	send   func(procMsg)
 	starts <-chan int64
-	acct   *procAccount
+	acct   *Account
 }
 
 func (p *pipeCoord) ramped(ctx context.Context, connected int64) int64 {
@@ -94,8 +97,8 @@ func (p *pipeCoord) ramped(ctx context.Context, connected int64) int64 {
 	}
 }
 
-func (p *pipeCoord) finished()              { p.send(procMsg{Finished: true}) }
-func (p *pipeCoord) account(a *procAccount) { p.acct = a }
+func (p *pipeCoord) finished()          { p.send(procMsg{Finished: true}) }
+func (p *pipeCoord) account(a *Account) { p.acct = a }
 
 // Worker runs one worker of a --procs swarm: it reads its spec from in,
 // talks to the parent over in and out (see above) and writes its results
@@ -148,7 +151,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, adjust func(*Confi
 		Account: filepath.Join(spec.Dir, fmt.Sprintf("worker-%d.acct", spec.Proc)),
 	}
 	var runErr error
-	var res *Result
+	var res *results.Result
 	if adjust != nil {
 		runErr = adjust(&cfg)
 	}
@@ -156,7 +159,8 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, adjust func(*Confi
 		res, runErr = Run(ctx, cfg)
 	}
 	if res == nil {
-		res = &Result{Schema: Schema, Kind: "swarm", Partial: true, Runs: 1}
+		res = results.NewResult()
+		res.Errors.Run = append(res.Errors.Run, "worker did not run")
 	}
 	var errs []error
 	if runErr != nil {
@@ -167,7 +171,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, adjust func(*Confi
 	}
 	acct := coord.acct
 	if acct == nil {
-		acct = &procAccount{}
+		acct = &Account{}
 	}
 	if err := writeGob(done.Account, acct); err != nil {
 		errs = append(errs, err)

@@ -33,28 +33,37 @@ func TestWorkerSpecRoundTrip(t *testing.T) {
 }
 
 // Cross-process accounting: a probe's expected receivers are its room's
-// members in every worker, its deliveries the copies received in any.
-func TestApplyAccounts(t *testing.T) {
+// members in every process, its deliveries those in any; only probes sent
+// and due in the steady phase count.
+func TestTallyAcrossProcesses(t *testing.T) {
 	cfg := Config{Clients: 10, Rooms: 1, Senders: 2, Rate: 1, Warmup: time.Second, Duration: 2 * time.Second}
-	per := perSenderProbes(cfg) // 4: seq 0 warmup, 1-2 steady, 3 after
-	mk := func(members, count int32, sent []bool) *procAccount {
-		a := &procAccount{PerSender: per, Senders: []int32{0, 1}, Duplicated: 1}
-		for k := 0; k < 2*per; k++ {
+	s := newSchedule(&cfg, 0) // sender 0 due 0, 1, 2, 3 s; sender 1 at 0.5, 1.5, 2.5, 3.5 s; steady [1 s, 3 s)
+	if s.perSender != 4 {
+		t.Fatalf("perSender %d, want 4", s.perSender)
+	}
+	mk := func(members, delivered int32, sent []int32) *Account {
+		a := &Account{PerSender: 4, Senders: []int32{0, 1}, Sent: sent}
+		for k := 0; k < 8; k++ {
 			a.Members = append(a.Members, members)
-			a.Count = append(a.Count, count)
+			a.Delivered = append(a.Delivered, delivered)
 		}
-		a.Sent = sent
 		return a
 	}
-	// Worker 0 owns sender 0, worker 1 sender 1 (its seq 2 failed to send).
-	w0 := mk(6, 6, []bool{true, true, true, false, false, false, false, false})
-	w1 := mk(4, 3, []bool{false, false, false, false, true, true, false, false})
-	m := &Result{Summary: Summary{OrderTracked: true}}
-	applyAccounts(m, cfg, 0, []*procAccount{w0, w1})
-	s := m.Summary
-	// Steady probes sent: sender 0 seq 1, 2; sender 1 seq 1. 10 receivers each, 9 delivered.
-	if s.Sent != 3 || s.Expected != 30 || s.Delivered != 27 || s.Lost != 3 || s.Duplicated != 2 {
-		t.Errorf("sent %d expected %d delivered %d lost %d dup %d; want 3, 30, 27, 3, 2", s.Sent, s.Expected, s.Delivered, s.Lost, s.Duplicated)
+	// Worker 0 sends for sender 0 (all 4); worker 1 for sender 1, whose
+	// third write failed (2 sent). Sender 1's seq 1 lost one more copy in worker 0.
+	w0 := mk(6, 6, []int32{4, -1})
+	w0.Delivered[4+1] = 5
+	w1 := mk(4, 3, []int32{-1, 2})
+	got := tally(s, []*Account{w0, w1})
+	// Steady probes sent: sender 0 seq 1 and 2, sender 1 seq 1; 10 receivers each.
+	want := tallied{Sent: 3, Expected: 30, Delivered: 9 + 9 + 8, Lost: 1 + 1 + 2}
+	if got != want {
+		t.Errorf("tally %+v, want %+v", got, want)
+	}
+	// More deliveries than expected receivers is reported, never netted.
+	w1.Delivered[1] = 9
+	if got := tally(s, []*Account{w0, w1}); got.Excess != 5 || got.Lost != 3 {
+		t.Errorf("excess: %+v, want Excess 5 (15 of 10) and Lost 3", got)
 	}
 }
 

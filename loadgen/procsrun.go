@@ -3,7 +3,6 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chatbench/chatbench/server/rlimit"
+	"github.com/chatbench/chatbench/internal/rlimit"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // ProcsOptions says how RunProcs starts its workers.
@@ -58,305 +58,293 @@ type procWorker struct {
 	exited chan struct{}
 }
 
+// procsRun is the parent's state of a --procs run.
+type procsRun struct {
+	cfg     Config
+	k       int
+	workers []*procWorker
+	events  chan procEvent
+	pc      *procsCollector
+	srv     *meter
+	errs    []string // why the run failed, in the parent's words
+	aborted bool
+	origin  int64 // the wall-clock instant (Unix ns) every worker counts from
+
+	rampedN, finishedN, goneN int
+	sendStart                 int64 // 0 until every worker ramped
+}
+
 // RunProcs runs cfg split over opt.Procs worker processes (see procs.go)
-// and merges their results exactly into one: histograms merged, counts
-// summed, and loss accounted across processes (a probe's expected receivers
-// are its room's members in every process; a copy received in any process
-// counts). The server's cost is read by the parent, once. Like Run, it
-// always returns a Result, partial when the run failed.
-func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*Result, error) {
-	res := &Result{Schema: Schema, Kind: "swarm", StartedAt: time.Now().UTC(), Runs: 1,
-		Errors: Errors{Connect: map[string]int64{}, Run: []string{}}}
+// and merges their results exactly into one (results.Merge), with the loss
+// accounted across processes by the same tally as one process's: a probe's
+// expected receivers are its room's members in every process, and a copy
+// received in any process counts. The server's cost is read by the parent,
+// once. Like Run, it always returns a result, judged by cfg.Limits and
+// cfg.SLO; the error is a usage error or an interruption.
+func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*results.Result, error) {
+	res := results.NewResult()
 	res.Environment = environment(cfg.Version)
-	if err := cfg.defaults(); err != nil {
-		res.Partial = true
-		return res, &ConfigError{Err: err}
+	fail := func(err error) (*results.Result, error) {
+		res.Errors.Run = append(res.Errors.Run, err.Error())
+		res.Finish()
+		res.Decide(cfg.Limits, cfg.SLO)
+		return res, err
+	}
+	if err := cfg.complete(); err != nil {
+		return fail(&ConfigError{Err: err})
 	}
 	ids, _ := cfg.partIDs()
 	k := min(opt.Procs, len(ids))
 	if k < 2 || opt.Command == nil {
-		res.Partial = true
-		return res, &ConfigError{Err: fmt.Errorf("procs %d: want 2 or more worker processes (and at most one per client)", opt.Procs)}
-	}
-	stderr := opt.Stderr
-	if stderr == nil {
-		stderr = os.Stderr
+		return fail(&ConfigError{Err: fmt.Errorf("procs %d: want 2 or more worker processes (and at most one per client)", opt.Procs)})
 	}
 	if cfg.runID == "" {
 		cfg.runID = NewRunID()
 	}
 	ips := splitSourceIPs(cfg, k, len(ids))
-	per := (len(ids) + k - 1) / k
-	soft, _, err := checkFit(per, len(ips[0]), len(cfg.URLs))
+	soft, _, err := checkFit((len(ids)+k-1)/k, len(ips[0]), len(cfg.URLs))
 	res.Environment.FDLimit = soft
 	if err != nil {
-		res.Partial = true
-		return res, &LimitError{Msg: fmt.Sprintf("--procs %d: %v", k, err)}
+		return fail(&LimitError{Msg: fmt.Sprintf("--procs %d: %v", k, err)})
 	}
 	dir, err := os.MkdirTemp("", "chatbench-procs-")
 	if err != nil {
-		res.Partial = true
-		return res, err
+		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-
-	// Swarm's own metrics: the sum of the workers' snapshots, which they
-	// send with their status every second.
-	var pc *procsCollector
+	p := &procsRun{cfg: cfg, k: k, events: make(chan procEvent, 64*k), srv: serverMeter(cfg.ServerPIDs, cfg.MetricsURLs, cfg.TLS)}
 	if cfg.Metrics != nil {
-		pc = &procsCollector{snaps: make([]MetricsSnapshot, k)}
-		if err := cfg.Metrics.Register(pc); err != nil {
-			res.Partial = true
-			return res, fmt.Errorf("metrics: %w", err)
+		// Swarm's own metrics: the sum of the workers' snapshots, which
+		// they send with their status every second.
+		p.pc = &procsCollector{snaps: make([]MetricsSnapshot, k)}
+		if err := cfg.Metrics.Register(p.pc); err != nil {
+			return fail(&ConfigError{Err: fmt.Errorf("metrics: %w", err)})
 		}
-		defer cfg.Metrics.Unregister(pc)
+		defer cfg.Metrics.Unregister(p.pc)
 	}
+	p.srv.sample(ctx, before)
+	p.start(opt, ips, dir)
+	p.loop(ctx)
+	p.stop()
+	return p.result(ctx, res, ips)
+}
 
-	sr := &run{cfg: cfg}
-	srv0, srvSource, srvErr := sr.sampleServer(ctx)
-	origin := time.Now().UnixNano()
-
-	events := make(chan procEvent, 64*k)
-	workers := make([]*procWorker, 0, k)
-	var protoErrs []string
-	aborted := false
-	abort := func() {
-		if aborted {
-			return
-		}
-		aborted = true
-		for _, w := range workers {
-			_ = w.stdin.Close()
-		}
+// start starts the k workers and sends each its spec.
+func (p *procsRun) start(opt ProcsOptions, ips [][]netip.Addr, dir string) {
+	stderr := opt.Stderr
+	if stderr == nil {
+		stderr = os.Stderr
 	}
-	for i := 0; i < k; i++ {
-		wc := cfg
-		wc.Progress, wc.coord = nil, nil
-		wc.Metrics, wc.TLS = nil, nil // not sent as JSON: the worker's own command line sets TLS
-		wc.MetricsURL, wc.ServerPid, wc.ServerPids, wc.Settle = "", 0, nil, 0
+	p.origin = time.Now().UnixNano()
+	for i := 0; i < p.k; i++ {
+		wc := p.cfg
+		wc.Progress, wc.coord, wc.Metrics, wc.TLS = nil, nil, nil, nil // not sent: the worker's own command line sets TLS
+		wc.MetricsURLs, wc.ServerPIDs, wc.Settle = nil, nil, 0
 		wc.SourceIPs = ips[i]
-		w, err := startWorker(opt.Command(), stderr, i, events)
+		w, err := startWorker(opt.Command(), stderr, i, p.events)
 		if err == nil {
-			err = w.enc.Encode(procMsg{Spec: &workerSpec{Config: wc, RunID: cfg.runID, Proc: i, Procs: k,
-				Origin: origin, Dir: dir, Version: cfg.Version, Metrics: pc != nil}})
-			workers = append(workers, w)
+			err = w.enc.Encode(procMsg{Spec: &workerSpec{Config: wc, RunID: p.cfg.runID, Proc: i, Procs: p.k,
+				Origin: p.origin, Dir: dir, Version: p.cfg.Version, Metrics: p.pc != nil}})
+			p.workers = append(p.workers, w)
 		}
 		if err != nil {
-			protoErrs = append(protoErrs, fmt.Sprintf("starting worker %d: %v", i, err))
-			abort()
-			break
+			p.errs = append(p.errs, fmt.Sprintf("starting worker %d: %v", i, err))
+			p.abort()
+			return
 		}
 	}
+}
 
-	var rampedN, finishedN, goneN int
-	var sendStart int64
-	var srv1, srv2 ProcSample
-	var sampled1, sampled2 bool
+// abort stops every worker (closing its stdin); each still writes its results.
+func (p *procsRun) abort() {
+	if p.aborted {
+		return
+	}
+	p.aborted = true
+	for _, w := range p.workers {
+		_ = w.stdin.Close()
+	}
+}
+
+// loop handles the workers' messages until every one's stdout ended.
+func (p *procsRun) loop(ctx context.Context) {
 	ctxDone := ctx.Done()
-	for goneN < len(workers) {
+	for p.goneN < len(p.workers) {
 		select {
 		case <-ctxDone:
 			ctxDone = nil
-			abort()
-			continue
-		case ev := <-events:
-			w := workers[ev.w]
-			m := ev.msg
-			switch {
-			case m == nil:
-				goneN++
-				if w.done == nil {
-					protoErrs = append(protoErrs, fmt.Sprintf("worker %d exited without results (see its stderr)", ev.w))
-					abort()
-				}
-			case m.Status != nil:
-				if pc != nil && m.Status.Metrics != nil {
-					pc.set(ev.w, *m.Status.Metrics)
-					m.Status.Metrics = nil
-				}
-				w.status = *m.Status
-				if cfg.Progress != nil {
-					var sum Status
-					for _, x := range workers {
-						addStatus(&sum, x.status)
-					}
-					cfg.Progress(sum)
-				}
-			case m.Ramped != nil:
-				w.ramped = *m.Ramped
-				rampedN++
-				if rampedN < k || aborted {
-					continue
-				}
-				// Every socket is open: measure the server's cost, then start together.
-				if cfg.Settle > 0 && srvSource != "" {
-					t := time.NewTimer(cfg.Settle)
-					select {
-					case <-ctx.Done():
-					case <-t.C:
-					}
-					t.Stop()
-				}
-				var e error
-				srv1, _, e = sr.sampleServer(ctx)
-				srvErr, sampled1 = errors.Join(srvErr, e), true
-				sendStart = time.Now().UnixNano() + int64(200*time.Millisecond) - origin
-				for _, x := range workers {
-					if err := x.enc.Encode(procMsg{SendStart: &sendStart}); err != nil {
-						protoErrs = append(protoErrs, fmt.Sprintf("telling worker %d to start: %v", ev.w, err))
-						abort()
-					}
-				}
-			case m.Finished:
-				finishedN++
-				if finishedN == k {
-					var e error
-					srv2, _, e = sr.sampleServer(context.WithoutCancel(ctx))
-					srvErr, sampled2 = errors.Join(srvErr, e), true
-				}
-			case m.Done != nil:
-				w.done = m.Done
-				if m.Done.Error != "" && finishedN < k {
-					abort() // a worker failed before the end: stop the others
-				}
-			}
+			p.abort()
+		case ev := <-p.events:
+			p.handle(ctx, ev)
 		}
 	}
-	abort()
-	for i, w := range workers {
+	p.abort()
+}
+
+func (p *procsRun) handle(ctx context.Context, ev procEvent) {
+	w, m := p.workers[ev.w], ev.msg
+	switch {
+	case m == nil:
+		p.goneN++
+		if w.done == nil {
+			p.errs = append(p.errs, fmt.Sprintf("worker %d exited without results (see its stderr)", ev.w))
+			p.abort()
+		}
+	case m.Status != nil:
+		if p.pc != nil && m.Status.Metrics != nil {
+			p.pc.set(ev.w, *m.Status.Metrics)
+			m.Status.Metrics = nil
+		}
+		w.status = *m.Status
+		if p.cfg.Progress != nil {
+			var sum Status
+			for _, x := range p.workers {
+				addStatus(&sum, x.status)
+			}
+			p.cfg.Progress(sum)
+		}
+	case m.Ramped != nil:
+		w.ramped = *m.Ramped
+		if p.rampedN++; p.rampedN == p.k && !p.aborted {
+			p.startSending(ctx)
+		}
+	case m.Finished:
+		if p.finishedN++; p.finishedN == p.k {
+			p.srv.sample(ctx, end)
+		}
+	case m.Done != nil:
+		w.done = m.Done
+		if m.Done.Error != "" && p.finishedN < p.k {
+			p.abort() // a worker failed before the end: stop the others
+		}
+	}
+}
+
+// startSending reads the server's cost once every socket is open, then
+// gives every worker one start instant.
+func (p *procsRun) startSending(ctx context.Context) {
+	if len(p.srv.procs) > 0 {
+		sleepCtx(ctx, p.cfg.Settle)
+	}
+	p.srv.sample(ctx, ramped)
+	p.sendStart = time.Now().UnixNano() + int64(200*time.Millisecond) - p.origin
+	for i, x := range p.workers {
+		if err := x.enc.Encode(procMsg{SendStart: &p.sendStart}); err != nil {
+			p.errs = append(p.errs, fmt.Sprintf("telling worker %d to start: %v", i, err))
+			p.abort()
+		}
+	}
+}
+
+// stop waits for every worker to exit (killing one that does not).
+func (p *procsRun) stop() {
+	for i, w := range p.workers {
 		select {
 		case <-w.exited:
 		case <-time.After(10 * time.Second):
 			_ = w.cmd.Process.Kill()
 			<-w.exited
-			protoErrs = append(protoErrs, fmt.Sprintf("worker %d did not exit; killed", i))
+			p.errs = append(p.errs, fmt.Sprintf("worker %d did not exit; killed", i))
 		}
 	}
-	if !sampled2 && sampled1 {
-		srv2, _, _ = sr.sampleServer(context.WithoutCancel(ctx))
-	}
+}
 
-	// Results and accounting.
-	var rs []*Result
-	var accts []*procAccount
+// result merges the workers' results, tallies their accounts together and
+// adds the server's cost.
+func (p *procsRun) result(ctx context.Context, res *results.Result, ips [][]netip.Addr) (*results.Result, error) {
+	var rs []*results.Result
+	var accts []*Account
 	var connectedAtRamp int64
-	for i, w := range workers {
+	for i, w := range p.workers {
 		connectedAtRamp += w.ramped
 		if w.done == nil {
 			continue
 		}
-		r, err := ReadResult(w.done.Result)
+		r, err := results.ReadRun(w.done.Result)
 		if err != nil {
-			protoErrs = append(protoErrs, fmt.Sprintf("worker %d: %v", i, err))
+			p.errs = append(p.errs, fmt.Sprintf("worker %d: %v", i, err))
 			continue
 		}
 		if w.done.Error != "" && !slices.Contains(r.Errors.Run, w.done.Error) {
-			protoErrs = append(protoErrs, fmt.Sprintf("worker %d: %s", i, w.done.Error))
+			p.errs = append(p.errs, fmt.Sprintf("worker %d: %s", i, w.done.Error))
 		}
 		rs = append(rs, r)
-		a := &procAccount{}
+		a := &Account{}
 		if err := readGob(w.done.Account, a); err != nil {
-			protoErrs = append(protoErrs, fmt.Sprintf("worker %d accounting: %v", i, err))
+			p.errs = append(p.errs, fmt.Sprintf("worker %d accounting: %v", i, err))
 			continue
 		}
 		accts = append(accts, a)
 	}
-	if len(rs) == 0 {
-		res.Partial = true
-		msg := strings.Join(protoErrs, "; ")
-		if msg == "" {
-			msg = "no worker produced results"
-		}
-		if ctx.Err() != nil {
-			msg = "interrupted: " + msg
-		}
-		res.Errors.Run = append(res.Errors.Run, msg)
-		return res, errors.New(msg)
+	if ctx.Err() != nil {
+		p.errs = append(p.errs, fmt.Sprintf("interrupted: %v", ctx.Err()))
 	}
-	m, err := Merge(rs...)
+	if len(rs) == 0 {
+		if len(p.errs) == 0 {
+			p.errs = append(p.errs, "no worker produced results")
+		}
+		res.Errors.Run = append(res.Errors.Run, strings.Join(p.errs, "; "))
+		res.Finish()
+		res.Decide(p.cfg.Limits, p.cfg.SLO)
+		return res, p.ctxErr(ctx)
+	}
+	m, err := results.Merge(rs...)
 	if err != nil {
 		return res, err
 	}
-	m.StartedAt = res.StartedAt
+	p.fill(m, res.StartedAt, ips)
+	if p.sendStart != 0 && len(accts) == p.k {
+		t := tally(newSchedule(&p.cfg, p.sendStart), accts)
+		s := &m.Summary
+		s.Sent, s.Expected, s.Delivered, s.Lost = t.Sent, t.Expected, t.Delivered, t.Lost
+		if t.Excess > 0 {
+			m.Notes = append(m.Notes, fmt.Sprintf("accounting error: %d deliveries beyond their probes' expected receivers (a bug in swarm: please report it)", t.Excess))
+		}
+	} else if p.sendStart != 0 {
+		p.errs = append(p.errs, "a worker's loss accounting is missing: loss across processes is not known")
+	}
+	m.Server = p.srv.cost(connectedAtRamp, m.Swarm.Received)
+	for _, e := range p.errs {
+		if !slices.Contains(m.Errors.Run, e) {
+			m.Errors.Run = append(m.Errors.Run, e)
+		}
+	}
+	m.Finish()
+	m.Decide(p.cfg.Limits, p.cfg.SLO)
+	return m, p.ctxErr(ctx)
+}
+
+func (p *procsRun) ctxErr(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return nil
+}
+
+// fill sets what the parent knows better than its workers' merged results.
+func (p *procsRun) fill(m *results.Result, started time.Time, ips [][]netip.Addr) {
+	cfg := &p.cfg
+	m.StartedAt = started
 	m.Runs = 1
 	m.Config.RunID, m.Config.RunIDs = cfg.runID, nil
-	m.Config.Procs = k
+	m.Config.Procs = p.k
 	m.Config.URLs = cfg.URLs
-	m.Config.ServerPid, m.Config.ServerPids, m.Config.MetricsURL = cfg.ServerPid, cfg.ServerPids, cfg.MetricsURL
 	m.Config.SourceIPs = 0
 	for _, x := range ips {
 		m.Config.SourceIPs += len(x)
 	}
-	if len(cfg.SourceIPs) > 0 && len(cfg.SourceIPs) < k {
+	if len(cfg.SourceIPs) > 0 && len(cfg.SourceIPs) < p.k {
 		m.Config.SourceIPs = len(cfg.SourceIPs)
 	}
-	m.Environment.FDLimit = soft
-	m.Notes = append(m.Notes, fmt.Sprintf("%d worker processes; latency and first/last receiver times are taken where sender and receiver share a process (one clock); deliveries to other processes count for loss accounting", k))
-	// Merge divided each worker's CPU by the deliveries of its own senders'
-	// probes; a worker received others' too.
-	var received int64
-	for _, a := range accts {
-		received += a.Received
-	}
-	if sw := &m.Summary.Swarm; received > 0 && len(accts) == len(rs) {
-		sw.CPUUsPerMessage = sw.CPUSeconds * 1e6 / float64(received)
-	}
-	switch {
-	case len(accts) == len(workers) && len(workers) == k && sendStart != 0:
-		applyAccounts(m, cfg, sendStart, accts)
-	case sendStart != 0:
-		m.Notes = append(m.Notes, "loss accounting across processes incomplete: a worker's accounting is missing; counts are per process")
-	}
-
-	// The server's cost, read once by the parent.
-	sv := &m.Summary.Server
-	*sv = ServerCost{}
-	deliv := float64(m.Summary.Delivered + m.Summary.ForeignDelivered)
-	switch {
-	case srvSource == "":
-	case srvErr != nil || !srv0.OK || !srv1.OK || !srv2.OK:
-		m.Notes = append(m.Notes, fmt.Sprintf("server cost not measured: %v", errors.Join(srvErr, errors.New("run ended before the send phase"))))
-	default:
-		sv.Source = srvSource
-		sv.RSSBytesBefore, sv.RSSBytesAfter = srv0.RSSBytes, srv1.RSSBytes
-		sv.CPUSeconds = srv2.CPUSec - srv1.CPUSec
-		if connectedAtRamp > 0 {
-			sv.RSSKBPerConn = (srv1.RSSBytes - srv0.RSSBytes) / 1024 / float64(connectedAtRamp)
-		}
-		if deliv > 0 {
-			sv.CPUUsPerDelivery = sv.CPUSeconds * 1e6 / deliv
-		}
-	}
-	m.finishSummary()
-
-	var runErr error
-	switch {
-	case ctx.Err() != nil:
-		runErr = fmt.Errorf("interrupted: %w", ctx.Err())
-	case len(protoErrs) > 0:
-		runErr = errors.New(strings.Join(protoErrs, "; "))
-	case m.Summary.Connected == 0:
-		runErr = fmt.Errorf("no socket connected (%s)", kinds(m.Errors.Connect))
-	case m.Summary.Disconnected > 0:
-		runErr = fmt.Errorf("%d of %d sockets lost mid-run (%s): the server refused, reset or vanished",
-			m.Summary.Disconnected, m.Summary.Connected, kinds(m.Errors.Disconnect))
-	case m.Partial:
-		runErr = errors.New("a worker failed: " + strings.Join(m.Errors.Run, "; "))
-	}
-	if runErr != nil {
-		m.Partial = true
-		if !slices.Contains(m.Errors.Run, runErr.Error()) {
-			m.Errors.Run = append(m.Errors.Run, runErr.Error())
-		}
-	}
-	return m, runErr
+	m.Notes = append(m.Notes, fmt.Sprintf("%d worker processes; latency and first/last receiver times are taken where sender and receiver share a process (one clock); deliveries to other processes count for loss accounting", p.k))
 }
 
 func startWorker(cmd *exec.Cmd, stderr io.Writer, i int, events chan<- procEvent) (*procWorker, error) {
 	cmd.Stderr = stderr
 	// Its own process group: a Ctrl-C reaches the parent, which stops the
 	// workers by closing their stdin, so each still writes its results.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// If the parent dies (killed), the kernel stops the worker too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -384,64 +372,6 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer, i int, events chan<- procEvent
 		close(w.exited)
 	}()
 	return w, nil
-}
-
-// applyAccounts replaces m's loss accounting (summed per process, each
-// seeing only its own receivers) with the whole run's: per probe, expected
-// = its room's members in every process when it was due, delivered = the
-// copies received in every process.
-func applyAccounts(m *Result, cfg Config, sendStart int64, accts []*procAccount) {
-	type acc struct {
-		exp, got []int32
-		sent     []bool
-	}
-	per := perSenderProbes(cfg)
-	all := map[int32]*acc{}
-	s := &m.Summary
-	s.Sent, s.Expected, s.Delivered, s.Lost, s.Duplicated = 0, 0, 0, 0, 0
-	for _, a := range accts {
-		s.Duplicated += a.Duplicated
-		if a.PerSender != per {
-			continue
-		}
-		for k, c := range a.Senders {
-			x := all[c]
-			if x == nil {
-				x = &acc{exp: make([]int32, per), got: make([]int32, per), sent: make([]bool, per)}
-				all[c] = x
-			}
-			for seq := 0; seq < per; seq++ {
-				i := k*per + seq
-				x.exp[seq] += a.Members[i]
-				x.got[seq] += a.Count[i]
-				x.sent[seq] = x.sent[seq] || a.Sent[i]
-			}
-		}
-	}
-	ss := sendStart + int64(cfg.Warmup)
-	se := ss + int64(cfg.Duration)
-	for c, x := range all {
-		for seq := 0; seq < per; seq++ {
-			if !x.sent[seq] {
-				continue
-			}
-			if due := dueAt(cfg, sendStart, int(c), int64(seq)); due < ss || due >= se {
-				continue
-			}
-			s.Sent++
-			exp, got := int64(x.exp[seq]), int64(x.got[seq])
-			if cfg.NoEcho && exp > 0 {
-				exp--
-			}
-			s.Expected += exp
-			s.Delivered += min(got, exp)
-			if got < exp {
-				s.Lost += exp - got
-			} else if !s.OrderTracked {
-				s.Duplicated += got - exp
-			}
-		}
-	}
 }
 
 // splitSourceIPs gives each of k workers its source addresses: a share of

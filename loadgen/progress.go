@@ -1,6 +1,10 @@
 package loadgen
 
-import "time"
+import (
+	"time"
+
+	"github.com/chatbench/chatbench/loadgen/results"
+)
 
 // Status is a live snapshot of a run for progress displays (Config.Progress),
 // once a second. A --procs parent sums its workers' statuses.
@@ -23,7 +27,7 @@ type Status struct {
 }
 
 // status builds the Status of the row just sampled.
-func (tl *timeline) status(row Second) Status {
+func (tl *timeline) status(row results.Second) Status {
 	r := tl.r
 	total := r.cfg.Warmup + r.cfg.Duration
 	if r.cfg.Rate == 0 {

@@ -2,40 +2,40 @@ package loadgen
 
 import (
 	"bytes"
+	"math"
 	"sync/atomic"
 	"time"
 )
 
-// shard holds the counters and histograms a group of receivers records into.
-// Everything is atomic: no lock per message.
-type shard struct {
-	dueAll     *atomicHist // every own-run delivery, for the timeline
+// group holds the counters and histograms a group of receivers records
+// into (a receive group: receivers are spread over a few, so no counter is
+// shared by every socket). Everything is atomic: no lock per message.
+type group struct {
+	dueAll     *atomicHist // every timed delivery, for the timeline and metrics
 	dueSteady  *atomicHist // steady phase, latency from due time (headline)
 	sendSteady *atomicHist // steady phase, latency from actual send time
 
-	deliveries      atomic.Int64 // every probe received, own and foreign
-	own             atomic.Int64 // own-run probes received
-	steadyDelivered atomic.Int64 // own-run, steady phase, first copies
-	foreign         atomic.Int64 // probes from another run id
-	duplicated      atomic.Int64
-	outOfOrder      atomic.Int64
-	bad             atomic.Int64 // malformed or unknown probes
-	frames          atomic.Int64
-	_               [64]byte
+	received        atomic.Int64 // every probe copy, own and foreign, every phase
+	delivered       atomic.Int64 // deliveries, every phase
+	steadyDelivered atomic.Int64 // deliveries of steady-phase probes
+	foreign         atomic.Int64 // probes of another run id
+	// Copies that are not deliveries, of steady-phase probes (see
+	// results.Summary), and stray: all of them, every phase.
+	duplicated, misrouted, unexpected, stray atomic.Int64
+	outOfOrder                               atomic.Int64
+	bad                                      atomic.Int64 // malformed or unknown probes
+	_                                        [64]byte
 }
 
-func newShard() *shard {
-	return &shard{dueAll: newAtomicHist(), dueSteady: newAtomicHist(), sendSteady: newAtomicHist()}
+func newGroup() *group {
+	return &group{dueAll: newAtomicHist(), dueSteady: newAtomicHist(), sendSteady: newAtomicHist()}
 }
 
-// probeRec is the accounting of one sent probe (one broadcast).
+// probeRec is this process's accounting of one probe (one broadcast).
 type probeRec struct {
-	due      int64 // set by the sender before writing
-	expected int32 // room members connected when due; set before writing
-	sent     atomic.Bool
-	count    atomic.Int32 // distinct deliveries
-	first    atomic.Int64 // first receive time, ns (0: none)
-	last     atomic.Int64 // last receive time, ns
+	delivered atomic.Int32 // deliveries in this process
+	first     atomic.Int64 // first receive time, ns (0: none); owned senders only
+	last      atomic.Int64 // last receive time, ns
 }
 
 // tracker is the shared, read-mostly state of the receive path.
@@ -44,35 +44,68 @@ type tracker struct {
 	base        time.Time    // the monotonic clock origin of due times
 	steadyStart atomic.Int64 // ns since base; MaxInt64 until the send phase is scheduled
 	steadyEnd   atomic.Int64
-	probes      [][]probeRec // [client][seq]; nil for non-senders
-	rooms       int          // sender c is index c/rooms within room c%rooms
+	rooms       int64 // sender c is in room c%rooms, the (c/rooms)-th sender there
+	senders     int64
+	perSender   int64 // probes a sender sends at most
+	noEcho      bool
+	// probes[c][seq] for senders c sending here or with a room member
+	// here; nil otherwise.
+	probes [][]probeRec
 	// owned[c] says sender c runs in this process (nil: every sender
 	// does). Probes of senders in another process count for delivery but
 	// are not timed: their due time is on another process's clock.
 	owned []bool
 }
 
-func (t *tracker) now() int64 { return int64(time.Since(t.base)) }
-
-// receiver is the per-socket state of the receive path.
-type receiver struct {
-	t  *tracker
-	sh *shard
-	// last[s] is 1 + the last seq seen from the s-th sender of this room
-	// (nil when order tracking is off for this run's size).
-	last []uint32
+func newTracker(run string, origin int64) *tracker {
+	t := &tracker{run: []byte(run), base: originBase(origin)}
+	t.steadyStart.Store(math.MaxInt64)
+	t.steadyEnd.Store(math.MaxInt64)
+	return t
 }
 
-// frame handles one received frame payload: every probe in it is accounted.
+func (t *tracker) now() int64 { return int64(time.Since(t.base)) }
+
+func (t *tracker) owns(c int64) bool { return t.owned == nil || t.owned[c] }
+
+// receiver is the per-socket state of the receive path; only the socket's
+// reader goroutine touches it.
+type receiver struct {
+	t        *tracker
+	g        *group
+	client   int64
+	room     int64
+	joinedAt int64 // when it became a member (ns on the run clock)
+	// seen has bit (k·perSender + seq) set when the k-th sender of the
+	// room's probe seq was delivered here; top[k] is 1 + the highest seq
+	// of that sender delivered here.
+	seen []uint64
+	top  []uint32
+}
+
+func newReceiver(t *tracker, g *group, client, room, senders int, joinedAt int64) receiver {
+	r := receiver{t: t, g: g, client: int64(client), room: int64(room), joinedAt: joinedAt}
+	if t.perSender > 0 && senders > 0 {
+		r.seen = make([]uint64, (int64(senders)*t.perSender+63)/64)
+		r.top = make([]uint32, senders)
+	}
+	return r
+}
+
+// trackBytes is what newReceiver allocates for a receiver in a room of
+// senders senders.
+func trackBytes(senders int, perSender int64) int64 {
+	return (int64(senders)*perSender+63)/64*8 + int64(senders)*4
+}
+
+// message handles one received message: every probe in it is accounted.
 // It does not allocate.
-func (r *receiver) frame(payload []byte) {
-	t, sh := r.t, r.sh
-	sh.frames.Add(1)
+func (r *receiver) message(payload []byte) {
 	i := bytes.Index(payload, probePrefix)
 	if i < 0 {
 		return
 	}
-	now := t.now() // the receive time: taken once the frame is known to hold a probe
+	now := r.t.now() // the receive time: taken once the message is known to hold a probe
 	var p Probe
 	rest := payload[i:] // NextProbe need not search again up to the first probe
 	for {
@@ -80,7 +113,7 @@ func (r *receiver) frame(payload []byte) {
 		var bad int
 		rest, found, bad = NextProbe(rest, &p)
 		if bad > 0 {
-			sh.bad.Add(int64(bad))
+			r.g.bad.Add(int64(bad))
 		}
 		if !found {
 			return
@@ -89,40 +122,64 @@ func (r *receiver) frame(payload []byte) {
 	}
 }
 
+// probe accounts one probe copy: a delivery (the first copy at an expected
+// receiver), or a duplicate, misrouted or unexpected copy.
 func (r *receiver) probe(p *Probe, now int64) {
-	t, sh := r.t, r.sh
-	sh.deliveries.Add(1)
+	t, g := r.t, r.g
+	g.received.Add(1)
 	if !bytes.Equal(p.Run, t.run) {
-		sh.foreign.Add(1) // counts for delivery, never for latency
+		g.foreign.Add(1) // counts as received, never for latency
 		return
 	}
-	if p.Client >= int64(len(t.probes)) || p.Seq >= int64(len(t.probes[p.Client])) {
-		sh.bad.Add(1)
+	if p.Client >= t.senders || p.Seq >= t.perSender || len(t.probes[p.Client]) == 0 && p.Client%t.rooms == r.room {
+		g.bad.Add(1)
 		return
 	}
-	rec := &t.probes[p.Client][p.Seq]
-	sh.own.Add(1)
-	if r.last != nil && t.rooms > 0 {
-		if idx := p.Client / int64(t.rooms); idx < int64(len(r.last)) {
-			s1 := uint32(p.Seq + 1)
-			switch l := r.last[idx]; {
-			case s1 == l:
-				sh.duplicated.Add(1)
-				return
-			case s1 < l:
-				sh.outOfOrder.Add(1)
-			default:
-				r.last[idx] = s1
-			}
+	steady := p.Due >= t.steadyStart.Load() && p.Due < t.steadyEnd.Load()
+	switch {
+	case p.Client%t.rooms != r.room:
+		r.stray(steady, &g.misrouted)
+		return
+	case p.Due < r.joinedAt || (t.noEcho && p.Client == r.client):
+		r.stray(steady, &g.unexpected)
+		return
+	}
+	k := p.Client / t.rooms
+	bit := k*t.perSender + p.Seq
+	w, m := bit>>6, uint64(1)<<(bit&63)
+	if r.seen[w]&m != 0 {
+		r.stray(steady, &g.duplicated)
+		return
+	}
+	r.seen[w] |= m
+	if s1 := uint32(p.Seq + 1); s1 < r.top[k] {
+		if steady {
+			g.outOfOrder.Add(1)
 		}
+	} else {
+		r.top[k] = s1
 	}
-	rec.count.Add(1)
-	if t.owned != nil && !t.owned[p.Client] {
-		if p.Due >= t.steadyStart.Load() && p.Due < t.steadyEnd.Load() {
-			sh.steadyDelivered.Add(1)
-		}
-		return
+	t.probes[p.Client][p.Seq].delivered.Add(1)
+	g.delivered.Add(1)
+	if steady {
+		g.steadyDelivered.Add(1)
 	}
+	if t.owns(p.Client) {
+		r.time(p, now, steady)
+	}
+}
+
+func (r *receiver) stray(steady bool, kind *atomic.Int64) {
+	r.g.stray.Add(1)
+	if steady {
+		kind.Add(1)
+	}
+}
+
+// time records a delivery's latency (sender and receiver share this
+// process's clock).
+func (r *receiver) time(p *Probe, now int64, steady bool) {
+	rec := &r.t.probes[p.Client][p.Seq]
 	for {
 		cur := rec.first.Load()
 		if (cur != 0 && cur <= now) || rec.first.CompareAndSwap(cur, now) {
@@ -136,12 +193,11 @@ func (r *receiver) probe(p *Probe, now int64) {
 		}
 	}
 	lat := now - p.Due
-	sh.dueAll.Record(nsToUs(lat))
-	if p.Due >= t.steadyStart.Load() && p.Due < t.steadyEnd.Load() {
-		sh.steadyDelivered.Add(1)
-		sh.dueSteady.Record(nsToUs(lat))
+	r.g.dueAll.Record(nsToUs(lat))
+	if steady {
+		r.g.dueSteady.Record(nsToUs(lat))
 		if p.SendDelay >= 0 {
-			sh.sendSteady.Record(nsToUs(lat - p.SendDelay))
+			r.g.sendSteady.Record(nsToUs(lat - p.SendDelay))
 		}
 	}
 }

@@ -2,25 +2,66 @@ package loadgen
 
 import (
 	"context"
+	"math"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
-// send runs the open-model schedule: sender c's k-th probe is due at
-// sendStart + c·interval/senders + k·interval, fixed in advance. A sender
-// that falls behind (a slow write, a paused goroutine) sends late, and the
-// lateness shows in the latency from due time. Senders are spread over a few
+// schedule is the open-model send schedule of one run, fixed in advance:
+// sender c's probe seq is due at start + c·T/senders + seq·T (T = 1/rate).
+// Senders, the grace period, the loss accounting and the metrics all read
+// due times and the steady phase from it, and nowhere else.
+type schedule struct {
+	start            int64   // ns on the run clock: the first probe's due time
+	interval         float64 // ns between one sender's probes
+	senders          int
+	warmup, duration int64
+	perSender        int64 // probes one sender sends at most
+}
+
+func newSchedule(cfg *Config, start int64) schedule {
+	s := schedule{start: start, senders: cfg.Senders, warmup: int64(cfg.Warmup), duration: int64(cfg.Duration),
+		perSender: perSenderProbes(cfg)}
+	if cfg.Rate > 0 {
+		s.interval = float64(time.Second) / cfg.Rate
+	}
+	return s
+}
+
+// perSenderProbes is the most probes one sender sends in warmup + steady.
+func perSenderProbes(cfg *Config) int64 {
+	if cfg.Rate <= 0 {
+		return 0
+	}
+	return int64(math.Ceil(cfg.Rate*(cfg.Warmup+cfg.Duration).Seconds())) + 1
+}
+
+// due is the due time of sender c's probe seq.
+func (s schedule) due(c int, seq int64) int64 {
+	return s.start + int64(float64(c)*s.interval/float64(s.senders)) + int64(float64(seq)*s.interval)
+}
+
+func (s schedule) steadyStart() int64 { return s.start + s.warmup }
+func (s schedule) steadyEnd() int64   { return s.start + s.warmup + s.duration }
+
+// steady reports whether a probe due at due is counted (due in the steady phase).
+func (s schedule) steady(due int64) bool { return due >= s.steadyStart() && due < s.steadyEnd() }
+
+// send runs the schedule until the steady phase ends. A sender that falls
+// behind (a slow write, a paused goroutine) sends late, and the lateness
+// shows in the latency from due time. Senders are spread over a few
 // goroutines; no goroutine per socket writes.
-func (r *run) send(ctx context.Context, sendStart, end int64) {
-	cfg := r.cfg
-	k := min(cfg.Shards, cfg.Senders)
+func (r *run) send(ctx context.Context, s schedule) {
+	k := min(r.cfg.ReceiveGroups, r.cfg.Senders)
 	var wg sync.WaitGroup
 	for i := 0; i < k; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.sendShard(ctx, i, k, sendStart, end)
+			r.sendPart(ctx, s, i, k)
 		}()
 	}
 	wg.Wait()
@@ -29,44 +70,45 @@ func (r *run) send(ctx context.Context, sendStart, end int64) {
 type sender struct {
 	c              *client
 	prefix, suffix string
-	phase          int64 // ns after sendStart of the first probe
-	room           int
 }
 
-func (r *run) sendShard(ctx context.Context, shard, shards int, sendStart, end int64) {
-	cfg, t := r.cfg, r.t
-	interval := float64(time.Second) / cfg.Rate
+// senders returns the connected senders c with c%parts == part.
+func (r *run) senders(part, parts int) ([]sender, int) {
 	var list []sender
 	maxLen := 0
 	r.mu.Lock()
-	for id := shard; id < cfg.Senders; id += shards {
+	defer r.mu.Unlock()
+	for id := part; id < r.cfg.Senders; id += parts {
 		c := r.clients[id]
 		if c == nil {
 			continue
 		}
-		rm := id % cfg.Rooms
-		msg := expand(cfg.Message, id, rm, "\x00")
+		msg := expand(r.cfg.Message, id, id%r.cfg.Rooms, "\x00")
 		pre, suf, _ := strings.Cut(msg, "\x00")
-		list = append(list, sender{c: c, prefix: pre, suffix: suf, room: rm,
-			phase: int64(float64(id) * interval / float64(cfg.Senders))})
+		list = append(list, sender{c: c, prefix: pre, suffix: suf})
 		maxLen = max(maxLen, len(pre)+len(suf))
 	}
-	r.mu.Unlock()
+	return list, maxLen
+}
+
+func (r *run) sendPart(ctx context.Context, s schedule, part, parts int) {
+	cfg, t := r.cfg, r.t
+	list, maxLen := r.senders(part, parts)
 	if len(list) == 0 {
 		return
 	}
-	buf := make([]byte, 0, frameHeaderRoom+maxLen+cfg.Size+maxProbeHeader)
+	buf := make([]byte, 0, wsclient.HeaderRoom+maxLen+cfg.Size+maxProbeHeader)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	ss, se := t.steadyStart.Load(), t.steadyEnd.Load()
 	run := string(t.run)
-	mask := uint32(shard+1) * 2654435761
-	for seq := int64(0); ; seq++ {
+	mask := uint32(part+1) * 2654435761
+	end := s.steadyEnd()
+	for seq := int64(0); seq < s.perSender; seq++ {
 		for i := range list {
-			s := &list[i]
-			id := s.c.id
-			due := sendStart + s.phase + int64(float64(seq)*interval)
-			if due >= end || seq >= int64(len(t.probes[id])) {
+			sd := &list[i]
+			id := sd.c.id
+			due := s.due(id, seq)
+			if due >= end {
 				return
 			}
 			if d := due - t.now(); d > 0 {
@@ -80,41 +122,29 @@ func (r *run) sendShard(ctx context.Context, shard, shards int, sendStart, end i
 			if ctx.Err() != nil {
 				return
 			}
-			if s.c.dead.Load() {
+			if sd.c.dead.Load() {
 				continue
 			}
 			if cfg.beforeSend != nil {
 				cfg.beforeSend(id, seq)
 			}
-			rec := &t.probes[id][seq]
-			rec.due = due
-			exp := int32(r.rooms[s.room].connected.Load())
-			if cfg.NoEcho && exp > 0 {
-				exp--
-			}
-			rec.expected = exp
-			steady := due >= ss && due < se
-			if steady {
-				r.steadyExpct.Add(int64(exp))
-			}
-			rec.sent.Store(true)
-			now := t.now()
-			buf = buf[:frameHeaderRoom]
-			buf = append(buf, s.prefix...)
-			buf = AppendProbe(buf, run, int64(id), seq, due, now-due, cfg.Size)
-			buf = append(buf, s.suffix...)
+			buf = buf[:wsclient.HeaderRoom]
+			buf = append(buf, sd.prefix...)
+			buf = AppendProbe(buf, run, int64(id), seq, due, t.now()-due, cfg.Size)
+			buf = append(buf, sd.suffix...)
 			mask = mask*1664525 + 1013904223
-			err := s.c.ws.writeText(buf, mask, time.Now().Add(cfg.WriteTimeout))
+			err := sd.c.ws.WriteText(buf, mask, time.Now().Add(cfg.WriteTimeout))
 			r.sends.Add(1)
 			if err != nil {
+				// A failed write may or may not have reached the server:
+				// the probe is not counted as sent, and the socket stops
+				// sending (its sent count stays a prefix of the schedule).
 				r.sendErrors.Add(1)
-				rec.sent.Store(false)
-				if steady {
-					r.steadyExpct.Add(-int64(exp))
-				}
-				s.c.dead.Store(true)
-				_ = s.c.ws.nc.Close()
+				sd.c.dead.Store(true)
+				_ = sd.c.ws.NetConn().Close()
+				continue
 			}
+			sd.c.sent.Store(int32(seq + 1))
 		}
 	}
 }

@@ -2,16 +2,17 @@ package loadgen
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // timeline samples the run once per second: connections, sends,
 // deliveries and the p50/p99 of the deliveries of that second.
 type timeline struct {
 	r    *run
-	rows []Second
+	rows []results.Second
 
 	mu     sync.Mutex
 	phases []phaseMark
@@ -74,16 +75,16 @@ func (tl *timeline) sample(t int) {
 	r := tl.r
 	cur, delta := tl.curCounts, tl.deltaCounts
 	clear(cur)
-	for _, sh := range r.shards {
-		sh.dueAll.addTo(cur)
+	for _, g := range r.groups {
+		g.dueAll.addTo(cur)
 	}
 	for i := range cur {
 		delta[i] = cur[i] - tl.prevCounts[i]
 	}
 	tl.prevCounts, tl.curCounts = cur, tl.prevCounts
-	h := histFromCounts(delta)
-	sends, deliv := r.sends.Load(), r.allDeliveries()
-	row := Second{T: t, Phase: tl.phaseAt(r.t.now()), Connected: r.connected.Load(),
+	h := results.HistFromCounts(delta)
+	sends, deliv := r.sends.Load(), r.delivered()
+	row := results.Second{T: t, Phase: tl.phaseAt(r.t.now()), Connected: r.connected.Load(),
 		Sends: sends - tl.prevSends, Deliveries: deliv - tl.prevDeliv}
 	tl.prevSends, tl.prevDeliv = sends, deliv
 	if h.TotalCount() > 0 {
@@ -101,12 +102,11 @@ func (tl *timeline) sample(t int) {
 	}
 }
 
-func human(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
+// delivered is every delivery so far (every phase).
+func (r *run) delivered() int64 {
+	var n int64
+	for _, g := range r.groups {
+		n += g.delivered.Load()
 	}
-	return fmt.Sprintf("%.0f", v)
+	return n
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
+	"github.com/chatbench/chatbench/loadgen/wsclient"
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/tlstest"
 )
@@ -47,22 +49,22 @@ func TestSwarmOverWSS(t *testing.T) {
 		insecure bool
 	}{{"ca", cert, false}, {"insecure", "", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			tlsCfg, err := loadgen.TLSConfig(tc.ca, tc.insecure)
+			tlsCfg, err := wsclient.TLSConfig(tc.ca, tc.insecure)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cfg := smallRun("wss://" + addr + "/ws?room={{room}}&user={{user}}")
 			cfg.TLS = tlsCfg
-			cfg.MetricsURL = "https://" + addr + "/metrics"
+			cfg.MetricsURLs = []string{"https://" + addr + "/metrics"}
 			res := mustRun(t, cfg)
 			sm := res.Summary
 			t.Logf("wss: p50 %.2f p99 %.2f ms, expected %d delivered %d, connect p50 %.2f ms, server %+v",
-				sm.LatencyMs.P50, sm.LatencyMs.P99, sm.Expected, sm.Delivered, sm.ConnectMs.P50, sm.Server)
+				sm.LatencyMs.P50, sm.LatencyMs.P99, sm.Expected, sm.Delivered, sm.ConnectMs.P50, res.Server)
 			if sm.Connected != 20 || sm.Lost != 0 || sm.Sent == 0 || sm.Expected != sm.Sent*20 || sm.Duplicated != 0 {
 				t.Errorf("connected %d sent %d expected %d lost %d dup %d; want 20 sockets, no loss", sm.Connected, sm.Sent, sm.Expected, sm.Lost, sm.Duplicated)
 			}
-			if sm.Server.Source != "prometheus" {
-				t.Errorf("server cost over https not scraped: %v", res.Notes)
+			if p := res.Server.Processes; len(p) != 1 || p[0].Error != "" || p[0].End == nil {
+				t.Errorf("server cost over https not scraped: %+v", res.Server)
 			}
 		})
 	}
@@ -85,19 +87,19 @@ func TestSwarmTLSErrorsAreCountedByKind(t *testing.T) {
 			cfg := smallRun(tc.url)
 			cfg.Clients = 4
 			res, err := loadgen.Run(context.Background(), cfg)
-			if err == nil || !res.Partial || res.Summary.Connected != 0 {
-				t.Fatalf("err %v partial %v connected %d; want a failed, partial run", err, res.Partial, res.Summary.Connected)
+			if err != nil || res.Outcome.Verdict != results.Invalid || res.Summary.Connected != 0 {
+				t.Fatalf("err %v outcome %+v connected %d; want an invalid run (nothing connected)", err, res.Outcome, res.Summary.Connected)
 			}
-			if res.Errors.Connect[loadgen.ErrTLS] != 4 || res.Summary.ConnectErrors != 4 {
+			if res.Errors.Connect[wsclient.KindTLS] != 4 || res.Summary.ConnectErrors != 4 {
 				t.Errorf("connect errors %v, want tls: 4", res.Errors.Connect)
 			}
-			t.Logf("%s: %v", tc.name, err)
+			t.Logf("%s: %v", tc.name, res.Outcome.Reasons)
 		})
 	}
 }
 
 func TestTLSConfigCAFile(t *testing.T) {
-	if _, err := loadgen.TLSConfig(t.TempDir()+"/none.pem", false); err == nil {
+	if _, err := wsclient.TLSConfig(t.TempDir()+"/none.pem", false); err == nil {
 		t.Error("a missing CA file is accepted")
 	}
 	dir := t.TempDir()
@@ -105,10 +107,10 @@ func TestTLSConfigCAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadgen.TLSConfig(key, false); err == nil {
+	if _, err := wsclient.TLSConfig(key, false); err == nil {
 		t.Error("a CA file without a certificate is accepted")
 	}
-	if c, err := loadgen.TLSConfig("", false); c != nil || err != nil {
+	if c, err := wsclient.TLSConfig("", false); c != nil || err != nil {
 		t.Errorf("no --ca, no --insecure: %v, %v; want nil (system roots)", c, err)
 	}
 }

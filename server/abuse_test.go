@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbench/chatbench/server/rlimit"
+	"github.com/chatbench/chatbench/internal/rlimit"
 
 	"github.com/chatbench/chatbench/server"
 	"github.com/coder/websocket"

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbench/chatbench/internal/rlimit"
 	"github.com/chatbench/chatbench/server"
-	"github.com/chatbench/chatbench/server/rlimit"
 	"github.com/coder/websocket"
 )
 

@@ -7,7 +7,6 @@ package sweep
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +15,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/chatbench/chatbench/internal/units"
+
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // Node is one started server node.
@@ -57,7 +59,9 @@ type Config struct {
 	MaxRuns    int           // per backend; default 30
 
 	Warmup, Duration, Grace time.Duration // per step; defaults 1 s, 5 s, 1 s
-	Version                 string
+	// Settle is the pause before the server's memory is read, per step (default 1 s).
+	Settle  time.Duration
+	Version string
 	// Progress gets one line per step; nil: none.
 	Progress io.Writer
 }
@@ -74,65 +78,6 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 // External is the backend name of a sweep against URLs.
 const External = "external"
-
-// Step is one run of the sweep, as written in the results file.
-type Step struct {
-	Backend  string          `json:"backend"`
-	Clients  int64           `json:"clients"`
-	RatePerS float64         `json:"rate_per_s"`
-	OK       bool            `json:"ok"`
-	Why      string          `json:"why,omitempty"`
-	Result   *loadgen.Result `json:"result"`
-}
-
-// Search is how the knee search of one backend at one rate went.
-type Search struct {
-	Backend  string  `json:"backend"`
-	RatePerS float64 `json:"rate_per_s"`
-	Knee     int64   `json:"knee"`  // 0: even the first step failed
-	Above    int64   `json:"above"` // smallest N that failed; 0: none up to max
-	Runs     int     `json:"runs"`
-	Stopped  string  `json:"stopped,omitempty"`
-}
-
-// ResultConfig is the sweep's config as written.
-type ResultConfig struct {
-	URLs      []string  `json:"urls"`
-	Backend   string    `json:"backend"` // the only backend, or ""
-	Backends  []string  `json:"backends"`
-	Nodes     int       `json:"nodes"`
-	RatePerS  float64   `json:"rate_per_s"` // the first rate, the one "knees" is at
-	Rates     []float64 `json:"rates_per_s"`
-	SizeBytes int       `json:"size_bytes"`
-	SLOP99Ms  float64   `json:"slo_p99_ms"`
-	MaxLoss   float64   `json:"slo_max_loss"`
-	StartN    int64     `json:"start"`
-	MaxN      int64     `json:"max"`
-	BudgetS   float64   `json:"budget_s"`
-	DurationS float64   `json:"duration_s"`
-}
-
-// Result is a sweep results file (kind "sweep").
-type Result struct {
-	Schema      string              `json:"schema"`
-	Kind        string              `json:"kind"`
-	StartedAt   time.Time           `json:"started_at"`
-	Config      ResultConfig        `json:"config"`
-	Environment loadgen.Environment `json:"environment"`
-	Summary     struct{}            `json:"summary"`
-	Steps       []Step              `json:"steps"`
-	Knees       map[string]int64    `json:"knees"`    // per backend, at the first rate
-	Searches    []Search            `json:"searches"` // every backend × rate
-	Partial     bool                `json:"partial"`
-	Notes       []string            `json:"notes,omitempty"`
-}
-
-// WriteJSON writes the results file.
-func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	return enc.Encode(r)
-}
 
 func (c *Config) defaults() error {
 	if len(c.URLs) == 0 && len(c.Backends) == 0 {
@@ -181,6 +126,9 @@ func (c *Config) defaults() error {
 	if c.Grace <= 0 {
 		c.Grace = time.Second
 	}
+	if c.Settle <= 0 {
+		c.Settle = time.Second
+	}
 	return nil
 }
 
@@ -198,12 +146,12 @@ func (c *Config) nodesFor(backend string) int {
 // of the budget. It returns the results so far with an error when a step
 // could not run at all (bad config, ctx cancelled); a budget spent early is
 // not an error: the result is marked partial and the search says so.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	res := &Result{Schema: estimate.ResultsSchema, Kind: "sweep", StartedAt: time.Now().UTC(), Knees: map[string]int64{}}
-	res.Config = ResultConfig{URLs: cfg.URLs, Backends: cfg.Backends, Nodes: cfg.Nodes, RatePerS: cfg.Rates[0], Rates: cfg.Rates,
+	res := results.NewSweep()
+	res.Config = results.SweepConfig{URLs: cfg.URLs, Backends: cfg.Backends, Nodes: cfg.Nodes, RatePerS: cfg.Rates[0], Rates: cfg.Rates,
 		SizeBytes: cfg.SizeBytes, SLOP99Ms: float64(cfg.SLO.P99) / 1e6, MaxLoss: cfg.SLO.MaxLoss,
 		StartN: cfg.StartN, MaxN: cfg.MaxN, BudgetS: cfg.Budget.Seconds(), DurationS: cfg.Duration.Seconds()}
 	if len(cfg.Backends) == 1 {
@@ -220,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				Resolution: cfg.Resolution, SLO: cfg.SLO, Budget: share, MaxRuns: cfg.MaxRuns,
 			})
 			if kr != nil {
-				res.Searches = append(res.Searches, Search{Backend: b, RatePerS: rate, Knee: kr.Knee, Above: kr.Above, Runs: kr.Runs(), Stopped: kr.Stopped})
+				res.Searches = append(res.Searches, results.Search{Backend: b, RatePerS: rate, Knee: kr.Knee, Above: kr.Above, Runs: kr.Runs(), Stopped: kr.Stopped})
 				if kr.Knee > 0 && j == 0 {
 					res.Knees[b] = kr.Knee
 				}
@@ -228,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			if errors.Is(err, estimate.ErrBudget) {
 				res.Partial = true
 				res.Notes = append(res.Notes, fmt.Sprintf("%s at %s: %s; the knee is between %d and %s", b,
-					estimate.FormatRate(rate), kr.Stopped, kr.Knee, aboveText(kr.Above)))
+					units.FormatRate(rate), kr.Stopped, kr.Knee, aboveText(kr.Above)))
 				continue
 			}
 			if err != nil {
@@ -248,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // Err reports a backend whose first step already missed the SLO (no knee
 // at all): the sweep ran, and says nothing about that backend's capacity.
-func (r *Result) Err() error {
+func Err(r *results.Sweep) error {
 	for _, se := range r.Searches {
 		if se.Knee > 0 {
 			continue
@@ -260,7 +208,7 @@ func (r *Result) Err() error {
 				break
 			}
 		}
-		return fmt.Errorf("sweep %s at %s: even %d clients miss the SLO%s", se.Backend, estimate.FormatRate(se.RatePerS), r.Config.StartN, why)
+		return fmt.Errorf("sweep %s at %s: even %d clients miss the SLO%s", se.Backend, units.FormatRate(se.RatePerS), r.Config.StartN, why)
 	}
 	return nil
 }
@@ -275,7 +223,7 @@ func aboveText(n int64) string {
 type stepRunner struct {
 	cfg     *Config
 	backend string
-	res     *Result
+	res     *results.Sweep
 }
 
 // RunStep starts fresh nodes, runs swarm once and stops the nodes.
@@ -299,24 +247,20 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 			urls = append(urls, n.URL+"?room={{room}}&user={{user}}")
 		}
 	}
-	lc := loadgen.Config{URLs: urls, Clients: int(st.Clients), Rate: st.RatePerS, Size: c.SizeBytes,
-		Warmup: c.Warmup, Duration: c.Duration, Grace: c.Grace, Version: c.Version}
+	lc := loadgen.DefaultConfig()
+	lc.URLs, lc.Clients, lc.Rate, lc.Size, lc.Version = urls, int(st.Clients), st.RatePerS, c.SizeBytes, c.Version
+	lc.Warmup, lc.Duration, lc.Grace, lc.Settle = c.Warmup, c.Duration, c.Grace, c.Settle
+	lc.Limits = results.Limits{MaxLoss: c.SLO.MaxLoss}
 	if r.backend != External {
 		lc.Backend = r.backend
 	}
-	// Server cost: one node's from its /proc (or /metrics); several nodes'
-	// from all their /proc entries together (CPU per delivery and memory
-	// per connection of the whole cluster of nodes).
-	switch {
-	case len(nodes) == 1:
-		lc.ServerPid, lc.MetricsURL = nodes[0].PID, nodes[0].MetricsURL
-	case len(nodes) > 1:
-		for _, n := range nodes {
-			if n.PID <= 0 {
-				lc.ServerPids = nil
-				break
-			}
-			lc.ServerPids = append(lc.ServerPids, n.PID)
+	// Server cost: every node's, from its /proc (or its /metrics), added up.
+	for _, n := range nodes {
+		switch {
+		case n.PID > 0:
+			lc.ServerPIDs = append(lc.ServerPIDs, n.PID)
+		case n.MetricsURL != "":
+			lc.MetricsURLs = append(lc.MetricsURLs, n.MetricsURL)
 		}
 	}
 	lres, err := loadgen.Run(ctx, lc)
@@ -327,34 +271,25 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 	if errors.As(err, &ce) {
 		return estimate.StepResult{}, err
 	}
-	sr := estimate.StepResult{}
-	if lres != nil {
-		s := lres.Summary
-		sr.P99 = time.Duration(s.LatencyMs.P99 * float64(time.Millisecond))
-		sr.Expected, sr.Lost = s.Expected, s.Lost
-		switch {
-		case s.ConnectErrors > 0:
-			sr.Failed, sr.Reason = true, fmt.Sprintf("%d connect errors", s.ConnectErrors)
-		case s.Disconnected > 0:
-			sr.Failed, sr.Reason = true, fmt.Sprintf("%d sockets dropped", s.Disconnected)
-		case s.Sent == 0 && st.RatePerS > 0:
-			sr.Failed, sr.Reason = true, "nothing sent"
-		}
-	}
-	if err != nil {
-		// A run that failed (limits, a server that refused or dropped
-		// sockets) is over the knee, not the end of the sweep.
-		sr.Failed, sr.Reason = true, oneLine(err.Error())
+	s := lres.Summary
+	sr := estimate.StepResult{P99: time.Duration(s.LatencyMs.P99 * float64(time.Millisecond)), Expected: s.Expected, Lost: s.Lost}
+	switch o := lres.Outcome; {
+	case o.Verdict == results.Partial || o.Verdict == results.Invalid || s.ConnectErrors > 0 || s.Disconnected > 0:
+		// A run that could not measure (limits, a server that refused or
+		// dropped sockets) is over the knee, not the end of the sweep.
+		sr.Failed, sr.Reason = true, o.Verdict+": "+strings.Join(o.Reasons, "; ")
+	case s.LatencyMs.Count == 0:
+		sr.Failed, sr.Reason = true, "no delivery was timed"
 	}
 	ok, why := c.SLO.Met(sr)
-	r.res.Steps = append(r.res.Steps, Step{Backend: r.backend, Clients: st.Clients, RatePerS: st.RatePerS, OK: ok, Why: why, Result: lres})
+	r.res.Steps = append(r.res.Steps, results.Step{Backend: r.backend, Clients: st.Clients, RatePerS: st.RatePerS, OK: ok, Why: why, Result: lres})
 	if c.Progress != nil {
 		verdict := "ok"
 		if !ok {
 			verdict = "over: " + why
 		}
 		fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s: p99 %s, lost %d of %d: %s\n", r.backend,
-			estimate.FormatCount(float64(st.Clients)), estimate.FormatRate(st.RatePerS), sr.P99.Round(time.Microsecond),
+			units.FormatCount(float64(st.Clients)), units.FormatRate(st.RatePerS), sr.P99.Round(time.Microsecond),
 			sr.Lost, sr.Expected, verdict)
 	}
 	return sr, nil
@@ -382,7 +317,7 @@ var BlogClaims = map[string]BlogClaim{
 // claims scaled to this machine: the blog's users on a 4-core server at
 // 10 msg/s, × √(cores/4 × 10/rate) by the fan-out law (N² × rate ∝ cores),
 // capped by memory at the blog's 10 KB per connection.
-func (r *Result) WriteTable(w io.Writer) error {
+func WriteTable(w io.Writer, r *results.Sweep) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BACKEND\tCLIENTS\tP99\tLOST\tSLO")
@@ -396,20 +331,20 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if !s.OK {
 			v = "over: " + s.Why
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Backend, estimate.FormatCount(float64(s.Clients)), p99, lost, v)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Backend, units.FormatCount(float64(s.Clients)), p99, lost, v)
 	}
 	tw.Flush()
 	cores, mem := float64(r.Environment.Cores), float64(r.Environment.MemBytes)
 	fmt.Fprintf(&b, "\nKNEES: SLO p99 < %s ms and loss ≤ %s, on %s cores / %s\n",
-		estimate.FormatSig(r.Config.SLOP99Ms, 3), estimate.FormatSig(r.Config.MaxLoss, 3),
-		estimate.FormatSig(cores, 3), estimate.FormatBytes(mem))
+		units.FormatSig(r.Config.SLOP99Ms, 3), units.FormatSig(r.Config.MaxLoss, 3),
+		units.FormatSig(cores, 3), units.FormatBytes(mem))
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BACKEND\tRATE\tKNEE\tRUNS\tTHE BLOG'S CLAIM, SCALED TO THIS MACHINE AND RATE")
 	for _, s := range r.Searches {
-		knee := estimate.FormatCount(float64(s.Knee))
+		knee := units.FormatCount(float64(s.Knee))
 		switch {
 		case s.Knee == 0:
-			knee = "< " + estimate.FormatCount(float64(r.Config.StartN))
+			knee = "< " + units.FormatCount(float64(r.Config.StartN))
 		case s.Above == 0:
 			knee = "≥ " + knee
 		}
@@ -417,7 +352,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if c, ok := BlogClaims[s.Backend]; ok {
 			lo, hi := ScaleClaim(c.Lo, cores, mem, s.RatePerS), ScaleClaim(c.Hi, cores, mem, s.RatePerS)
 			claim = fmt.Sprintf("claim %s: %s–%s users on 4 cores at 10/s → %s–%s here", c.ID,
-				estimate.FormatCount(c.Lo), estimate.FormatCount(c.Hi), estimate.FormatCount(lo), estimate.FormatCount(hi))
+				units.FormatCount(c.Lo), units.FormatCount(c.Hi), units.FormatCount(lo), units.FormatCount(hi))
 			switch {
 			case s.Knee > 0 && s.Above > 0:
 				_, _, v := estimate.RatioVerdict(float64(s.Knee), lo, hi)
@@ -426,12 +361,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 				claim += ": not reached (every step passed up to --max)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Backend, estimate.FormatRate(s.RatePerS), knee, s.Runs, claim)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Backend, units.FormatRate(s.RatePerS), knee, s.Runs, claim)
 	}
 	tw.Flush()
 	for _, s := range r.Searches {
 		if s.Stopped != "" {
-			fmt.Fprintf(&b, "%s at %s stopped early: %s\n", s.Backend, estimate.FormatRate(s.RatePerS), s.Stopped)
+			fmt.Fprintf(&b, "%s at %s stopped early: %s\n", s.Backend, units.FormatRate(s.RatePerS), s.Stopped)
 		}
 	}
 	for _, n := range r.Notes {

@@ -57,7 +57,7 @@ func TestShortSweepEmbedded(t *testing.T) {
 	if len(res.Steps) != 3 || res.Knees["memory"] != 40 || len(res.Searches) != 1 || res.Searches[0].Above != 0 {
 		t.Fatalf("steps %d, knees %v, searches %+v", len(res.Steps), res.Knees, res.Searches)
 	}
-	if err := res.Err(); err != nil {
+	if err := Err(res); err != nil {
 		t.Errorf("Err() = %v", err)
 	}
 	for _, s := range res.Steps {
@@ -81,7 +81,7 @@ func TestShortSweepEmbedded(t *testing.T) {
 		t.Errorf("read back: %d runs, knees %+v", len(ev.Runs), ev.Knees)
 	}
 	var tbl bytes.Buffer
-	if err := res.WriteTable(&tbl); err != nil {
+	if err := WriteTable(&tbl, res); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(tbl.String(), "memory   2/s   ≥ 40  3     claim 5: 1,000–2,000 users on 4 cores at 10/s") ||
@@ -108,7 +108,7 @@ func TestSweepNothingListening(t *testing.T) {
 			t.Errorf("search %+v step %+v", s, res.Steps[i])
 		}
 	}
-	if err := res.Err(); err == nil || !strings.HasPrefix(err.Error(), "sweep external at 1/s: even 5 clients miss the SLO: failed: ") {
+	if err := Err(res); err == nil || !strings.HasPrefix(err.Error(), "sweep external at 1/s: even 5 clients miss the SLO: failed: ") {
 		t.Errorf("Err() = %v", err)
 	}
 }

@@ -13,7 +13,6 @@ package htmlreport
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -23,9 +22,7 @@ import (
 	"strings"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // Report is what one HTML file shows.
@@ -40,7 +37,7 @@ type Report struct {
 // Run is one swarm result (possibly merged from several processes).
 type Run struct {
 	Name   string
-	Result *loadgen.Result
+	Result *results.Result
 }
 
 // Sweep is a sweep result: its steps, the SLO and the knees.
@@ -61,7 +58,7 @@ type Step struct {
 	RatePerS float64
 	OK       bool
 	Why      string
-	Result   *loadgen.Result
+	Result   *results.Result
 }
 
 // Knee is the result of one knee search (a backend at a rate).
@@ -72,93 +69,24 @@ type Knee struct {
 	Above    int64 // smallest N that missed it; 0: none up to the maximum
 }
 
-// The subset of a sweep results file (kind "sweep", docs/results-schema.md)
-// the report shows.
-type sweepFile struct {
-	Config struct {
-		SLOP99Ms float64 `json:"slo_p99_ms"`
-		MaxLoss  float64 `json:"slo_max_loss"`
-	} `json:"config"`
-	Steps []struct {
-		Backend  string          `json:"backend"`
-		Clients  int64           `json:"clients"`
-		RatePerS float64         `json:"rate_per_s"`
-		OK       bool            `json:"ok"`
-		Why      string          `json:"why"`
-		Result   *loadgen.Result `json:"result"`
-	} `json:"steps"`
-	Knees    map[string]int64 `json:"knees"`
-	Searches []Knee           `json:"searches"`
-	Partial  bool             `json:"partial"`
-	Notes    []string         `json:"notes"`
-}
-
-// UnmarshalJSON reads a search of a sweep file.
-func (k *Knee) UnmarshalJSON(b []byte) error {
-	var j struct {
-		Backend  string  `json:"backend"`
-		RatePerS float64 `json:"rate_per_s"`
-		Knee     int64   `json:"knee"`
-		Above    int64   `json:"above"`
-	}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	*k = Knee(j)
-	return nil
-}
-
 // Parse reads one results file's contents (kind "swarm" or "sweep") into a
 // report part named name.
 func Parse(name string, data []byte) (Report, error) {
-	var head struct {
-		Schema string `json:"schema"`
-		Kind   string `json:"kind"`
+	f, err := results.Decode(name, data)
+	if err != nil {
+		return Report{}, err
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return Report{}, fmt.Errorf("%s: not a results file: %w", name, err)
+	if f.Run != nil {
+		return Report{Runs: []Run{{Name: name, Result: f.Run}}}, nil
 	}
-	if head.Schema != loadgen.Schema {
-		return Report{}, fmt.Errorf("%s: schema %q, want %q", name, head.Schema, loadgen.Schema)
+	sw := Sweep{Name: name, SLOP99Ms: f.Sweep.Config.SLOP99Ms, MaxLoss: f.Sweep.Config.MaxLoss, Partial: f.Sweep.Partial, Notes: f.Sweep.Notes}
+	for _, se := range f.Sweep.Searches {
+		sw.Knees = append(sw.Knees, Knee{Backend: se.Backend, RatePerS: se.RatePerS, Knee: se.Knee, Above: se.Above})
 	}
-	switch head.Kind {
-	case "swarm":
-		var r loadgen.Result
-		if err := json.Unmarshal(data, &r); err != nil {
-			return Report{}, fmt.Errorf("%s: %w", name, err)
-		}
-		fillHists(&r)
-		return Report{Runs: []Run{{Name: name, Result: &r}}}, nil
-	case "sweep":
-		var f sweepFile
-		if err := json.Unmarshal(data, &f); err != nil {
-			return Report{}, fmt.Errorf("%s: %w", name, err)
-		}
-		sw := Sweep{Name: name, SLOP99Ms: f.Config.SLOP99Ms, MaxLoss: f.Config.MaxLoss, Knees: f.Searches,
-			Partial: f.Partial, Notes: f.Notes}
-		if len(sw.Knees) == 0 { // older files: knees per backend only
-			for b, n := range f.Knees {
-				sw.Knees = append(sw.Knees, Knee{Backend: b, Knee: n})
-			}
-		}
-		for _, s := range f.Steps {
-			if s.Result != nil {
-				fillHists(s.Result)
-			}
-			sw.Steps = append(sw.Steps, Step{Backend: s.Backend, Clients: s.Clients, RatePerS: s.RatePerS, OK: s.OK, Why: s.Why, Result: s.Result})
-		}
-		return Report{Sweeps: []Sweep{sw}}, nil
+	for _, s := range f.Sweep.Steps {
+		sw.Steps = append(sw.Steps, Step{Backend: s.Backend, Clients: s.Clients, RatePerS: s.RatePerS, OK: s.OK, Why: s.Why, Result: s.Result})
 	}
-	return Report{}, fmt.Errorf("%s: kind %q, want swarm or sweep", name, head.Kind)
-}
-
-func fillHists(r *loadgen.Result) {
-	h := &r.Histograms
-	for _, p := range []**hdr.Histogram{&h.LatencyDue, &h.LatencySend, &h.Connect, &h.FanoutFirst, &h.FanoutLast} {
-		if *p == nil {
-			*p = loadgen.NewHist()
-		}
-	}
+	return Report{Sweeps: []Sweep{sw}}, nil
 }
 
 // Load reads results files (swarm or sweep) into one report, each part
@@ -257,8 +185,7 @@ func build(rep *Report) (*view, error) {
 		server, swarm := make([]float64, len(rep.Runs)), make([]float64, len(rep.Runs))
 		for i, r := range rep.Runs {
 			names[i] = r.Name
-			server[i] = r.Result.Summary.Server.RSSKBPerConn
-			swarm[i] = r.Result.Summary.Swarm.RSSKBPerSocket
+			names[i], server[i], swarm[i] = memoryBar(r.Name, r.Result)
 		}
 		all := runView{ID: "all", Heading: "All runs"}
 		s, err := latencyDistribution("Latency distribution, every run", rep.Runs)
@@ -273,7 +200,7 @@ func build(rep *Report) (*view, error) {
 			return nil, err
 		}
 		all.Figures = append(all.Figures, figure{ID: "all-memory", SVG: template.HTML(s),
-			Caption: "Server RSS growth per connection (0 when not measured) and swarm's own RSS per socket, per run, beside the blog's assumed 10 KB."})
+			Caption: "Server RSS growth per connection and swarm's own RSS per socket (KB = 1000 B), per run, beside the blog's assumed 10 KB; a run whose figure was not measured is labelled so and drawn at 0."})
 		v.Runs = append(v.Runs, all)
 	}
 	for i, r := range rep.Runs {
@@ -293,7 +220,7 @@ func ms(v float64) string { return fmt.Sprintf("%.2f", v) }
 func buildRun(id string, r Run) (runView, error) {
 	res := r.Result
 	s, c := res.Summary, res.Config
-	rv := runView{ID: id, Name: r.Name, Heading: r.Name, Partial: res.Partial}
+	rv := runView{ID: id, Name: r.Name, Heading: r.Name, Partial: !res.Outcome.OK()}
 	if rv.Heading == "" {
 		rv.Heading = "swarm run"
 	}
@@ -303,27 +230,30 @@ func buildRun(id string, r Run) (runView, error) {
 	if c.Backend != "" {
 		target += " (backend " + c.Backend + ")"
 	}
-	server := "not measured"
-	if s.Server.Source != "" {
-		server = fmt.Sprintf("%.1f KiB per connection, %.2f µs CPU per delivery (%s)", s.Server.RSSKBPerConn, s.Server.CPUUsPerDelivery, s.Server.Source)
-	}
+	server := results.CostLine(res.Server, "per delivery", "per connection")
 	rv.Facts = []kv{
 		{"target", target},
 		{"load", rooms},
 		{"connections", fmt.Sprintf("%s connected, %s connect errors, %s lost mid-run", fmtCount(s.Connected), fmtCount(s.ConnectErrors), fmtCount(s.Disconnected))},
-		{"deliveries", fmt.Sprintf("%s sent, %s expected, %s delivered, %s lost (%s), %s duplicated, %s out of order",
-			fmtCount(s.Sent), fmtCount(s.Expected), fmtCount(s.Delivered), fmtCount(s.Lost), pct(s.LossRatio), fmtCount(s.Duplicated), fmtCount(s.OutOfOrder))},
+		{"outcome", outcomeText(res.Outcome)},
+		{"deliveries", fmt.Sprintf("%s sent, %s expected, %s delivered, %s lost (%s); %s duplicated, %s misrouted, %s unexpected, %s out of order",
+			fmtCount(s.Sent), fmtCount(s.Expected), fmtCount(s.Delivered), fmtCount(s.Lost), pct(s.LossRatio), fmtCount(s.Duplicated),
+			fmtCount(s.Misrouted), fmtCount(s.Unexpected), fmtCount(s.OutOfOrder))},
 		{"throughput", fmt.Sprintf("%s deliveries/s in the steady phase", fmtCount(int64(s.DeliveriesPerS+0.5)))},
 		{"server cost", server},
-		{"swarm cost", fmt.Sprintf("%.1f KiB per socket, %.2f µs CPU per received message", s.Swarm.RSSKBPerSocket, s.Swarm.CPUUsPerMessage)},
+		{"swarm cost", results.CostLine(res.Swarm, "per received message", "per socket")},
 		{"environment", fmt.Sprintf("%d cores, %s, chatbench %s; run %s, started %s", res.Environment.Cores, res.Environment.GoVersion,
 			res.Environment.Version, c.RunID, res.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))},
 	}
 	for _, q := range []struct {
 		name string
-		p    loadgen.Percentiles
+		p    results.Percentiles
 	}{{"from due time", s.LatencyMs}, {"from send time", s.SendLatencyMs}, {"first receiver", s.FanoutFirstMs},
 		{"last receiver", s.FanoutLastMs}, {"connect", s.ConnectMs}} {
+		if q.p.Count == 0 {
+			rv.Latency = append(rv.Latency, []string{q.name, "not measured: no sample", "", "", "", ""})
+			continue
+		}
 		rv.Latency = append(rv.Latency, []string{q.name, ms(q.p.P50), ms(q.p.P90), ms(q.p.P99), ms(q.p.P999), ms(q.p.Max)})
 	}
 	add := func(kind, caption string, svg string, err error) error {
@@ -340,27 +270,28 @@ func buildRun(id string, r Run) (runView, error) {
 		return rv, err
 	}
 	svg, err = timePlot("Latency over time", "latency from due time (ms)", res.Timeline, []timeSeries{
-		{name: "p50", value: func(s loadgen.Second) (float64, bool) { return s.P50Ms, s.P50Ms > 0 }},
-		{name: "p99", dashed: true, value: func(s loadgen.Second) (float64, bool) { return s.P99Ms, s.P99Ms > 0 }},
+		{name: "p50", value: func(s results.Second) (float64, bool) { return s.P50Ms, s.P50Ms > 0 }},
+		{name: "p99", dashed: true, value: func(s results.Second) (float64, bool) { return s.P99Ms, s.P99Ms > 0 }},
 	})
 	if err := add("latency-over-time", "p50 and p99 of each second's deliveries (every phase), with the phases marked.", svg, err); err != nil {
 		return rv, err
 	}
 	svg, err = timePlot("Connections", "open sockets", res.Timeline, []timeSeries{
-		{name: "connected", value: func(s loadgen.Second) (float64, bool) { return float64(s.Connected), true }},
+		{name: "connected", value: func(s results.Second) (float64, bool) { return float64(s.Connected), true }},
 	})
 	if err := add("connections", "Open sockets at the end of each second.", svg, err); err != nil {
 		return rv, err
 	}
 	svg, err = timePlot("Deliveries per second", "messages per second", res.Timeline, []timeSeries{
-		{name: "deliveries/s", value: func(s loadgen.Second) (float64, bool) { return float64(s.Deliveries), true }},
-		{name: "sends/s", dashed: true, value: func(s loadgen.Second) (float64, bool) { return float64(s.Sends), true }},
+		{name: "deliveries/s", value: func(s results.Second) (float64, bool) { return float64(s.Deliveries), true }},
+		{name: "sends/s", dashed: true, value: func(s results.Second) (float64, bool) { return float64(s.Sends), true }},
 	})
 	if err := add("deliveries", "Probes received (fan-out) and sent per second.", svg, err); err != nil {
 		return rv, err
 	}
-	svg, err = memoryBars("Memory per connection", []string{r.Name}, []float64{s.Server.RSSKBPerConn}, []float64{s.Swarm.RSSKBPerSocket})
-	if err := add("memory", "Server RSS growth per connection ("+server+") and swarm's own RSS per socket, measured right after the ramp, beside the blog's assumed 10 KB.", svg, err); err != nil {
+	name, srvKB, swarmKB := memoryBar(r.Name, res)
+	svg, err = memoryBars("Memory per connection", []string{name}, []float64{srvKB}, []float64{swarmKB})
+	if err := add("memory", "Server RSS growth per connection and swarm's own RSS per socket (KB = 1000 B), measured right after the ramp, beside the blog's assumed 10 KB; a figure that was not measured is labelled so and drawn at 0.", svg, err); err != nil {
 		return rv, err
 	}
 	rv.Notes = append(append(rv.Notes, res.Errors.Run...), res.Notes...)
@@ -433,7 +364,7 @@ func buildSweep(id string, sw Sweep) (sweepView, error) {
 }
 
 // ForRun is the report of one swarm run (swarm --html).
-func ForRun(res *loadgen.Result, version string) *Report {
+func ForRun(res *results.Result, version string) *Report {
 	name := "swarm run"
 	if res.Config.RunID != "" {
 		name = "swarm run " + res.Config.RunID
@@ -455,4 +386,29 @@ func ForSweep(writeJSON func(io.Writer) error, version string) (*Report, error) 
 	}
 	rep.Title, rep.Version, rep.Generated = "chatbench sweep", version, time.Now()
 	return &rep, nil
+}
+
+// memoryBar is a run's bar label and its server and swarm memory per
+// connection in KB; a figure not measured is 0 and named in the label.
+func memoryBar(name string, r *results.Result) (string, float64, float64) {
+	var missing []string
+	kb := func(f results.Figure, who string) float64 {
+		if !f.OK() {
+			missing = append(missing, who)
+			return 0
+		}
+		return f.Value / 1000
+	}
+	srv, sw := kb(r.Server.MemoryPerConn, "server"), kb(r.Swarm.MemoryPerConn, "swarm")
+	if len(missing) > 0 {
+		name += " (" + strings.Join(missing, ", ") + ": not measured)"
+	}
+	return name, srv, sw
+}
+
+func outcomeText(o results.Outcome) string {
+	if len(o.Reasons) == 0 {
+		return o.Verdict
+	}
+	return o.Verdict + ": " + strings.Join(o.Reasons, "; ")
 }

@@ -11,22 +11,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbench/chatbench/estimate/sweep"
-	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/htmlreport"
 	"github.com/chatbench/chatbench/loadgen/htmlreport/htmlreporttest"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // fakeRun is a swarm result with realistic shapes: log-normal latencies
 // (send-time a little under due-time), a ramp, warmup, steady and grace
 // timeline, and server and swarm memory.
-func fakeRun(seed uint64, n int) *loadgen.Result {
+func fakeRun(seed uint64, n int) *results.Result {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	r := &loadgen.Result{Schema: loadgen.Schema, Kind: "swarm", Runs: 1, StartedAt: time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)}
-	r.Config = loadgen.RunConfig{URLs: []string{"ws://127.0.0.1:8080/ws?room={{room}}&user={{user}}"}, Backend: "memory",
+	r := &results.Result{Schema: results.Schema, Kind: "swarm", Runs: 1, StartedAt: time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)}
+	r.Config = results.RunConfig{URLs: []string{"ws://127.0.0.1:8080/ws?room={{room}}&user={{user}}"}, Backend: "memory",
 		Clients: n, RoomSize: n, Rooms: 1, Senders: 100, RatePerS: 3, SizeBytes: 100, DurationS: 10, RunID: "fake"}
 	h := &r.Histograms
-	h.LatencyDue, h.LatencySend, h.Connect, h.FanoutFirst, h.FanoutLast = loadgen.NewHist(), loadgen.NewHist(), loadgen.NewHist(), loadgen.NewHist(), loadgen.NewHist()
+	h.LatencyDue, h.LatencySend, h.Connect, h.FanoutFirst, h.FanoutLast = results.NewHist(), results.NewHist(), results.NewHist(), results.NewHist(), results.NewHist()
 	for i := 0; i < 20000; i++ {
 		us := math.Exp(rng.NormFloat64()*0.8 + math.Log(8000))
 		_ = h.LatencyDue.RecordValue(int64(us))
@@ -38,7 +37,7 @@ func fakeRun(seed uint64, n int) *loadgen.Result {
 	}
 	phases = append(phases, "grace")
 	for t, ph := range phases {
-		row := loadgen.Second{T: t, Phase: ph, Connected: int64(min(n, (t+1)*n/2))}
+		row := results.Second{T: t, Phase: ph, Connected: int64(min(n, (t+1)*n/2))}
 		if ph != "ramp" {
 			row.Sends = 300
 			row.Deliveries = int64(300*n) - int64(rng.IntN(1000))
@@ -50,13 +49,28 @@ func fakeRun(seed uint64, n int) *loadgen.Result {
 	s := &r.Summary
 	s.Connected, s.Sent, s.Expected, s.Delivered, s.SteadyS = int64(n), 3000, int64(3000*n), int64(3000*n), 10
 	s.DeliveriesPerS = float64(s.Delivered) / s.SteadyS
-	s.LatencyMs.P99 = float64(h.LatencyDue.ValueAtQuantile(99)) / 1000
-	s.Server = loadgen.ServerCost{Source: "prometheus", RSSKBPerConn: 8.9, CPUUsPerDelivery: 2.3}
-	s.Swarm = loadgen.SwarmCost{RSSKBPerSocket: 6.5, CPUUsPerMessage: 2.2}
+	s.Received = s.Delivered
+	r.Server = fakeCost("http://127.0.0.1:8080/metrics", n, s.Received, 8900, 2.3)
+	r.Swarm = fakeCost("swarm", n, s.Received, 6500, 2.2)
+	r.Finish()
+	r.Decide(results.DefaultLimits(), nil)
 	return r
 }
 
-func resultFile(t *testing.T, dir, name string, r *loadgen.Result) string {
+// fakeCost is one process that grew perConn bytes per connection and spent
+// usPerMsg µs per message received.
+func fakeCost(name string, conns int, received int64, perConn, usPerMsg float64) results.Cost {
+	at := time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)
+	sample := func(sec int, rss, cpu float64) *results.Sample {
+		return &results.Sample{At: at.Add(time.Duration(sec) * time.Second), RSSBytes: rss, CPUSec: cpu}
+	}
+	ramped := sample(2, 1e7+perConn*float64(conns), 1)
+	p := results.Process{Name: name, Source: "proc", Identity: name, ClockResS: 0.01, Before: sample(0, 1e7, 0.5),
+		Ramped: ramped, SendStart: ramped, End: sample(14, ramped.RSSBytes, 1+usPerMsg*float64(received)/1e6)}
+	return results.Cost{Processes: []results.Process{p}, Conns: int64(conns), Received: received}
+}
+
+func resultFile(t *testing.T, dir, name string, r *results.Result) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := r.WriteFile(p); err != nil {
@@ -69,7 +83,8 @@ func resultFile(t *testing.T, dir, name string, r *loadgen.Result) string {
 // (estimate/sweep): two rates, knees found by doubling then bisecting.
 func sweepFileOf(t *testing.T, dir string) string {
 	t.Helper()
-	res := &sweep.Result{Schema: loadgen.Schema, Kind: "sweep", StartedAt: time.Now().UTC(), Knees: map[string]int64{"memory": 3000}}
+	res := results.NewSweep()
+	res.Knees["memory"] = 3000
 	res.Config.SLOP99Ms, res.Config.Backends, res.Config.Rates = 100, []string{"memory"}, []float64{1, 10}
 	seed := uint64(10)
 	for _, rate := range []float64{1, 10} {
@@ -78,17 +93,18 @@ func sweepFileOf(t *testing.T, dir string) string {
 			r := fakeRun(seed, int(n))
 			// p99 grows as N² × rate, crossing 100 ms at 3,000 (1/s) or about 950 (10/s).
 			p99 := 100 * float64(n*n) / (3200 * 3200) * rate / (1 + (rate-1)*0.1)
+			r.Server = fakeCost("http://127.0.0.1:8080/metrics", int(n), r.Summary.Received, 8000+4e6/float64(n), 2.3)
+			r.Finish()
 			r.Summary.LatencyMs.P99 = p99
-			r.Summary.Server.RSSKBPerConn = 8 + 4000/float64(n)
 			ok := p99 < 100
 			why := ""
 			if !ok {
 				why = "p99 over the SLO"
 			}
-			res.Steps = append(res.Steps, sweep.Step{Backend: "memory", Clients: n, RatePerS: rate, OK: ok, Why: why, Result: r})
+			res.Steps = append(res.Steps, results.Step{Backend: "memory", Clients: n, RatePerS: rate, OK: ok, Why: why, Result: r})
 		}
 	}
-	res.Searches = []sweep.Search{{Backend: "memory", RatePerS: 1, Knee: 3000, Above: 3500, Runs: 6},
+	res.Searches = []results.Search{{Backend: "memory", RatePerS: 1, Knee: 3000, Above: 3500, Runs: 6},
 		{Backend: "memory", RatePerS: 10, Knee: 1000, Above: 2000, Runs: 6}}
 	p := filepath.Join(dir, "sweep.json")
 	f, err := os.Create(p)
@@ -189,7 +205,7 @@ func TestReportDrawsInBrowser(t *testing.T) {
 // the others stay.
 func TestIdleRunOmitsLatencyPlots(t *testing.T) {
 	r := fakeRun(3, 100)
-	r.Histograms.LatencyDue, r.Histograms.LatencySend = loadgen.NewHist(), loadgen.NewHist()
+	r.Histograms.LatencyDue, r.Histograms.LatencySend = results.NewHist(), results.NewHist()
 	for i := range r.Timeline {
 		r.Timeline[i].P50Ms, r.Timeline[i].P99Ms, r.Timeline[i].Sends, r.Timeline[i].Deliveries = 0, 0, 0, 0
 	}

@@ -10,14 +10,13 @@ import (
 	"strings"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/chatbench/chatbench/loadgen/results"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
-
-	"github.com/chatbench/chatbench/loadgen"
 )
 
 // BlogKBPerConn is the blog's assumed server memory per WebSocket, drawn as
@@ -235,7 +234,7 @@ func latencyDistribution(title string, runs []Run) (string, error) {
 }
 
 // phaseLines marks where phases begin on a time plot, from 0 to top.
-func phaseLines(p *plot.Plot, tl []loadgen.Second, top float64) error {
+func phaseLines(p *plot.Plot, tl []results.Second, top float64) error {
 	prev := ""
 	var pts plotter.XYLabels
 	for _, s := range tl {
@@ -269,7 +268,7 @@ func phaseLines(p *plot.Plot, tl []loadgen.Second, top float64) error {
 }
 
 // timePlot plots one or more per-second series of a timeline.
-func timePlot(title, yLabel string, tl []loadgen.Second, series []timeSeries) (string, error) {
+func timePlot(title, yLabel string, tl []results.Second, series []timeSeries) (string, error) {
 	if len(tl) == 0 {
 		return "", nil
 	}
@@ -305,13 +304,13 @@ func timePlot(title, yLabel string, tl []loadgen.Second, series []timeSeries) (s
 type timeSeries struct {
 	name   string
 	dashed bool
-	value  func(loadgen.Second) (float64, bool)
+	value  func(results.Second) (float64, bool)
 }
 
 // memoryBars compares server memory per connection (and swarm's per
 // socket) between runs, with the blog's 10 KB as a line.
 func memoryBars(title string, names []string, server, swarm []float64) (string, error) {
-	p := newPlot(title, "", "KiB per connection")
+	p := newPlot(title, "", "KB per connection (1 KB = 1000 B)")
 	w := vg.Points(math.Min(60, 360/float64(2*len(names)+1)))
 	sb, err := plotter.NewBarChart(plotter.Values(server), w)
 	if err != nil {
@@ -480,7 +479,7 @@ func capacityCurve(sw Sweep) (string, error) {
 
 // sweepMemory plots server memory per connection against N.
 func sweepMemory(sw Sweep) (string, error) {
-	p := newPlot("Server memory per connection against clients", "clients in the room (N, log scale)", "server RSS growth per connection (KiB)")
+	p := newPlot("Server memory per connection against clients", "clients in the room (N, log scale)", "server RSS growth per connection (KB)")
 	p.X.Tick.Marker = plot.TickerFunc(log10Ticks)
 	keys, by := groupSteps(sw)
 	n := 0
@@ -488,10 +487,10 @@ func sweepMemory(sw Sweep) (string, error) {
 	for i, k := range keys {
 		var xys plotter.XYs
 		for _, st := range by[k] {
-			if st.Result == nil || st.Result.Summary.Server.Source == "" || st.Clients <= 0 {
+			if st.Result == nil || !st.Result.Server.MemoryPerConn.OK() || st.Clients <= 0 {
 				continue
 			}
-			v := st.Result.Summary.Server.RSSKBPerConn
+			v := st.Result.Server.MemoryPerConn.Value / 1000
 			x := math.Log10(float64(st.Clients))
 			xys = append(xys, plotter.XY{X: x, Y: v})
 			xmin, xmax, top = math.Min(xmin, x), math.Max(xmax, x), math.Max(top, v)

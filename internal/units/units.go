@@ -1,4 +1,4 @@
-package estimate
+package units
 
 import (
 	"fmt"
@@ -14,6 +14,7 @@ const (
 	WantRate    = "a rate like 10/s, 600/min, 1/h or 0.5/s"
 	WantBitrate = "a bit rate like 1Gbps, 100Mbit/s or 10Gb/s"
 	WantCount   = "a whole number like 1000 or 1,000,000"
+	WantShare   = "a share from 0% to 100%, like 0.1% or 0.001"
 )
 
 // UnitError is returned by the parsers for a value that does not parse. Its
@@ -166,4 +167,19 @@ func ParseCount(s string) (int64, error) {
 		return 0, bad
 	}
 	return int64(v), nil
+}
+
+// ParseShare parses a share: a percentage ("0.1%") or a ratio ("0.001"),
+// from 0 to 1.
+func ParseShare(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	scale := 1.0
+	if p, ok := strings.CutSuffix(t, "%"); ok {
+		t, scale = strings.TrimSpace(p), 100
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsNaN(v) || v < 0 || v/scale > 1 {
+		return 0, &UnitError{Value: s, Want: WantShare}
+	}
+	return v / scale, nil
 }

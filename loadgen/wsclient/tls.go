@@ -1,4 +1,4 @@
-package loadgen
+package wsclient
 
 import (
 	"context"
@@ -14,11 +14,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// ErrTLS is the connect (or disconnect) error kind of a failed TLS
-// handshake or a broken TLS stream: an unknown or mismatched certificate, a
-// server that does not speak TLS, a TLS alert.
-const ErrTLS = "tls"
 
 // TLSConfig returns the client TLS configuration for wss:// targets. caFile
 // (PEM, one or more certificates) is trusted in addition to the system's
@@ -59,7 +54,7 @@ var defaultTLS = &tls.Config{
 	NextProtos:         []string{"http/1.1"},
 }
 
-// tlsError is a failed TLS handshake (see ErrTLS).
+// tlsError is a failed TLS handshake (see KindTLS).
 type tlsError struct{ err error }
 
 func (e *tlsError) Error() string { return "tls handshake: " + e.err.Error() }
@@ -138,12 +133,12 @@ func dialTransport(ctx context.Context, d *net.Dialer, u *url.URL, cfg *tls.Conf
 	return tc, nil
 }
 
-// promClient returns the HTTP client that scrapes the server's /metrics:
-// the default one, or for a TLS run one that trusts the same certificates
+// HTTPClient returns the HTTP client that scrapes the server's /metrics:
+// a client with a short timeout, or for a TLS run one that trusts the same certificates
 // as the sockets (without keep-alive: three scrapes a run).
-func promClient(cfg *tls.Config) *http.Client {
+func HTTPClient(cfg *tls.Config) *http.Client {
 	if cfg == nil {
-		return http.DefaultClient
+		return &http.Client{Timeout: 10 * time.Second}
 	}
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: cfg.Clone(), DisableKeepAlives: true, ForceAttemptHTTP2: false,

@@ -1,4 +1,4 @@
-package loadgen
+package wsclient
 
 import (
 	"syscall"
@@ -6,13 +6,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// bindNoPort is a net.Dialer Control for dialers with a LocalAddr: it sets
+// BindNoPort is a net.Dialer Control for dialers with a LocalAddr: it sets
 // IP_BIND_ADDRESS_NO_PORT, so bind() only fixes the source address and the
 // port is chosen at connect() for the whole 4-tuple. Without it, bind()
 // picks a port unique to the address alone and (Linux prefers even ports
 // for bind) slows down sharply once half of the ephemeral range is in use:
 // a 16,000-socket ramp from one source address crawled after 14,000.
-func bindNoPort(network, _ string, c syscall.RawConn) error {
+func BindNoPort(network, _ string, c syscall.RawConn) error {
 	if network != "tcp4" && network != "tcp6" && network != "tcp" {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package loadgen
+package wsclient
 
 import (
 	"compress/flate"
@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// permessage-deflate (RFC 7692), offered only when asked (Config.Compression)
+// permessage-deflate (RFC 7692), offered only when asked (DialOptions.Compression)
 // and only without context takeover in both directions: every message then
 // inflates on its own with a pooled inflater, so a compressed socket costs no
 // more memory at rest than a plain one. swarm's own messages are sent

@@ -1,0 +1,161 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatbench/chatbench/loadgen/wsclient"
+)
+
+// client is one socket of the run.
+type client struct {
+	id  int
+	ws  *wsclient.Conn
+	rcv receiver
+	// dead is set when a write failed; senders skip it.
+	dead atomic.Bool
+	// sent is how many probes it sent (always a prefix of its schedule).
+	sent atomic.Int32
+	// joinedAt and leftAt bound its membership of its room (run clock).
+	joinedAt int64
+	leftAt   atomic.Int64
+}
+
+// client returns client c when it is connected here (or was), else nil.
+func (r *run) client(c int) *client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.clients[c]
+}
+
+// ramp opens every client's socket at cfg.Ramp per second.
+func (r *run) ramp(ctx context.Context) {
+	cfg := r.cfg
+	workers := min(len(r.ids), 32)
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	dialers := make([]*net.Dialer, max(1, len(cfg.SourceIPs)))
+	for i := range dialers {
+		dialers[i] = &net.Dialer{}
+		if len(cfg.SourceIPs) > 0 {
+			dialers[i].LocalAddr = &net.TCPAddr{IP: cfg.SourceIPs[i].AsSlice()}
+			dialers[i].Control = wsclient.BindNoPort
+		}
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			timer := time.NewTimer(0)
+			defer timer.Stop()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(r.ids) {
+					return
+				}
+				i := r.ids[k] // the global number keeps the whole run's ramp schedule
+				due := start.Add(time.Duration(float64(i) / cfg.Ramp * float64(time.Second)))
+				if d := time.Until(due); d > 0 {
+					timer.Reset(d)
+					select {
+					case <-ctx.Done():
+						return
+					case <-timer.C:
+					}
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				r.connect(ctx, i, dialers[i%len(dialers)])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// connect opens client i's socket, sends the hello frame, makes it a room
+// member and starts its reader.
+func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
+	cfg := r.cfg
+	rm := i % cfg.Rooms
+	u, err := expandURL(cfg.URLs[i%len(cfg.URLs)], i, rm)
+	if err != nil {
+		r.addConnErr(wsclient.KindOther)
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	t0 := time.Now()
+	ws, err := wsclient.Dial(dctx, u, wsclient.DialOptions{Dialer: d, Header: cfg.Header, ReadBuffer: cfg.ReadBuffer,
+		Compression: cfg.Compression, TLS: cfg.TLS, Limit: cfg.ReadLimit})
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			r.addConnErr(wsclient.Kind(err))
+		}
+		return
+	}
+	connectUs := nsToUs(int64(time.Since(t0)))
+	if cfg.Hello != "" {
+		h := expand(cfg.Hello, i, rm, "")
+		buf := make([]byte, wsclient.HeaderRoom, wsclient.HeaderRoom+len(h))
+		buf = append(buf, h...)
+		if err := ws.WriteText(buf, uint32(i)*2654435761, time.Now().Add(cfg.WriteTimeout)); err != nil {
+			ws.NetConn().Close()
+			r.addConnErr(wsclient.Kind(err))
+			return
+		}
+	}
+	r.connectHist.Record(connectUs)
+	c := &client{id: i, ws: ws}
+	c.leftAt.Store(math.MaxInt64)
+	c.joinedAt = r.members.change(rm, 1, r.t.now)
+	c.rcv = newReceiver(r.t, r.groups[i%len(r.groups)], i, rm, r.cfg.sendersOf(rm), c.joinedAt)
+	if ws.Compression {
+		r.compression.Store(true)
+	}
+	r.mu.Lock()
+	r.ka.stamp(ws)
+	r.clients[i] = c
+	r.mu.Unlock()
+	r.connected.Add(1)
+	r.readers.Add(1)
+	go r.read(c, rm)
+}
+
+// read is the one goroutine per socket, started fresh so its stack stays small.
+func (r *run) read(c *client, rm int) {
+	defer r.readers.Done()
+	err := c.ws.ReadLoop(c.rcv.message)
+	c.leftAt.Store(r.members.change(rm, -1, r.t.now))
+	r.connected.Add(-1)
+	if r.closing.Load() {
+		return
+	}
+	kind := wsclient.Kind(err)
+	var ce *wsclient.CloseError
+	switch {
+	case errors.As(err, &ce):
+	case r.ka.gone(c.id):
+		kind = DiscPingTimeout
+	case errors.Is(err, io.EOF):
+		kind = "eof"
+	case errors.Is(err, net.ErrClosed) && c.dead.Load():
+		kind = "write_failed"
+	}
+	r.mu.Lock()
+	r.discErrs[kind]++
+	r.mu.Unlock()
+}
+
+func (r *run) addConnErr(kind string) {
+	r.mu.Lock()
+	r.connErrs[kind]++
+	r.mu.Unlock()
+}
