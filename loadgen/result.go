@@ -99,6 +99,8 @@ type Summary struct {
 	Lost          int64 `json:"lost"`
 	Duplicated    int64 `json:"duplicated"`
 	OutOfOrder    int64 `json:"out_of_order"`
+	Misrouted     int64 `json:"misrouted"`  // copies at a client outside the probe's room
+	Unexpected    int64 `json:"unexpected"` // copies at room members that were not expected receivers
 	// OrderTracked is false when the run was too large to track order and
 	// duplicates per receiver; duplicated is then only the excess of
 	// deliveries over expected receivers and out_of_order is 0.
