@@ -1,13 +1,13 @@
 package cmd
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // TestSwarmNoticesAFrozenServer: a serve process frozen with SIGSTOP mid-run
@@ -47,30 +47,18 @@ func TestSwarmNoticesAFrozenServer(t *testing.T) {
 	if code := swarm.ProcessState.ExitCode(); code != ExitFailed {
 		t.Fatalf("swarm exit %d, want %d; stderr: %s", code, ExitFailed, stderr.String())
 	}
-	b, err := os.ReadFile(out)
+	res, err := results.ReadRun(out)
 	if err != nil {
 		t.Fatalf("no results written: %v", err)
-	}
-	var res struct {
-		Partial bool `json:"partial"`
-		Summary struct {
-			Connected, Disconnected int64
-		} `json:"summary"`
-		Errors struct {
-			Disconnect map[string]int64 `json:"disconnect"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatal(err)
 	}
 	if res.Summary.Connected != 20 || res.Errors.Disconnect["ping_timeout"] != 20 {
 		t.Fatalf("connected %d, disconnects %v; want all 20 lost as ping_timeout; stderr: %s",
 			res.Summary.Connected, res.Errors.Disconnect, stderr.String())
 	}
-	if !res.Partial {
-		t.Error("results not marked partial")
+	if res.Outcome.Verdict != results.Overloaded {
+		t.Errorf("outcome %+v, want overloaded", res.Outcome)
 	}
-	if !strings.Contains(stderr.String(), "ping_timeout: 20") {
+	if !strings.Contains(stderr.String(), "ping_timeout 20: the server stopped answering") {
 		t.Errorf("stderr does not name the cause: %s", stderr.String())
 	}
 	t.Logf("swarm exited %v after the freeze (the rest of its 4.5 s of sending, 1 s grace); stderr: %s", took.Round(time.Millisecond), strings.TrimSpace(stderr.String()))

@@ -3,14 +3,14 @@ package cmd
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // The server process is SIGKILLed mid-run: swarm exits 1 (not a crash),
@@ -56,29 +56,16 @@ func TestSwarmServerKilledMidRun(t *testing.T) {
 	if !strings.Contains(stderr.String(), "lost mid-run") || !strings.Contains(stdout.String(), "20 lost mid-run (") {
 		t.Errorf("stdout/stderr do not say the sockets were lost, by kind:\n%s\n%s", stdout.String(), stderr.String())
 	}
-	b, err := os.ReadFile(out)
+	r, err := results.ReadRun(out)
 	if err != nil {
-		t.Fatalf("--out not written: %v", err)
-	}
-	var r struct {
-		Partial bool `json:"partial"`
-		Summary struct {
-			Connected, Disconnected, Sent, Delivered int64
-		} `json:"summary"`
-		Errors struct {
-			Disconnect map[string]int64 `json:"disconnect"`
-			Run        []string         `json:"run"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("--out does not parse: %v", err)
+		t.Fatalf("--out not readable: %v", err)
 	}
 	var kinds int64
 	for _, v := range r.Errors.Disconnect {
 		kinds += v
 	}
-	if !r.Partial || r.Summary.Connected != 20 || r.Summary.Disconnected != 20 || kinds != 20 || len(r.Errors.Run) == 0 {
-		t.Errorf("results: partial %v, %+v, disconnect %v, run errors %v; want partial, all 20 lost by kind", r.Partial, r.Summary, r.Errors.Disconnect, r.Errors.Run)
+	if r.Outcome.Verdict != results.Overloaded || r.Summary.Connected != 20 || r.Summary.Disconnected != 20 || kinds != 20 {
+		t.Errorf("results: outcome %+v, %+v, disconnect %v; want overloaded, all 20 lost by kind", r.Outcome, r.Summary, r.Errors.Disconnect)
 	}
 	if r.Summary.Delivered == 0 {
 		t.Errorf("nothing delivered before the kill was counted: %+v", r.Summary)

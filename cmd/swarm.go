@@ -258,6 +258,15 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 	if err := loadgen.Check(o.cfg, o.part.procs); err != nil {
 		return usageErr("%v", err)
 	}
+	if o.metricsAddr != "" {
+		ms, err := loadgen.ListenMetrics(o.metricsAddr)
+		if err != nil {
+			return usageErr("--metrics-addr: %v", err)
+		}
+		defer ms.Close()
+		fmt.Fprintf(stderr, "chatbench swarm: metrics on http://%s/metrics\n", ms.Addr())
+		o.cfg.Metrics = ms.Registry
+	}
 	if len(o.urls) == 0 {
 		child, err := startEmbeddedServe(ctx, o.backend, stderr)
 		if err != nil {
@@ -273,15 +282,6 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 		sp := o.newProgress(stderr)
 		o.cfg.Progress = sp.update
 		defer sp.stop() // stops once: also right after the run, before the summary
-	}
-	if o.metricsAddr != "" {
-		ms, err := loadgen.ListenMetrics(o.metricsAddr)
-		if err != nil {
-			return usageErr("--metrics-addr: %v", err)
-		}
-		defer ms.Close()
-		fmt.Fprintf(stderr, "chatbench swarm: metrics on http://%s/metrics\n", ms.Addr())
-		o.cfg.Metrics = ms.Registry
 	}
 	res, runErr := o.runLoad(ctx, stderr)
 	o.stopProgress()

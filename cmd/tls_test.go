@@ -3,12 +3,11 @@ package cmd
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/chatbench/chatbench/server/tlstest"
 )
 
@@ -54,24 +53,10 @@ func TestServeTLSAndSwarmWSS(t *testing.T) {
 			"--grace", "1s", "--settle", "0", "--url", url, "--out", filepath.Join(dir, out)}, extra...)
 		return runChatbench(t, args...)
 	}
-	type result struct {
-		Partial bool `json:"partial"`
-		Summary struct {
-			Connected, Sent, Expected, Delivered, Lost int64
-			Server                                     struct{ Source string }
-		} `json:"summary"`
-		Errors struct {
-			Connect map[string]int64 `json:"connect"`
-		} `json:"errors"`
-	}
-	read := func(out string) result {
-		b, err := os.ReadFile(filepath.Join(dir, out))
+	read := func(out string) *results.Result {
+		r, err := results.ReadRun(filepath.Join(dir, out))
 		if err != nil {
 			t.Fatalf("--out: %v", err)
-		}
-		var r result
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatalf("--out does not parse: %v", err)
 		}
 		return r
 	}
@@ -81,11 +66,11 @@ func TestServeTLSAndSwarmWSS(t *testing.T) {
 		t.Fatalf("swarm --ca: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	r := read("ca.json")
-	if r.Partial || r.Summary.Connected != 20 || r.Summary.Sent == 0 || r.Summary.Lost != 0 || r.Summary.Delivered != r.Summary.Expected {
+	if !r.Outcome.OK() || r.Summary.Connected != 20 || r.Summary.Sent == 0 || r.Summary.Lost != 0 || r.Summary.Delivered != r.Summary.Expected {
 		t.Errorf("swarm --ca: %+v; want 20 connected, zero loss", r)
 	}
-	if r.Summary.Server.Source != "prometheus" {
-		t.Errorf("server cost not scraped over https: %q\n%s", r.Summary.Server.Source, stdout)
+	if p := r.Server.Processes; len(p) != 1 || !strings.HasPrefix(p[0].Name, "https://") || p[0].Error != "" || p[0].End == nil {
+		t.Errorf("server cost not scraped over https: %+v\n%s", r.Server, stdout)
 	}
 
 	if code, stdout, stderr := swarm("insecure.json", "--insecure"); code != 0 || read("insecure.json").Summary.Lost != 0 {
@@ -97,10 +82,10 @@ func TestServeTLSAndSwarmWSS(t *testing.T) {
 		t.Errorf("swarm without --ca: exit %d, want 1 (failed run)\n%s\n%s", code, stdout, stderr)
 	}
 	r = read("noca.json")
-	if !r.Partial || r.Errors.Connect["tls"] != 20 || r.Summary.Connected != 0 {
-		t.Errorf("swarm without --ca: partial %v, connect errors %v; want partial, tls: 20", r.Partial, r.Errors.Connect)
+	if r.Outcome.Verdict != results.Invalid || r.Errors.Connect["tls"] != 20 || r.Summary.Connected != 0 {
+		t.Errorf("swarm without --ca: outcome %+v, connect errors %v; want invalid, tls: 20", r.Outcome, r.Errors.Connect)
 	}
-	if !strings.Contains(stderr, "tls: 20") {
+	if !strings.Contains(stderr, "tls 20: the TLS handshake or stream failed") {
 		t.Errorf("stderr does not name the tls errors:\n%s", stderr)
 	}
 }
