@@ -44,6 +44,17 @@ func TestSwarmBadInputIsExit2(t *testing.T) {
 		{[]string{"--shard", "2/2"}, `--shard "2/2": want i/K with 0 ≤ i < K`},
 		{[]string{"--shard", "0/2", "--url", "ws://127.0.0.1:1/ws"}, `1 room(s) cannot be split over 2 machines`},
 		{[]string{"-n", tooMany, "--url", "ws://127.0.0.1:1/ws"}, tooMany + ` clients do not fit`},
+		{[]string{"--slo", "p99=100"}, `a latency takes < or <=`},
+		{[]string{"--slo", "loss<-5%"}, `never below 0: the clause can never hold`},
+		{[]string{"--slo", "loss<150%"}, `a share of at most 100%`},
+		{[]string{"--size", "1XB"}, `--size "1XB": want a size`},
+		{[]string{"--size", "0B"}, `--size "0B": want a size from 1B`},
+		{[]string{"--max-loss", "200%"}, `--max-loss "200%": want a share`},
+		{[]string{"--warmup", "-1s"}, `--warmup, --grace and --settle not negative`},
+		{[]string{"--out", "/nonexistent/dir/r.json"}, `--out: /nonexistent/dir/r.json: cannot write in /nonexistent/dir`},
+		{[]string{"--out", os.TempDir()}, `is a directory, not a file`},
+		{[]string{"--hgrm", "/proc/version"}, `--hgrm: /proc/version`},
+		{[]string{"--metrics-url", "ftp://x/metrics"}, `--metrics-url "ftp://x/metrics": want http://host:port/metrics`},
 	} {
 		code, _, errOut := runCLI(append([]string{"swarm"}, tc.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {

@@ -222,7 +222,7 @@ func TestProcsServeSummedMetrics(t *testing.T) {
 	cfg.Clients, cfg.Rooms, cfg.Senders, cfg.Rate = 120, 4, 12, 5
 	reg := prometheus.NewRegistry()
 	cfg.Metrics = reg
-	var maxConns, sends, deliveries, timed float64
+	var maxConns, clients, sends, deliveries, timed float64
 	cfg.Progress = func(loadgen.Status) { // RunProcs's goroutine, after storing the worker's snapshot
 		mfs, err := reg.Gather()
 		if err != nil {
@@ -234,6 +234,8 @@ func TestProcsServeSummedMetrics(t *testing.T) {
 			switch mf.GetName() {
 			case "chatbench_swarm_connections":
 				maxConns = max(maxConns, m.GetGauge().GetValue())
+			case "chatbench_swarm_clients":
+				clients = m.GetGauge().GetValue()
 			case "chatbench_swarm_sends_total":
 				sends = m.GetCounter().GetValue()
 			case "chatbench_swarm_deliveries_total":
@@ -249,8 +251,8 @@ func TestProcsServeSummedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("procs: %v", err)
 	}
-	if maxConns != 120 {
-		t.Errorf("chatbench_swarm_connections peaked at %v, want 120 (both workers' sockets)", maxConns)
+	if maxConns != 120 || clients != 120 {
+		t.Errorf("chatbench_swarm_connections peaked at %v, chatbench_swarm_clients %v; want 120 each (both workers' parts of -n 120)", maxConns, clients)
 	}
 	if sends <= 0 || deliveries <= sends || timed <= 0 || timed > deliveries {
 		t.Errorf("sends %v, deliveries %v, timed %v: want the workers' traffic summed", sends, deliveries, timed)
