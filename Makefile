@@ -1,20 +1,30 @@
-# The README's test command is `make test`: it installs and starts the real
-# services the integration tests talk to (Redis, RabbitMQ, Chromium, ...), runs
-# every test with the race detector, and stops what it started.
+# The README's test command is `make test`: it checks formatting, vet and
+# staticcheck, installs and starts the real services the integration tests
+# talk to (Redis, RabbitMQ, Chromium, ...), runs every test with the race
+# detector, runs the server package again without it (its memory and latency
+# bounds are loosened or skipped under -race), fuzzes every target briefly,
+# and stops what it started.
 GO ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test test-short build bench fuzz
+.PHONY: test test-short build bench fuzz lint
 
 build:
 	$(GO) build -o bin/chatbench .
 
+lint:
+	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt: not formatted: $$files"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
 # Each run keeps its own state directory, so it stops only what it started
 # (never services another run or a developer started).
-test:
+test: lint
 	export CHATBENCH_SERVICES_STATE=$$(mktemp -d); \
 	scripts/services.sh start && \
 	trap 'scripts/services.sh stop; rm -rf "$$CHATBENCH_SERVICES_STATE"' EXIT && \
 	$(GO) test -race -count=1 -timeout 20m ./... && \
+	$(GO) test -count=1 -timeout 10m ./server/ && \
 	$(MAKE) fuzz FUZZTIME=5s
 
 test-short:
@@ -23,7 +33,7 @@ test-short:
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target per run);
 # the seed corpora in */testdata/fuzz/ also run as plain tests in 'test'.
 FUZZTIME ?= 10s
-FUZZ_PKGS = ./estimate ./loadgen ./server
+FUZZ_PKGS = ./internal/units ./loadgen ./loadgen/results ./loadgen/wsclient ./server
 
 fuzz:
 	@set -e; for pkg in $(FUZZ_PKGS); do \

@@ -63,6 +63,7 @@ func swarmRun(t *testing.T, out string, args ...string) *results.Result {
 // on a 2-core machine shared with other work runs minutes apart differ by
 // up to 25%; the 15% target is measured on a quiet machine (README).
 const costTolerance = 0.3
+
 func TestServerCostAgreesAcrossPaths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs serve and swarm processes for about a minute")

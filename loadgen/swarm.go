@@ -351,9 +351,9 @@ func (r *run) collect(res *results.Result, s schedule, steadyS float64) {
 	res.Errors.Frames = r.frameErrors()
 	sm.SendErrors = r.sendErrors.Load()
 	sm.SteadyS = steadyS
-	var dueS, sendS, all []*atomicHist
+	var dueS, sendS []*atomicHist
 	for _, g := range r.groups {
-		dueS, sendS, all = append(dueS, g.dueSteady), append(sendS, g.sendSteady), append(all, g.dueAll)
+		dueS, sendS = append(dueS, g.dueSteady), append(sendS, g.sendSteady)
 		sm.Foreign += g.foreign.Load()
 		sm.Received += g.received.Load()
 		sm.Duplicated += g.duplicated.Load()

@@ -21,7 +21,6 @@ type discardConn struct {
 
 func (d discardConn) Write(p []byte) (int, error)                { return len(p), nil }
 func (d discardConn) SetWriteDeadline(time.Time) error           { return nil }
-func (d discardConn) writtenFrames(n int)                        { d.written.Add(int64(n)) }
 func (d discardConn) LocalAddr() net.Addr                        { return nil }
 func (d discardConn) Close() error                               { return nil }
 func (d discardConn) SetDeadline(time.Time) error                { return nil }

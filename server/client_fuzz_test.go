@@ -55,15 +55,12 @@ func FuzzClientFrames(f *testing.F) {
 		// expectClose reads until the server closes and checks the code.
 		expectClose := func(what string, want websocket.StatusCode) {
 			t.Helper()
-			for {
-				_, b, err := c.Read(ctx)
-				if err == nil {
-					t.Fatalf("%s: got a frame %.60q, want close %d", what, b, want)
-				}
-				if got := websocket.CloseStatus(err); got != want {
-					t.Fatalf("%s: connection ended with %v (status %d), want close %d", what, err, got, want)
-				}
-				return
+			_, b, err := c.Read(ctx)
+			if err == nil {
+				t.Fatalf("%s: got a frame %.60q, want close %d", what, b, want)
+			}
+			if got := websocket.CloseStatus(err); got != want {
+				t.Fatalf("%s: connection ended with %v (status %d), want close %d", what, err, got, want)
 			}
 		}
 		if err := c.Write(ctx, websocket.MessageText, name); err != nil {

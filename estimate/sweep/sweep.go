@@ -295,13 +295,6 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 	return sr, nil
 }
 
-func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
 // BlogClaim is the blog's users-per-server claim for a backend.
 type BlogClaim struct {
 	ID     string
