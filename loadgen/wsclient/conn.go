@@ -108,14 +108,9 @@ type frameHead struct {
 	plen            int64 // payload length
 }
 
-// readHead parses the next frame header (it stays in buf).
+// readHead parses the next frame header (it stays in buf), whose first
+// two bytes are in buf.
 func (c *Conn) readHead() (frameHead, error) {
-	if c.r == c.w {
-		c.r, c.w = 0, 0
-	}
-	if err := c.fill(2); err != nil {
-		return frameHead{}, err
-	}
 	b0, b1 := c.buf[c.r], c.buf[c.r+1]
 	h := frameHead{fin: b0&0x80 != 0, op: b0 & 0x0f, compressed: b0&0x40 != 0 && c.Compression, hl: 2, plen: int64(b1 & 0x7f)}
 	if rsv := b0 & 0x70; rsv != 0 && (rsv != 0x40 || !c.Compression) {
@@ -186,6 +181,14 @@ func (c *Conn) readPayload(h frameHead) (payload []byte, release func(), err err
 func (c *Conn) ReadLoop(onMessage func([]byte)) error {
 	defer c.dropFrag()
 	for {
+		if c.r == c.w {
+			c.r, c.w = 0, 0
+		}
+		// An idle socket waits here, at the shallowest point of the loop:
+		// its goroutine's stack stays at its smallest size.
+		if err := c.fill(2); err != nil {
+			return err
+		}
 		h, err := c.readHead()
 		if err != nil {
 			return err
