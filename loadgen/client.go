@@ -62,15 +62,7 @@ func (r *run) ramp(ctx context.Context) {
 				}
 				i := r.ids[k] // the global number keeps the whole run's ramp schedule
 				due := start.Add(time.Duration(float64(i) / cfg.Ramp * float64(time.Second)))
-				if d := time.Until(due); d > 0 {
-					timer.Reset(d)
-					select {
-					case <-ctx.Done():
-						return
-					case <-timer.C:
-					}
-				}
-				if ctx.Err() != nil {
+				if !wait(ctx, timer, time.Until(due)) {
 					return
 				}
 				r.connect(ctx, i, dialers[i%len(dialers)])
@@ -158,4 +150,17 @@ func (r *run) addConnErr(kind string) {
 	r.mu.Lock()
 	r.connErrs[kind]++
 	r.mu.Unlock()
+}
+
+// wait waits d on timer (a timer of the caller's, reused) unless ctx ends
+// first; it reports whether ctx is still live.
+func wait(ctx context.Context, timer *time.Timer, d time.Duration) bool {
+	if d > 0 {
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+	}
+	return ctx.Err() == nil
 }

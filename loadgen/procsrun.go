@@ -82,14 +82,7 @@ type procsRun struct {
 // once. Like Run, it always returns a result, judged by cfg.Limits and
 // cfg.SLO; the error is a usage error or an interruption.
 func RunProcs(ctx context.Context, cfg Config, opt ProcsOptions) (*results.Result, error) {
-	res := results.NewResult()
-	res.Environment = environment(cfg.Version)
-	fail := func(err error) (*results.Result, error) {
-		res.Errors.Run = append(res.Errors.Run, err.Error())
-		res.Finish()
-		res.Decide(cfg.Limits, cfg.SLO)
-		return res, err
-	}
+	res, fail := start(&cfg)
 	if err := cfg.complete(); err != nil {
 		return fail(&ConfigError{Err: err})
 	}

@@ -111,15 +111,7 @@ func (r *run) sendPart(ctx context.Context, s schedule, part, parts int) {
 			if due >= end {
 				return
 			}
-			if d := due - t.now(); d > 0 {
-				timer.Reset(time.Duration(d))
-				select {
-				case <-ctx.Done():
-					return
-				case <-timer.C:
-				}
-			}
-			if ctx.Err() != nil {
+			if !wait(ctx, timer, time.Duration(due-t.now())) {
 				return
 			}
 			if sd.c.dead.Load() {

@@ -51,14 +51,7 @@ type run struct {
 // says the run was interrupted (ctx); a run that went through its phases
 // returns nil, whatever its outcome. The result is never nil.
 func Run(ctx context.Context, cfg Config) (*results.Result, error) {
-	res := results.NewResult()
-	res.Environment = environment(cfg.Version)
-	fail := func(err error) (*results.Result, error) {
-		res.Errors.Run = append(res.Errors.Run, err.Error())
-		res.Finish()
-		res.Decide(cfg.Limits, cfg.SLO)
-		return res, err
-	}
+	res, fail := start(&cfg)
 	if err := cfg.complete(); err != nil {
 		return fail(&ConfigError{Err: err})
 	}
@@ -90,6 +83,20 @@ func Run(ctx context.Context, cfg Config) (*results.Result, error) {
 	res.Finish()
 	res.Decide(cfg.Limits, cfg.SLO)
 	return res, err
+}
+
+// start returns a new result for a run of cfg, and fail: what Run and
+// RunProcs return when the run cannot go on (the result, judged, with the
+// error in its run errors).
+func start(cfg *Config) (*results.Result, func(error) (*results.Result, error)) {
+	res := results.NewResult()
+	res.Environment = environment(cfg.Version)
+	return res, func(err error) (*results.Result, error) {
+		res.Errors.Run = append(res.Errors.Run, err.Error())
+		res.Finish()
+		res.Decide(cfg.Limits, cfg.SLO)
+		return res, err
+	}
 }
 
 func newRun(cfg Config) (*run, error) {
