@@ -25,6 +25,10 @@ type client struct {
 	// joinedAt and leftAt bound its membership of its room (run clock).
 	joinedAt int64
 	leftAt   atomic.Int64
+	// sess is its session in the server's protocol; lastWrite is when it
+	// last wrote (Unix ns), for the protocol's keepalives.
+	sess      Session
+	lastWrite atomic.Int64
 }
 
 // client returns client c when it is connected here (or was), else nil.
@@ -93,19 +97,18 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 		}
 		return
 	}
-	connectUs := nsToUs(int64(time.Since(t0)))
-	if cfg.Hello != "" {
-		h := expand(cfg.Hello, i, rm, "")
-		buf := make([]byte, wsclient.HeaderRoom, wsclient.HeaderRoom+len(h))
-		buf = append(buf, h...)
-		if err := ws.WriteText(buf, uint32(i)*2654435761, time.Now().Add(cfg.WriteTimeout)); err != nil {
-			ws.NetConn().Close()
-			r.addConnErr(wsclient.Kind(err))
-			return
+	sess, err := r.proto.Open(ctx, Setup{Conn: ws, Client: i, Room: rm, User: userName(i), RoomID: roomName(rm),
+		Deadline: t0.Add(cfg.ConnectTimeout)})
+	if err != nil {
+		ws.NetConn().Close()
+		if ctx.Err() == nil {
+			r.addConnErr(errKind(err))
 		}
+		return
 	}
-	r.connectHist.Record(connectUs)
-	c := &client{id: i, ws: ws}
+	r.connectHist.Record(nsToUs(int64(time.Since(t0))))
+	c := &client{id: i, ws: ws, sess: sess}
+	c.lastWrite.Store(time.Now().UnixNano())
 	c.leftAt.Store(math.MaxInt64)
 	c.joinedAt = r.members.change(rm, 1, r.t.now)
 	c.rcv = newReceiver(r.t, r.groups[i%len(r.groups)], i, rm, r.cfg.sendersOf(rm), c.joinedAt)
@@ -124,13 +127,18 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 // read is the one goroutine per socket, started fresh so its stack stays small.
 func (r *run) read(c *client, rm int) {
 	defer r.readers.Done()
-	err := c.ws.ReadLoop(c.rcv.message)
+	onMessage := c.rcv.messageErr // raw: straight into the receive path
+	if _, raw := c.sess.(*rawSession); !raw {
+		deliver := c.rcv.message
+		onMessage = func(m []byte) error { return c.sess.Receive(m, deliver) }
+	}
+	err := c.ws.ReadLoop(onMessage)
 	c.leftAt.Store(r.members.change(rm, -1, r.t.now))
 	r.connected.Add(-1)
 	if r.closing.Load() {
 		return
 	}
-	kind := wsclient.Kind(err)
+	kind := errKind(err)
 	var ce *wsclient.CloseError
 	switch {
 	case errors.As(err, &ce):
@@ -163,4 +171,14 @@ func wait(ctx context.Context, timer *time.Timer, d time.Duration) bool {
 		}
 	}
 	return ctx.Err() == nil
+}
+
+// errKind names the kind of a connect or session error: the protocol's own
+// (a *ProtocolError) or the WebSocket's and network's (wsclient.Kind).
+func errKind(err error) string {
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		return pe.Kind
+	}
+	return wsclient.Kind(err)
 }

@@ -52,11 +52,16 @@ type Config struct {
 	// do it later by themselves) is measured as it runs, not mid-burst.
 	// It is taken only when a server's cost is read.
 	Settle time.Duration
-	// Hello is a first text frame sent right after connecting (e.g. the
-	// blog's user name "{{user}}"); empty sends none.
+	// Protocol is the session protocol the server speaks ("" or "raw":
+	// every text frame a chat message; others register with
+	// RegisterProtocol), with its options.
+	Protocol        string
+	ProtocolOptions map[string]string
+	// Hello is, for the raw protocol, a first text frame sent right after
+	// connecting (e.g. the blog's user name "{{user}}"); empty sends none.
 	Hello string
-	// Message is the text of each message; {{probe}} is replaced by the
-	// probe (empty: "{{probe}}").
+	// Message is, for the raw protocol, the text of each message; {{probe}}
+	// is replaced by the probe (empty: "{{probe}}").
 	Message string
 	// Compression offers permessage-deflate (without context takeover, as
 	// browsers may negotiate it) so the server's cost with compression can
@@ -188,6 +193,9 @@ func (c *Config) complete() error {
 	if err := c.checkShard(); err != nil {
 		return err
 	}
+	if _, err := c.protocol(); err != nil {
+		return err
+	}
 	for _, u := range c.URLs {
 		if _, err := expandURL(u, 0, 0); err != nil {
 			return fmt.Errorf("url %q: %w", u, err)
@@ -247,4 +255,18 @@ func Check(cfg Config, procs int) error {
 		return err
 	}
 	return checkTrack(&cfg, ids)
+}
+
+// protocol makes the run's Protocol.
+func (c *Config) protocol() (Protocol, error) {
+	if c.Protocol == "" || c.Protocol == "raw" {
+		if len(c.ProtocolOptions) > 0 {
+			return nil, fmt.Errorf("protocol options %v need a --protocol", c.ProtocolOptions)
+		}
+		return rawProtocol{hello: c.Hello, message: c.Message}, nil
+	}
+	if c.Hello != "" || c.Message != "{{probe}}" {
+		return nil, fmt.Errorf("--hello and --message are for the raw protocol; %s builds its own messages (see its options)", c.Protocol)
+	}
+	return NewProtocol(c.Protocol, c.ProtocolOptions)
 }

@@ -18,19 +18,24 @@ const DiscPingTimeout = "ping_timeout"
 // per socket. A socket silent for PingInterval gets a ping (skipped while a
 // sender holds the socket: it is busy anyway); when nothing at all arrives in
 // the PingTimeout after the ping, it is closed and its reader records
-// DiscPingTimeout.
+// DiscPingTimeout. It also sends the protocol's own keepalive (STOMP
+// heart-beats, MQTT PINGREQ) on a socket that wrote nothing for the
+// session's Keepalive interval.
 type keepalive struct {
+	pings             bool  // swarm's own pings are on
 	interval, timeout int64 // ns
+	protocol          int64 // the sessions' keepalive interval (ns; 0: none)
 	lastPing          []int64
 	timedOut          []atomic.Bool // by client id
 }
 
-func newKeepalive(clients int, interval, timeout time.Duration) *keepalive {
-	if interval <= 0 || timeout <= 0 {
+func newKeepalive(clients int, interval, timeout, protocol time.Duration) *keepalive {
+	k := &keepalive{pings: interval > 0 && timeout > 0, interval: int64(interval), timeout: int64(timeout),
+		protocol: int64(protocol), lastPing: make([]int64, clients), timedOut: make([]atomic.Bool, clients)}
+	if !k.pings && k.protocol <= 0 {
 		return nil
 	}
-	return &keepalive{interval: int64(interval), timeout: int64(timeout),
-		lastPing: make([]int64, clients), timedOut: make([]atomic.Bool, clients)}
+	return k
 }
 
 // stamp marks socket ws as heard from now (at connect time).
@@ -45,14 +50,24 @@ func (k *keepalive) gone(id int) bool {
 	return k != nil && id < len(k.timedOut) && k.timedOut[id].Load()
 }
 
+// tick is how often the loop looks at every socket.
+func (k *keepalive) tick() time.Duration {
+	every := int64(1 << 62)
+	if k.pings {
+		every = min(k.interval, k.timeout) / 4
+	}
+	if k.protocol > 0 {
+		every = min(every, k.protocol/4)
+	}
+	return max(time.Duration(every), 10*time.Millisecond)
+}
+
 // loop runs until ctx is done.
 func (k *keepalive) loop(ctx context.Context, r *run) {
 	if k == nil {
 		return
 	}
-	tick := time.Duration(min(k.interval, k.timeout) / 4)
-	tick = max(tick, 10*time.Millisecond)
-	t := time.NewTicker(tick)
+	t := time.NewTicker(k.tick())
 	defer t.Stop()
 	var snap []*client
 	for {
@@ -62,6 +77,14 @@ func (k *keepalive) loop(ctx context.Context, r *run) {
 		r.mu.Unlock()
 		for _, c := range snap {
 			if c == nil || k.timedOut[c.id].Load() {
+				continue
+			}
+			if k.protocol > 0 && now-c.lastWrite.Load() >= k.protocol {
+				if err := c.sess.SendKeepalive(time.Now().Add(time.Duration(k.protocol))); err == nil {
+					c.lastWrite.Store(now)
+				}
+			}
+			if !k.pings {
 				continue
 			}
 			// Readers stamp lastRead with the coarse clock, which this loop

@@ -122,6 +122,12 @@ func (r *receiver) message(payload []byte) {
 	}
 }
 
+// messageErr is message for wsclient.Conn.ReadLoop (it never fails).
+func (r *receiver) messageErr(payload []byte) error {
+	r.message(payload)
+	return nil
+}
+
 // probe accounts one probe copy: a delivery (the first copy at an expected
 // receiver), or a duplicate, misrouted or unexpected copy.
 func (r *receiver) probe(p *Probe, now int64) {

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"context"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -67,46 +66,35 @@ func (r *run) send(ctx context.Context, s schedule) {
 	wg.Wait()
 }
 
-type sender struct {
-	c              *client
-	prefix, suffix string
-}
-
 // senders returns the connected senders c with c%parts == part.
-func (r *run) senders(part, parts int) ([]sender, int) {
-	var list []sender
-	maxLen := 0
+func (r *run) senders(part, parts int) []*client {
+	var list []*client
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id := part; id < r.cfg.Senders; id += parts {
-		c := r.clients[id]
-		if c == nil {
-			continue
+		if c := r.clients[id]; c != nil {
+			list = append(list, c)
 		}
-		msg := expand(r.cfg.Message, id, id%r.cfg.Rooms, "\x00")
-		pre, suf, _ := strings.Cut(msg, "\x00")
-		list = append(list, sender{c: c, prefix: pre, suffix: suf})
-		maxLen = max(maxLen, len(pre)+len(suf))
 	}
-	return list, maxLen
+	return list
 }
 
 func (r *run) sendPart(ctx context.Context, s schedule, part, parts int) {
 	cfg, t := r.cfg, r.t
-	list, maxLen := r.senders(part, parts)
+	list := r.senders(part, parts)
 	if len(list) == 0 {
 		return
 	}
-	buf := make([]byte, 0, wsclient.HeaderRoom+maxLen+cfg.Size+maxProbeHeader)
+	probe := make([]byte, 0, cfg.Size+maxProbeHeader)
+	buf := make([]byte, 0, wsclient.HeaderRoom+2*cap(probe)+256)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	run := string(t.run)
 	mask := uint32(part+1) * 2654435761
 	end := s.steadyEnd()
 	for seq := int64(0); seq < s.perSender; seq++ {
-		for i := range list {
-			sd := &list[i]
-			id := sd.c.id
+		for _, c := range list {
+			id := c.id
 			due := s.due(id, seq)
 			if due >= end {
 				return
@@ -114,29 +102,34 @@ func (r *run) sendPart(ctx context.Context, s schedule, part, parts int) {
 			if !wait(ctx, timer, time.Duration(due-t.now())) {
 				return
 			}
-			if sd.c.dead.Load() {
+			if c.dead.Load() {
 				continue
 			}
 			if cfg.beforeSend != nil {
 				cfg.beforeSend(id, seq)
 			}
-			buf = buf[:wsclient.HeaderRoom]
-			buf = append(buf, sd.prefix...)
-			buf = AppendProbe(buf, run, int64(id), seq, due, t.now()-due, cfg.Size)
-			buf = append(buf, sd.suffix...)
+			probe = AppendProbe(probe[:0], run, int64(id), seq, due, t.now()-due, cfg.Size)
+			var binary bool
+			buf, binary = c.sess.AppendMessage(buf[:wsclient.HeaderRoom], probe)
 			mask = mask*1664525 + 1013904223
-			err := sd.c.ws.WriteText(buf, mask, time.Now().Add(cfg.WriteTimeout))
+			var err error
+			if deadline := time.Now().Add(cfg.WriteTimeout); binary {
+				err = c.ws.WriteBinary(buf, mask, deadline)
+			} else {
+				err = c.ws.WriteText(buf, mask, deadline)
+			}
+			c.lastWrite.Store(wsclient.CoarseNow())
 			r.sends.Add(1)
 			if err != nil {
 				// A failed write may or may not have reached the server:
 				// the probe is not counted as sent, and the socket stops
 				// sending (its sent count stays a prefix of the schedule).
 				r.sendErrors.Add(1)
-				sd.c.dead.Store(true)
-				_ = sd.c.ws.NetConn().Close()
+				c.dead.Store(true)
+				_ = c.ws.NetConn().Close()
 				continue
 			}
-			sd.c.sent.Store(int32(seq + 1))
+			c.sent.Store(int32(seq + 1))
 		}
 	}
 }

@@ -39,6 +39,8 @@ type run struct {
 
 	// ka closes sockets of a server gone silent (keepalive.go); nil when off.
 	ka *keepalive
+	// proto is the server's session protocol.
+	proto Protocol
 
 	mu       sync.Mutex // guards clients, connErrs, discErrs
 	connErrs map[string]int64
@@ -109,7 +111,15 @@ func newRun(cfg Config) (*run, error) {
 		discErrs:    map[string]int64{},
 		t:           newTracker(cfg.runID, cfg.origin),
 	}
-	r.ka = newKeepalive(cfg.Clients, cfg.PingInterval, cfg.PingTimeout)
+	var err error
+	if r.proto, err = cfg.protocol(); err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	var protoEvery time.Duration
+	if kp, ok := r.proto.(interface{ Keepalive() time.Duration }); ok {
+		protoEvery = kp.Keepalive()
+	}
+	r.ka = newKeepalive(cfg.Clients, cfg.PingInterval, cfg.PingTimeout, protoEvery)
 	r.groups = make([]*group, cfg.ReceiveGroups)
 	for i := range r.groups {
 		r.groups[i] = newGroup()
@@ -166,7 +176,7 @@ func (r *run) runConfig() results.RunConfig {
 		Rooms: cfg.Rooms, Senders: senders, RatePerS: cfg.Rate, SizeBytes: cfg.Size, RampPerS: cfg.Ramp,
 		WarmupS: cfg.Warmup.Seconds(), DurationS: cfg.Duration.Seconds(), GraceS: cfg.Grace.Seconds(),
 		SettleS: cfg.Settle.Seconds(), Hello: cfg.Hello, NoEcho: cfg.NoEcho, CompressionOffered: cfg.Compression,
-		Message: cfg.Message, SourceIPs: len(cfg.SourceIPs), RunID: cfg.runID, Shard: cfg.shardName(),
+		Message: cfg.Message, Protocol: cfg.Protocol, SourceIPs: len(cfg.SourceIPs), RunID: cfg.runID, Shard: cfg.shardName(),
 		RequestedPerS: cfg.RequestedPerS() * float64(len(r.ids)) / float64(cfg.Clients)}
 }
 

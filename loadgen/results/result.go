@@ -68,6 +68,7 @@ type RunConfig struct {
 	// CompressionOffered: swarm offered permessage-deflate (--compression).
 	CompressionOffered bool     `json:"compression_offered,omitempty"`
 	Message            string   `json:"message,omitempty"`
+	Protocol           string   `json:"protocol,omitempty"` // "" : raw text frames
 	SourceIPs          int      `json:"source_ips,omitempty"`
 	RunID              string   `json:"run_id"`
 	RunIDs             []string `json:"run_ids,omitempty"` // merged results: every run id

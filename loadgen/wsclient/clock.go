@@ -16,3 +16,6 @@ func Tick() int64 {
 	coarseNow.Store(now)
 	return now
 }
+
+// CoarseNow is the coarse clock's last tick (Unix ns).
+func CoarseNow() int64 { return coarseNow.Load() }

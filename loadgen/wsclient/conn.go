@@ -1,6 +1,7 @@
 package wsclient
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -39,6 +40,7 @@ type Conn struct {
 	// pooled buffer, held only until its final frame).
 	frag           *[]byte
 	fragCompressed bool
+	fragBinary     bool
 }
 
 // HeaderRoom is the space writers leave before the payload in their
@@ -176,9 +178,10 @@ func (c *Conn) readPayload(h frameHead) (payload []byte, release func(), err err
 // during the call). A message split over continuation frames is
 // reassembled first, so text split anywhere (inside a probe too) arrives
 // whole. It answers pings and closes. Its error is a *CloseError for a
-// close from the server, a *ProtocolError for bytes it cannot accept, or
-// the network's.
-func (c *Conn) ReadLoop(onMessage func([]byte)) error {
+// close from the server, a *ProtocolError for bytes it cannot accept, the
+// network's, or the first error onMessage returns (the socket is then
+// closed).
+func (c *Conn) ReadLoop(onMessage func([]byte) error) error {
 	defer c.dropFrag()
 	for {
 		if c.r == c.w {
@@ -218,7 +221,7 @@ func (c *Conn) ReadLoop(onMessage func([]byte)) error {
 }
 
 // data handles one data frame: a whole message, or a fragment of one.
-func (c *Conn) data(h frameHead, payload []byte, onMessage func([]byte)) error {
+func (c *Conn) data(h frameHead, payload []byte, onMessage func([]byte) error) error {
 	if h.op == opBin {
 		c.Binary++
 	}
@@ -230,6 +233,7 @@ func (c *Conn) data(h frameHead, payload []byte, onMessage func([]byte)) error {
 	case h.op != opCont && h.fin:
 		return c.deliver(payload, h.compressed, onMessage)
 	case h.op != opCont: // first fragment
+		c.fragBinary = h.op == opBin
 		c.frag = bigBufPool.Get().(*[]byte)
 		*c.frag = append((*c.frag)[:0], payload...)
 		c.fragCompressed = h.compressed
@@ -255,17 +259,77 @@ func (c *Conn) dropFrag() {
 }
 
 // deliver hands one complete message to onMessage, inflated if compressed.
-func (c *Conn) deliver(msg []byte, compressed bool, onMessage func([]byte)) error {
+func (c *Conn) deliver(msg []byte, compressed bool, onMessage func([]byte) error) error {
 	if !compressed {
-		onMessage(msg)
-		return nil
+		return c.failWith(onMessage(msg))
 	}
 	// Over the read limit or a corrupt stream: a protocol error like any
-	// other (close 1009 or 1002).
-	if err := inflateMessage(msg, c.readLimit(), onMessage); err != nil {
+	// other (close 1009 or 1002); the handler's own error as it is.
+	err := inflateMessage(msg, c.readLimit(), onMessage)
+	var he *handlerError
+	if errors.As(err, &he) {
+		return c.failWith(he.err)
+	}
+	if err != nil {
 		return c.fail(err)
 	}
 	return nil
+}
+
+// failWith closes the socket when the message handler refused a message.
+func (c *Conn) failWith(err error) error {
+	if err != nil {
+		_ = c.nc.Close()
+	}
+	return err
+}
+
+// ReadMessage reads the next whole data message, for a session handshake
+// before ReadLoop starts: it answers pings, and returns a close as a
+// *CloseError. binary says the message came in binary frames. The message
+// is a copy, the caller's to keep. deadline bounds the wait.
+func (c *Conn) ReadMessage(deadline time.Time) (msg []byte, binary bool, err error) {
+	_ = c.nc.SetReadDeadline(deadline)
+	defer func() { _ = c.nc.SetReadDeadline(time.Time{}) }()
+	got := false
+	for !got {
+		if c.r == c.w {
+			c.r, c.w = 0, 0
+		}
+		if err := c.fill(2); err != nil {
+			return nil, false, err
+		}
+		h, err := c.readHead()
+		if err != nil {
+			return nil, false, err
+		}
+		payload, release, err := c.readPayload(h)
+		if err != nil {
+			return nil, false, err
+		}
+		switch h.op {
+		case opText, opBin, opCont:
+			bin := h.op == opBin || (h.op == opCont && c.fragBinary)
+			err = c.data(h, payload, func(m []byte) error {
+				msg, binary, got = bytes.Clone(m), bin, true
+				return nil
+			})
+		case opPing:
+			err = c.writeControl(opPong, payload, time.Now().Add(5*time.Second))
+		case opPong:
+		case opClose:
+			err = c.answerClose(payload)
+		default:
+			err = c.fail(badFrame("unknown opcode %d", h.op))
+		}
+		if release != nil {
+			release()
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	return msg, binary, nil
 }
 
 // answerClose echoes the server's close code and returns it as a *CloseError.
@@ -350,6 +414,11 @@ func (c *Conn) writeControl(op byte, payload []byte, deadline time.Time) error {
 // buf[HeaderRoom:], masked in place with mask (so buf is changed).
 func (c *Conn) WriteText(buf []byte, mask uint32, deadline time.Time) error {
 	return c.writeFrame(opText, buf, mask, deadline)
+}
+
+// WriteBinary is WriteText for a binary frame.
+func (c *Conn) WriteBinary(buf []byte, mask uint32, deadline time.Time) error {
+	return c.writeFrame(opBin, buf, mask, deadline)
 }
 
 // TryPing writes a ping unless a writer holds the socket; it reports

@@ -78,7 +78,7 @@ var inflaterPool sync.Pool
 
 // inflateMessage decompresses one message and calls fn with the result
 // (valid only during the call).
-func inflateMessage(payload []byte, limit int64, fn func([]byte)) error {
+func inflateMessage(payload []byte, limit int64, fn func([]byte) error) error {
 	f, _ := inflaterPool.Get().(*inflater)
 	if f == nil {
 		f = &inflater{out: make([]byte, 64<<10)}
@@ -108,6 +108,14 @@ func inflateMessage(payload []byte, limit int64, fn func([]byte)) error {
 			return badFrame("inflate: %v", err)
 		}
 	}
-	fn(f.out[:n])
+	if err := fn(f.out[:n]); err != nil {
+		return &handlerError{err}
+	}
 	return nil
 }
+
+// handlerError carries the message handler's own error out of
+// inflateMessage, apart from the inflater's.
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return e.err.Error() }

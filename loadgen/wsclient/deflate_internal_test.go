@@ -17,14 +17,14 @@ func TestInflateErrorsAreProtocolErrors(t *testing.T) {
 	_ = fw.Flush()
 	payload := bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff}) // as permessage-deflate sends it
 	var got int
-	if err := inflateMessage(payload, 1<<20, func(p []byte) { got = len(p) }); err != nil || got != 20000 {
+	if err := inflateMessage(payload, 1<<20, func(p []byte) error { got = len(p); return nil }); err != nil || got != 20000 {
 		t.Fatalf("within the limit: %d bytes, %v", got, err)
 	}
 	var pe *ProtocolError
-	if err := inflateMessage(payload, 1000, func([]byte) {}); !errors.As(err, &pe) || pe.Kind != KindFrameTooBig {
+	if err := inflateMessage(payload, 1000, func([]byte) error { return nil }); !errors.As(err, &pe) || pe.Kind != KindFrameTooBig {
 		t.Errorf("over the limit: %v, want a %s protocol error", err, KindFrameTooBig)
 	}
-	if err := inflateMessage([]byte{0xff, 0xff, 0xff, 0xff}, 1<<20, func([]byte) {}); !errors.As(err, &pe) || pe.Kind != KindProtocol {
+	if err := inflateMessage([]byte{0xff, 0xff, 0xff, 0xff}, 1<<20, func([]byte) error { return nil }); !errors.As(err, &pe) || pe.Kind != KindProtocol {
 		t.Errorf("corrupt stream: %v, want a %s protocol error", err, KindProtocol)
 	}
 }

@@ -42,7 +42,7 @@ func readAll(t testing.TB, b []byte, limit int64) ([][]byte, error) {
 		}
 	}()
 	var msgs [][]byte
-	err := c.ReadLoop(func(m []byte) { msgs = append(msgs, bytes.Clone(m)) })
+	err := c.ReadLoop(func(m []byte) error { msgs = append(msgs, bytes.Clone(m)); return nil })
 	return msgs, err
 }
 
