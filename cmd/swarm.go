@@ -46,6 +46,7 @@ type swarmOptions struct {
 	readLimit   string
 	caFile      string
 	insecure    bool
+	protoOpts   []string
 }
 
 func newSwarmCmd() *cobra.Command {
@@ -99,7 +100,9 @@ func (o *swarmOptions) bind(f *pflag.FlagSet) {
 	f.DurationVar(&d.Grace, "grace", d.Grace, "longest wait for in-flight deliveries after the last send (0: none)")
 	f.DurationVar(&d.Settle, "settle", d.Settle, "pause after the ramp before reading the server's memory, so a burst's garbage is not counted per connection (0: none)")
 	f.StringArrayVar(&o.urls, "url", nil, "target ws:// or wss:// URL with templates (repeatable: one per server node; clients spread round-robin). Default: start 'chatbench serve'")
-	f.StringVar(&d.Hello, "hello", "", "first text frame after connecting, e.g. '{{user}}' for servers that take the user name first")
+	f.StringVar(&d.Protocol, "protocol", "raw", "the server's session protocol: "+strings.Join(append([]string{"raw"}, loadgen.Protocols()...), ", ")+" (raw: every text frame is a chat message)")
+	f.StringArrayVar(&o.protoOpts, "protocol-opt", nil, "an option of --protocol, name=value (repeatable; see the README's \"your own server\")")
+	f.StringVar(&d.Hello, "hello", "", "raw protocol: first text frame after connecting, e.g. '{{user}}' for servers that take the user name first")
 	f.StringVar(&d.Message, "message", d.Message, "message template; must contain {{probe}}")
 	f.BoolVar(&d.Compression, "compression", false, "offer permessage-deflate (no context takeover) as browsers do, to measure the server's cost with it")
 	f.BoolVar(&d.NoEcho, "no-echo", false, "the server does not send a message back to its sender (expect one receiver fewer)")
@@ -154,6 +157,16 @@ func (o *swarmOptions) validate() error {
 	}
 	if !strings.Contains(d.Message, "{{probe}}") {
 		return usageErr("--message %q: must contain {{probe}}", d.Message)
+	}
+	for _, kv := range o.protoOpts {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usageErr("--protocol-opt %q: want name=value", kv)
+		}
+		if d.ProtocolOptions == nil {
+			d.ProtocolOptions = map[string]string{}
+		}
+		d.ProtocolOptions[k] = v
 	}
 	switch {
 	case d.Ramp <= 0 || d.Senders < 0 || d.RoomSize < 0 || d.Rooms < 0:
