@@ -97,14 +97,7 @@ func (sp *swarmProgress) stop() {
 
 // newProgress starts the live display for this run's sockets and phases.
 func (o *swarmOptions) newProgress(stderr io.Writer) *swarmProgress {
-	n := o.cfg.Clients
-	if o.cfg.ShardCount > 1 {
-		rooms := o.cfg.Rooms
-		if rooms <= 0 && o.cfg.RoomSize > 0 {
-			rooms = (n + o.cfg.RoomSize - 1) / o.cfg.RoomSize
-		}
-		n = len(loadgen.ShardClients(n, max(1, min(rooms, n)), o.cfg.ShardIndex, o.cfg.ShardCount))
-	}
+	n := loadgen.PartClients(o.cfg)
 	total := o.cfg.Warmup + o.cfg.Duration
 	if o.cfg.Rate == 0 {
 		total = o.cfg.Duration

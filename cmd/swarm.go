@@ -47,6 +47,8 @@ type swarmOptions struct {
 	caFile      string
 	insecure    bool
 	protoOpts   []string
+	senders     string
+	roomSizes   string
 }
 
 func newSwarmCmd() *cobra.Command {
@@ -92,7 +94,9 @@ func (o *swarmOptions) bind(f *pflag.FlagSet) {
 	f.Float64Var(&d.Ramp, "ramp", d.Ramp, "connections opened per second")
 	f.IntVar(&d.RoomSize, "room-size", 0, "members per room (default: one room of all clients)")
 	f.IntVar(&d.Rooms, "rooms", 0, "number of rooms (overrides --room-size); client i joins room i%rooms")
-	f.IntVar(&d.Senders, "senders", 0, "how many clients send (default: all)")
+	f.StringVar(&o.senders, "senders", "100%", "how many clients talk: a count (500) or a share (10%); the first members of each room, shared out by room size")
+	f.StringVar(&o.roomSizes, "room-sizes", "", "room sizes as a distribution: zipf:S:MAX (e.g. zipf:1.1:500) or SIZE:SHARE,... (e.g. 2:50%,10:30%,100:20%: the share of users in rooms of each size)")
+	f.Int64Var(&d.Seed, "seed", 1, "seed of the workload's random parts (zipf room sizes)")
 	f.StringVar(&o.rate, "rate", "1/s", "messages per sender, e.g. 1/s, 10/s, 30/min; 0 holds idle sockets")
 	f.StringVar(&o.size, "size", "100B", "probe text size, e.g. 100B, 1KB, 4KiB")
 	f.DurationVar(&d.Warmup, "warmup", d.Warmup, "sending before the steady phase, not counted (0: none)")
@@ -169,10 +173,13 @@ func (o *swarmOptions) validate() error {
 		d.ProtocolOptions[k] = v
 	}
 	switch {
-	case d.Ramp <= 0 || d.Senders < 0 || d.RoomSize < 0 || d.Rooms < 0:
-		return usageErr("--ramp must be positive; --senders, --room-size, --rooms not negative")
+	case d.Ramp <= 0 || d.RoomSize < 0 || d.Rooms < 0:
+		return usageErr("--ramp must be positive; --room-size, --rooms not negative")
 	case d.Duration <= 0 || d.Warmup < 0 || d.Grace < 0 || d.Settle < 0:
 		return usageErr("--duration must be positive; --warmup, --grace and --settle not negative")
+	}
+	if err := o.validateShape(); err != nil {
+		return err
 	}
 	if err := o.validateTarget(); err != nil {
 		return err
@@ -189,6 +196,24 @@ func (o *swarmOptions) validate() error {
 		return err
 	}
 	return o.validateOutputs()
+}
+
+// validateShape checks the room sizes and talkers.
+func (o *swarmOptions) validateShape() error {
+	d := &o.cfg
+	var err error
+	if o.roomSizes != "" {
+		if d.RoomWeights, d.Zipf, err = loadgen.ParseRoomSizes(o.roomSizes); err != nil {
+			return usageErr("--room-sizes %v", err)
+		}
+	}
+	if d.RoomSize > 0 && d.Rooms > 0 || (d.RoomSize > 0 || d.Rooms > 0) && o.roomSizes != "" {
+		return usageErr("--room-size, --rooms and --room-sizes: give one")
+	}
+	if d.Senders, err = units.ParseCountOrShare(o.senders, d.Clients); err != nil {
+		return unitErr("senders", err)
+	}
+	return nil
 }
 
 // validateTarget checks the URLs, TLS, headers and cost sources.

@@ -55,14 +55,15 @@ func swarmRun(t *testing.T, out string, args ...string) *results.Result {
 // run: one swarm process reading the node's /proc, two worker processes
 // (--procs 2), /metrics of the node, two nodes each carrying half the rooms
 // (both read and added up), and two shards against one node merged with
-// report merge (the node counted once). Each agrees with one process's
-// figure (the mean of a run before and one after the others) within
-// costTolerance: every defect this guards against (one node's CPU divided
-// by all nodes' deliveries, CPU of warmup and grace divided by steady
-// deliveries, a shared server counted K times) is off by 2× or more, while
-// on a 2-core machine shared with other work runs minutes apart differ by
-// up to 25%; the 15% target is measured on a quiet machine (README).
-const costTolerance = 0.3
+// report merge (the node counted once). Each is within a factor
+// costTolerance of one process's figure (the mean of a run before and one
+// after the others): every defect this guards against (one node's CPU
+// divided by all nodes' deliveries, CPU of warmup and grace divided by
+// steady deliveries, a shared server counted K times) is off by 2× or more,
+// while on a 2-core machine shared with other work, runs a minute apart and
+// with more processes sharing the cores differ by up to 1.4×; the issue's
+// 15% target is measured on a quiet machine (README).
+const costTolerance = 1.45
 
 func TestServerCostAgreesAcrossPaths(t *testing.T) {
 	if testing.Short() {
@@ -85,9 +86,9 @@ func TestServerCostAgreesAcrossPaths(t *testing.T) {
 		base2 := cpuPerDelivery(t, "one process again, --server-pid", swarmRun(t, p("one-after.json"), "--url", url, "--server-pid", pid))
 		base := (base1 + base2) / 2
 		for _, f := range figs {
-			if f.v < base*(1-costTolerance) || f.v > base*(1+costTolerance) {
-				t.Errorf("%s: %.2f µs per delivery, want within %.0f%% of one process's %.2f µs (%.2f, %.2f)",
-					f.name, f.v, costTolerance*100, base, base1, base2)
+			if f.v < base/costTolerance || f.v > base*costTolerance {
+				t.Errorf("%s: %.2f µs per delivery, want within %g× of one process's %.2f µs (%.2f, %.2f)",
+					f.name, f.v, costTolerance, base, base1, base2)
 			}
 		}
 	}

@@ -222,6 +222,18 @@ func TestAccountingAllFaultsAcrossProcesses(t *testing.T) {
 	fired(t, "every kind of count", want.Lost > 0 && want.Duplicated > 0 && want.Misrouted > 0 && want.OutOfOrder > 0)
 }
 
+// Rooms of unequal size (a weighted distribution: rooms of 2, 5 and 20),
+// talkers shared out by room size, with loss, duplicates and misroutes:
+// exact as with equal rooms.
+func TestAccountingWeightedRooms(t *testing.T) {
+	t.Parallel()
+	cfg := accountingConfig()
+	cfg.Rooms, cfg.Senders = 0, 12
+	cfg.RoomWeights = []loadgen.RoomShare{{Size: 2, Share: 0.25}, {Size: 5, Share: 0.25}, {Size: 20, Share: 0.5}}
+	want, _, _ := runAccounting(t, faults{Drop: 0.04, DupNow: 0.03, Misroute: 0.03, Seed: 11}, cfg)
+	fired(t, "loss, duplicates and misroutes", want.Lost > 0 && want.Duplicated > 0 && want.Misrouted > 0)
+}
+
 // No faults: every probe reaches its whole room once, in order.
 func TestAccountingControl(t *testing.T) {
 	t.Parallel()

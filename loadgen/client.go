@@ -80,7 +80,7 @@ func (r *run) ramp(ctx context.Context) {
 // member and starts its reader.
 func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 	cfg := r.cfg
-	rm := i % cfg.Rooms
+	rm := int(cfg.lay.room[i])
 	u, err := expandURL(cfg.URLs[i%len(cfg.URLs)], i, rm)
 	if err != nil {
 		r.addConnErr(wsclient.KindOther)
@@ -111,7 +111,7 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 	c.lastWrite.Store(time.Now().UnixNano())
 	c.leftAt.Store(math.MaxInt64)
 	c.joinedAt = r.members.change(rm, 1, r.t.now)
-	c.rcv = newReceiver(r.t, r.groups[i%len(r.groups)], i, rm, r.cfg.sendersOf(rm), c.joinedAt)
+	c.rcv = newReceiver(r.t, r.groups[i%len(r.groups)], i, rm, int(r.cfg.lay.talkers[rm]), c.joinedAt)
 	if ws.Compression {
 		r.compression.Store(true)
 	}

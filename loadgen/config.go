@@ -25,13 +25,22 @@ type Config struct {
 	URLs []string
 	// Clients is the number of sockets (-n).
 	Clients int
-	// RoomSize is the members per room; 0 with Rooms 0 means one room of all
-	// clients (the blog's setup). Client i joins room i%Rooms.
-	RoomSize int
-	// Rooms is the number of rooms; it wins over RoomSize when both are set.
-	Rooms int
-	// Senders is how many clients send (clients 0..Senders-1); 0 means all.
+	// Room sizes, one way of RoomSize (every room that big, the last
+	// smaller), Rooms (that many rooms of equal size), RoomWeights (rooms
+	// of each size holding a share of the users) or Zipf; none: one room
+	// of all clients (the blog's setup). Clients are assigned round-robin
+	// over the rooms that still have room: with equal rooms client i is in
+	// room i%Rooms.
+	RoomSize    int
+	Rooms       int
+	RoomWeights []RoomShare
+	Zipf        *Zipf
+	// Senders is how many clients talk (0: all): the first members of each
+	// room, apportioned to the rooms by their size.
 	Senders int
+	// Seed makes the random parts of a workload (Zipf room sizes) the same
+	// in every process and every run with the same seed (0: 1).
+	Seed int64
 	// Rate is probes per second per sender; 0 means nobody sends (idle sockets).
 	Rate float64
 	// Size is the probe text length in bytes (0: 100; never shorter than
@@ -140,6 +149,8 @@ type Config struct {
 	// origin, when non-zero, is the wall-clock instant (Unix ns) that due
 	// times count from, shared by every worker of one swarm.
 	origin int64
+	// lay is the rooms and talkers (layout.go), set by complete.
+	lay *layout
 }
 
 // DefaultConfig is the configuration `chatbench swarm` starts from.
@@ -164,16 +175,25 @@ func (c *Config) complete() error {
 	case c.Size < 0 || c.Ramp < 0 || c.Senders < 0 || c.RoomSize < 0 || c.Rooms < 0:
 		return errors.New("size, ramp, senders, room size and rooms must not be negative")
 	}
-	if c.Rooms == 0 {
-		c.Rooms = 1
-		if c.RoomSize > 0 {
-			c.Rooms = (c.Clients + c.RoomSize - 1) / c.RoomSize
+	ways := 0
+	for _, set := range []bool{c.RoomSize > 0, c.Rooms > 0, len(c.RoomWeights) > 0, c.Zipf != nil} {
+		if set {
+			ways++
 		}
 	}
-	c.Rooms = min(c.Rooms, c.Clients)
-	c.RoomSize = (c.Clients + c.Rooms - 1) / c.Rooms
+	if ways > 1 {
+		return errors.New("room sizes: give one of room size, rooms, weighted room sizes or zipf")
+	}
 	if c.Senders == 0 || c.Senders > c.Clients {
 		c.Senders = c.Clients
+	}
+	defaultTo(&c.Seed, 1)
+	if c.lay == nil {
+		lay, err := newLayout(c)
+		if err != nil {
+			return err
+		}
+		c.lay = lay
 	}
 	if c.Message == "" {
 		c.Message = "{{probe}}"
@@ -211,23 +231,17 @@ func defaultTo[T comparable](v *T, def T) {
 	}
 }
 
-// membersOf is the number of clients in room rm.
-func (c *Config) membersOf(rm int) int { return (c.Clients - rm + c.Rooms - 1) / c.Rooms }
-
-// sendersOf is the number of senders in room rm.
-func (c *Config) sendersOf(rm int) int { return (c.Senders - rm + c.Rooms - 1) / c.Rooms }
-
 // RequestedPerS is the deliveries per second the load asks for: per room,
-// senders × rate × receivers (members, less the sender with NoEcho). Call
+// talkers × rate × receivers (members, less the sender with NoEcho). Call
 // it on a completed config (Run's results carry it).
 func (c *Config) RequestedPerS() float64 {
 	var sum float64
-	for rm := 0; rm < c.Rooms; rm++ {
-		recv := c.membersOf(rm)
+	for rm, m := range c.lay.members {
+		recv := m
 		if c.NoEcho {
 			recv--
 		}
-		sum += float64(c.sendersOf(rm)) * c.Rate * float64(max(recv, 0))
+		sum += float64(c.lay.talkers[rm]) * c.Rate * float64(max(recv, 0))
 	}
 	return sum
 }

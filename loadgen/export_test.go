@@ -27,9 +27,13 @@ func NewBenchReceiver(run string, senders, seqs int) (message func([]byte), rese
 	t := newTracker(run, 0)
 	t.steadyStart.Store(0)
 	t.steadyEnd.Store(1 << 62)
-	t.rooms, t.senders, t.perSender = 1, int64(senders), int64(seqs)
-	t.probes = make([][]probeRec, senders)
-	for i := range t.probes {
+	lay, err := newLayout(&Config{Clients: senders + 1, Senders: senders}) // one room; the receiver is client senders
+	if err != nil {
+		panic(err)
+	}
+	t.lay, t.perSender = lay, int64(seqs)
+	t.probes = make([][]probeRec, senders+1)
+	for i := range senders {
 		t.probes[i] = make([]probeRec, seqs)
 	}
 	r := newReceiver(t, newGroup(), senders, 0, senders, 0)

@@ -17,9 +17,9 @@ func (c *Config) checkShard() error {
 		return nil
 	case c.ShardCount < 1 || c.ShardIndex < 0 || c.ShardIndex >= c.ShardCount:
 		return fmt.Errorf("shard %d/%d: want i/K with 0 ≤ i < K", c.ShardIndex, c.ShardCount)
-	case c.Rooms < c.ShardCount:
+	case len(c.lay.members) < c.ShardCount:
 		return fmt.Errorf("shard %d/%d: %d room(s) cannot be split over %d machines (each shard holds whole rooms); use --rooms %d or more, or a smaller --room-size",
-			c.ShardIndex, c.ShardCount, c.Rooms, c.ShardCount, c.ShardCount)
+			c.ShardIndex, c.ShardCount, len(c.lay.members), c.ShardCount, c.ShardCount)
 	}
 	return nil
 }
@@ -31,12 +31,13 @@ func (c *Config) shardName() string {
 	return fmt.Sprintf("%d/%d", c.ShardIndex, c.ShardCount)
 }
 
-// ShardClients returns the global client numbers of shard i of k (the
-// clients of rooms r with r%k == i) in a run of n clients in rooms rooms.
-func ShardClients(n, rooms, i, k int) []int {
+// shardClients returns the global client numbers of shard i of k: the
+// clients of rooms r with r%k == i.
+func (l *layout) shardClients(i, k int) []int {
+	n := len(l.room)
 	ids := make([]int, 0, n/max(k, 1)+1)
 	for c := 0; c < n; c++ {
-		if k <= 1 || (c%rooms)%k == i {
+		if k <= 1 || int(l.room[c])%k == i {
 			ids = append(ids, c)
 		}
 	}
@@ -47,7 +48,7 @@ func ShardClients(n, rooms, i, k int) []int {
 // of them, which clients it owns. Workers take every procCount-th client of
 // their shard.
 func (c *Config) partIDs() ([]int, []bool) {
-	ids := ShardClients(c.Clients, c.Rooms, c.ShardIndex, c.ShardCount)
+	ids := c.lay.shardClients(c.ShardIndex, c.ShardCount)
 	if c.procCount > 1 {
 		j := 0
 		for k, id := range ids {
@@ -77,4 +78,14 @@ func originBase(origin int64) time.Time {
 		return now
 	}
 	return now.Add(time.Duration(origin - now.UnixNano()))
+}
+
+// PartClients is how many clients a run of cfg opens in this process and
+// its workers: its shard's (--shard), or all of them.
+func PartClients(cfg Config) int {
+	if err := cfg.complete(); err != nil {
+		return cfg.Clients
+	}
+	ids, _ := cfg.partIDs()
+	return len(ids)
 }

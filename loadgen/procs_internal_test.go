@@ -36,7 +36,10 @@ func TestWorkerSpecRoundTrip(t *testing.T) {
 // members in every process, its deliveries those in any; only probes sent
 // and due in the steady phase count.
 func TestTallyAcrossProcesses(t *testing.T) {
-	cfg := Config{Clients: 10, Rooms: 1, Senders: 2, Rate: 1, Warmup: time.Second, Duration: 2 * time.Second}
+	cfg := Config{URLs: []string{"ws://x/"}, Clients: 10, Rooms: 1, Senders: 2, Rate: 1, Warmup: time.Second, Duration: 2 * time.Second}
+	if err := cfg.complete(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSchedule(&cfg, 0) // sender 0 due 0, 1, 2, 3 s; sender 1 at 0.5, 1.5, 2.5, 3.5 s; steady [1 s, 3 s)
 	if s.perSender != 4 {
 		t.Fatalf("perSender %d, want 4", s.perSender)
@@ -68,13 +71,19 @@ func TestTallyAcrossProcesses(t *testing.T) {
 }
 
 func TestPartIDs(t *testing.T) {
-	cfg := Config{Clients: 12, Rooms: 4, ShardIndex: 1, ShardCount: 2, procIndex: 1, procCount: 2}
+	cfg := Config{URLs: []string{"ws://x/"}, Clients: 12, Rooms: 4, Duration: time.Second, ShardIndex: 1, ShardCount: 2, procIndex: 1, procCount: 2}
+	if err := cfg.complete(); err != nil {
+		t.Fatal(err)
+	}
 	ids, owned := cfg.partIDs()
 	// Shard 1/2: rooms 1 and 3, clients 1 3 5 7 9 11; worker 1 of 2: every second one.
 	if !reflect.DeepEqual(ids, []int{3, 7, 11}) || !owned[3] || owned[1] {
 		t.Errorf("ids %v owned %v", ids, owned)
 	}
-	cfg = Config{Clients: 5, Rooms: 1}
+	cfg = Config{URLs: []string{"ws://x/"}, Clients: 5, Rooms: 1, Duration: time.Second}
+	if err := cfg.complete(); err != nil {
+		t.Fatal(err)
+	}
 	if ids, owned := cfg.partIDs(); len(ids) != 5 || owned != nil {
 		t.Errorf("whole run: ids %v owned %v", ids, owned)
 	}

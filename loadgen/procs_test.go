@@ -143,20 +143,6 @@ func TestShardNeedsRooms(t *testing.T) {
 	}
 }
 
-func TestShardClients(t *testing.T) {
-	all := map[int]bool{}
-	for i := 0; i < 3; i++ {
-		for _, c := range loadgen.ShardClients(20, 6, i, 3) {
-			if (c%6)%3 != i || all[c] {
-				t.Fatalf("shard %d got client %d (room %d)", i, c, c%6)
-			}
-			all[c] = true
-		}
-	}
-	if len(all) != 20 {
-		t.Errorf("shards hold %d of 20 clients", len(all))
-	}
-}
 
 // Loss across processes: a server that drops every 10th delivery loses 10%
 // of what both workers expected, wherever sender and receiver run.

@@ -44,9 +44,8 @@ type tracker struct {
 	base        time.Time    // the monotonic clock origin of due times
 	steadyStart atomic.Int64 // ns since base; MaxInt64 until the send phase is scheduled
 	steadyEnd   atomic.Int64
-	rooms       int64 // sender c is in room c%rooms, the (c/rooms)-th sender there
-	senders     int64
-	perSender   int64 // probes a sender sends at most
+	lay         *layout // rooms and talkers
+	perSender   int64   // probes a sender sends at most
 	noEcho      bool
 	// probes[c][seq] for senders c sending here or with a room member
 	// here; nil otherwise.
@@ -137,20 +136,20 @@ func (r *receiver) probe(p *Probe, now int64) {
 		g.foreign.Add(1) // counts as received, never for latency
 		return
 	}
-	if p.Client >= t.senders || p.Seq >= t.perSender || len(t.probes[p.Client]) == 0 && p.Client%t.rooms == r.room {
+	if p.Client >= int64(len(t.lay.room)) || p.Seq >= t.perSender || t.lay.talkIdx[p.Client] < 0 {
 		g.bad.Add(1)
 		return
 	}
 	steady := p.Due >= t.steadyStart.Load() && p.Due < t.steadyEnd.Load()
 	switch {
-	case p.Client%t.rooms != r.room:
+	case int64(t.lay.room[p.Client]) != r.room:
 		r.stray(steady, &g.misrouted)
 		return
 	case p.Due < r.joinedAt || (t.noEcho && p.Client == r.client):
 		r.stray(steady, &g.unexpected)
 		return
 	}
-	k := p.Client / t.rooms
+	k := int64(t.lay.talkIdx[p.Client])
 	bit := k*t.perSender + p.Seq
 	w, m := bit>>6, uint64(1)<<(bit&63)
 	if r.seen[w]&m != 0 {

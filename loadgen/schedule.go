@@ -16,13 +16,13 @@ import (
 type schedule struct {
 	start            int64   // ns on the run clock: the first probe's due time
 	interval         float64 // ns between one sender's probes
-	senders          int
+	lay              *layout
 	warmup, duration int64
 	perSender        int64 // probes one sender sends at most
 }
 
 func newSchedule(cfg *Config, start int64) schedule {
-	s := schedule{start: start, senders: cfg.Senders, warmup: int64(cfg.Warmup), duration: int64(cfg.Duration),
+	s := schedule{start: start, lay: cfg.lay, warmup: int64(cfg.Warmup), duration: int64(cfg.Duration),
 		perSender: perSenderProbes(cfg)}
 	if cfg.Rate > 0 {
 		s.interval = float64(time.Second) / cfg.Rate
@@ -38,9 +38,11 @@ func perSenderProbes(cfg *Config) int64 {
 	return int64(math.Ceil(cfg.Rate*(cfg.Warmup+cfg.Duration).Seconds())) + 1
 }
 
-// due is the due time of sender c's probe seq.
+// due is the due time of talker c's probe seq: talkers are spread evenly
+// over one interval by their rank among every talker.
 func (s schedule) due(c int, seq int64) int64 {
-	return s.start + int64(float64(c)*s.interval/float64(s.senders)) + int64(float64(seq)*s.interval)
+	k := s.lay.rank[c]
+	return s.start + int64(float64(k)*s.interval/float64(len(s.lay.talker))) + int64(float64(seq)*s.interval)
 }
 
 func (s schedule) steadyStart() int64 { return s.start + s.warmup }
@@ -54,7 +56,7 @@ func (s schedule) steady(due int64) bool { return due >= s.steadyStart() && due 
 // shows in the latency from due time. Senders are spread over a few
 // goroutines; no goroutine per socket writes.
 func (r *run) send(ctx context.Context, s schedule) {
-	k := min(r.cfg.ReceiveGroups, r.cfg.Senders)
+	k := min(r.cfg.ReceiveGroups, len(r.cfg.lay.talker))
 	var wg sync.WaitGroup
 	for i := 0; i < k; i++ {
 		wg.Add(1)
@@ -66,13 +68,14 @@ func (r *run) send(ctx context.Context, s schedule) {
 	wg.Wait()
 }
 
-// senders returns the connected senders c with c%parts == part.
+// senders returns the connected talkers of rank k with k%parts == part,
+// in rank order (so, for each seq, in due order).
 func (r *run) senders(part, parts int) []*client {
 	var list []*client
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for id := part; id < r.cfg.Senders; id += parts {
-		if c := r.clients[id]; c != nil {
+	for k := part; k < len(r.cfg.lay.talker); k += parts {
+		if c := r.clients[r.cfg.lay.talker[k]]; c != nil {
 			list = append(list, c)
 		}
 	}

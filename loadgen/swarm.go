@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,7 +105,7 @@ func start(cfg *Config) (*results.Result, func(error) (*results.Result, error)) 
 func newRun(cfg Config) (*run, error) {
 	r := &run{
 		cfg:         cfg,
-		members:     newMemberLog(cfg.Rooms),
+		members:     newMemberLog(len(cfg.lay.members)),
 		clients:     make([]*client, cfg.Clients),
 		connectHist: newAtomicHist(),
 		connErrs:    map[string]int64{},
@@ -127,8 +128,8 @@ func newRun(cfg Config) (*run, error) {
 	var owned []bool
 	r.ids, owned = cfg.partIDs()
 	t := r.t
-	t.rooms, t.senders, t.perSender, t.noEcho, t.owned = int64(cfg.Rooms), int64(cfg.Senders), perSenderProbes(&cfg), cfg.NoEcho, owned
-	t.probes = make([][]probeRec, cfg.Senders)
+	t.lay, t.perSender, t.noEcho, t.owned = cfg.lay, perSenderProbes(&cfg), cfg.NoEcho, owned
+	t.probes = make([][]probeRec, cfg.Clients)
 	if t.perSender == 0 {
 		return r, nil
 	}
@@ -137,12 +138,12 @@ func newRun(cfg Config) (*run, error) {
 	if err := checkTrack(&cfg, r.ids); err != nil {
 		return nil, err
 	}
-	local := make([]bool, cfg.Rooms)
+	local := make([]bool, len(cfg.lay.members))
 	for _, id := range r.ids {
-		local[id%cfg.Rooms] = true
+		local[cfg.lay.room[id]] = true
 	}
-	for c := 0; c < cfg.Senders; c++ {
-		if local[c%cfg.Rooms] {
+	for _, c := range cfg.lay.talker {
+		if local[cfg.lay.room[c]] {
 			t.probes[c] = make([]probeRec, t.perSender)
 		}
 	}
@@ -155,7 +156,7 @@ func checkTrack(cfg *Config, ids []int) error {
 	per := perSenderProbes(cfg)
 	var track int64
 	for _, id := range ids {
-		track += trackBytes(cfg.sendersOf(id%cfg.Rooms), per)
+		track += trackBytes(int(cfg.lay.talkers[cfg.lay.room[id]]), per)
 	}
 	if track > cfg.TrackBudget {
 		return &LimitError{Msg: fmt.Sprintf("tracking which of %.0f M expected deliveries arrived needs %d MB, over the %d MB budget: "+
@@ -168,12 +169,12 @@ func (r *run) runConfig() results.RunConfig {
 	cfg := &r.cfg
 	senders := 0
 	for _, id := range r.ids {
-		if id < cfg.Senders {
+		if cfg.lay.talkIdx[id] >= 0 {
 			senders++
 		}
 	}
-	return results.RunConfig{URLs: cfg.URLs, Backend: cfg.Backend, Clients: len(r.ids), RoomSize: cfg.RoomSize,
-		Rooms: cfg.Rooms, Senders: senders, RatePerS: cfg.Rate, SizeBytes: cfg.Size, RampPerS: cfg.Ramp,
+	return results.RunConfig{URLs: cfg.URLs, Backend: cfg.Backend, Clients: len(r.ids), RoomSize: int(slices.Max(cfg.lay.members)),
+		Rooms: len(cfg.lay.members), RoomSizes: cfg.roomSizesText(), Senders: senders, RatePerS: cfg.Rate, SizeBytes: cfg.Size, RampPerS: cfg.Ramp,
 		WarmupS: cfg.Warmup.Seconds(), DurationS: cfg.Duration.Seconds(), GraceS: cfg.Grace.Seconds(),
 		SettleS: cfg.Settle.Seconds(), Hello: cfg.Hello, NoEcho: cfg.NoEcho, CompressionOffered: cfg.Compression,
 		Message: cfg.Message, Protocol: cfg.Protocol, SourceIPs: len(cfg.SourceIPs), RunID: cfg.runID, Shard: cfg.shardName(),

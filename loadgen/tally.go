@@ -21,7 +21,7 @@ type Account struct {
 // that are in this process: the room's members here then, less the sender
 // itself under NoEcho.
 func (r *run) expectedHere(c int, due int64) int32 {
-	n := r.members.members(c%r.cfg.Rooms, due)
+	n := r.members.members(int(r.cfg.lay.room[c]), due)
 	if cl := r.client(c); r.cfg.NoEcho && cl != nil && cl.joinedAt <= due && due < cl.leftAt.Load() && n > 0 {
 		n--
 	}

@@ -53,8 +53,9 @@ type RunConfig struct {
 	URLs      []string `json:"urls"`
 	Backend   string   `json:"backend"`
 	Clients   int      `json:"clients"`
-	RoomSize  int      `json:"room_size"`
+	RoomSize  int      `json:"room_size"` // the largest room
 	Rooms     int      `json:"rooms"`
+	RoomSizes string   `json:"room_sizes,omitempty"` // how they were given: "fixed 100", "zipf s=1.1 max=500 seed=1", ...
 	Senders   int      `json:"senders"`
 	RatePerS  float64  `json:"rate_per_s"`
 	SizeBytes int      `json:"size_bytes"`
