@@ -20,8 +20,6 @@ type client struct {
 	rcv receiver
 	// dead is set when a write failed; senders skip it.
 	dead atomic.Bool
-	// sent is how many probes it sent (always a prefix of its schedule).
-	sent atomic.Int32
 	// joinedAt and leftAt bound its membership of its room (run clock).
 	joinedAt int64
 	leftAt   atomic.Int64
@@ -31,12 +29,9 @@ type client struct {
 	lastWrite atomic.Int64
 }
 
-// client returns client c when it is connected here (or was), else nil.
-func (r *run) client(c int) *client {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.clients[c]
-}
+// client returns client c's socket when it is connected here (or was),
+// else nil.
+func (r *run) client(c int) *client { return r.clients[c].Load() }
 
 // ramp opens every client's socket at cfg.Ramp per second.
 func (r *run) ramp(ctx context.Context) {
@@ -110,15 +105,13 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 	c := &client{id: i, ws: ws, sess: sess}
 	c.lastWrite.Store(time.Now().UnixNano())
 	c.leftAt.Store(math.MaxInt64)
-	c.joinedAt = r.members.change(rm, 1, r.t.now)
+	c.joinedAt = r.members.change(i, rm, 1, r.t.now)
 	c.rcv = newReceiver(r.t, r.groups[i%len(r.groups)], i, rm, int(r.cfg.lay.talkers[rm]), c.joinedAt)
 	if ws.Compression {
 		r.compression.Store(true)
 	}
-	r.mu.Lock()
 	r.ka.stamp(ws)
-	r.clients[i] = c
-	r.mu.Unlock()
+	r.clients[i].Store(c)
 	r.connected.Add(1)
 	r.readers.Add(1)
 	go r.read(c, rm)
@@ -133,7 +126,7 @@ func (r *run) read(c *client, rm int) {
 		onMessage = func(m []byte) error { return c.sess.Receive(m, deliver) }
 	}
 	err := c.ws.ReadLoop(onMessage)
-	c.leftAt.Store(r.members.change(rm, -1, r.t.now))
+	c.leftAt.Store(r.members.change(c.id, rm, -1, r.t.now))
 	r.connected.Add(-1)
 	if r.closing.Load() {
 		return

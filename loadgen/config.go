@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"runtime"
@@ -41,11 +42,21 @@ type Config struct {
 	// Seed makes the random parts of a workload (Zipf room sizes) the same
 	// in every process and every run with the same seed (0: 1).
 	Seed int64
-	// Rate is probes per second per sender; 0 means nobody sends (idle sockets).
+	// Rate is probes per second per talker; 0 means nobody sends (idle
+	// sockets). With Phases, the warmup's rate (the first phase's when 0).
 	Rate float64
+	// Arrivals is Constant (every 1/rate, talkers spread evenly: the
+	// default) or Poisson (exponential gaps of mean 1/rate, as people
+	// chat).
+	Arrivals string
+	// Phases, when given, make the steady phase: each at its own rate (a
+	// hold, a spike), Duration their sum.
+	Phases []Phase
 	// Size is the probe text length in bytes (0: 100; never shorter than
-	// the probe's fields, about 40 bytes).
-	Size int
+	// the probe's fields, about 40 bytes). Sizes, when given, draws each
+	// message's size from a weighted list instead.
+	Size  int
+	Sizes []SizeShare
 	// Ramp is connections opened per second (0: 1000).
 	Ramp float64
 	// Warmup is sending before the steady phase, not counted.
@@ -149,8 +160,22 @@ type Config struct {
 	// origin, when non-zero, is the wall-clock instant (Unix ns) that due
 	// times count from, shared by every worker of one swarm.
 	origin int64
-	// lay is the rooms and talkers (layout.go), set by complete.
-	lay *layout
+	// lay is the rooms and talkers (layout.go) and perSender the most
+	// probes one talker sends (schedule.go), set by complete.
+	lay       *layout
+	perSender int64
+}
+
+// Arrivals.
+const (
+	Constant = "constant"
+	Poisson  = "poisson"
+)
+
+// SizeShare is one message size of a weighted size distribution.
+type SizeShare struct {
+	Bytes int     `json:"bytes"`
+	Share float64 `json:"share"`
 }
 
 // DefaultConfig is the configuration `chatbench swarm` starts from.
@@ -170,7 +195,7 @@ func (c *Config) complete() error {
 		return errors.New("no URL to connect to")
 	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
 		return errors.New("rate must be ≥ 0")
-	case c.Warmup < 0 || c.Duration <= 0 || c.Grace < 0 || c.Settle < 0:
+	case c.Warmup < 0 || c.Duration < 0 || (c.Duration == 0 && len(c.Phases) == 0) || c.Grace < 0 || c.Settle < 0:
 		return errors.New("duration must be more than 0; warmup, grace and settle not negative")
 	case c.Size < 0 || c.Ramp < 0 || c.Senders < 0 || c.RoomSize < 0 || c.Rooms < 0:
 		return errors.New("size, ramp, senders, room size and rooms must not be negative")
@@ -188,12 +213,16 @@ func (c *Config) complete() error {
 		c.Senders = c.Clients
 	}
 	defaultTo(&c.Seed, 1)
+	if err := c.completeTraffic(); err != nil {
+		return err
+	}
 	if c.lay == nil {
 		lay, err := newLayout(c)
 		if err != nil {
 			return err
 		}
 		c.lay = lay
+		c.perSender = perSenderProbes(c)
 	}
 	if c.Message == "" {
 		c.Message = "{{probe}}"
@@ -283,4 +312,66 @@ func (c *Config) protocol() (Protocol, error) {
 		return nil, fmt.Errorf("--hello and --message are for the raw protocol; %s builds its own messages (see its options)", c.Protocol)
 	}
 	return NewProtocol(c.Protocol, c.ProtocolOptions)
+}
+
+// completeTraffic checks the arrivals, phases and sizes.
+func (c *Config) completeTraffic() error {
+	switch c.Arrivals {
+	case "":
+		c.Arrivals = Constant
+	case Constant, Poisson:
+	default:
+		return fmt.Errorf("arrivals %q: want %s or %s", c.Arrivals, Constant, Poisson)
+	}
+	if len(c.Phases) > 0 {
+		var sum time.Duration
+		for _, p := range c.Phases {
+			if p.Duration <= 0 || p.Rate < 0 || math.IsNaN(p.Rate) || math.IsInf(p.Rate, 0) {
+				return fmt.Errorf("phase %q: want a duration above 0 and a rate of 0 or more", p.Name)
+			}
+			sum += p.Duration
+		}
+		if c.Duration != 0 && c.Duration != sum {
+			return fmt.Errorf("the phases last %v, the steady phase %v: give one", sum, c.Duration)
+		}
+		c.Duration = sum
+		if c.Rate == 0 {
+			c.Rate = c.Phases[0].Rate
+		}
+	}
+	var total float64
+	for _, s := range c.Sizes {
+		if s.Bytes < 1 || !(s.Share > 0) {
+			return fmt.Errorf("message size %d with share %g: want a size of at least 1 byte and a share above 0", s.Bytes, s.Share)
+		}
+		total += s.Share
+	}
+	for i := range c.Sizes {
+		c.Sizes[i].Share /= total
+	}
+	return nil
+}
+
+// maxSize is the largest message size.
+func (c *Config) maxSize() int {
+	m := c.Size
+	for _, s := range c.Sizes {
+		m = max(m, s.Bytes)
+	}
+	return m
+}
+
+// messageSize draws one message's size.
+func (c *Config) messageSize(rng *rand.Rand) int {
+	if len(c.Sizes) == 0 {
+		return c.Size
+	}
+	u := rng.Float64()
+	for _, s := range c.Sizes {
+		if u < s.Share {
+			return s.Bytes
+		}
+		u -= s.Share
+	}
+	return c.Sizes[len(c.Sizes)-1].Bytes
 }

@@ -69,13 +69,10 @@ func (k *keepalive) loop(ctx context.Context, r *run) {
 	}
 	t := time.NewTicker(k.tick())
 	defer t.Stop()
-	var snap []*client
 	for {
 		now := wsclient.Tick()
-		r.mu.Lock()
-		snap = append(snap[:0], r.clients...)
-		r.mu.Unlock()
-		for _, c := range snap {
+		for i := range r.clients {
+			c := r.clients[i].Load()
 			if c == nil || k.timedOut[c.id].Load() {
 				continue
 			}
@@ -101,7 +98,6 @@ func (k *keepalive) loop(ctx context.Context, r *run) {
 				}
 			}
 		}
-		clear(snap)
 		select {
 		case <-ctx.Done():
 			return

@@ -185,7 +185,7 @@ func (c *swarmCollector) snapshot() MetricsSnapshot {
 	}
 	var exp, lost int64
 	if sch := r.sched.Load(); sch != nil {
-		exp, lost = r.settled(*sch, r.t.now()-int64(r.cfg.Grace))
+		exp, lost = r.settled(sch, r.t.now()-int64(r.cfg.Grace))
 	}
 	// A late delivery can lower a probe's loss after its grace period; the
 	// counters never go down (Prometheus would take it for a restart).

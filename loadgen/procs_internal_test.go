@@ -44,7 +44,7 @@ func TestTallyAcrossProcesses(t *testing.T) {
 	if s.perSender != 4 {
 		t.Fatalf("perSender %d, want 4", s.perSender)
 	}
-	mk := func(members, delivered int32, sent []int32) *Account {
+	mk := func(members, delivered int32, sent []bool) *Account {
 		a := &Account{PerSender: 4, Senders: []int32{0, 1}, Sent: sent}
 		for k := 0; k < 8; k++ {
 			a.Members = append(a.Members, members)
@@ -53,19 +53,21 @@ func TestTallyAcrossProcesses(t *testing.T) {
 		return a
 	}
 	// Worker 0 sends for sender 0 (all 4); worker 1 for sender 1, whose
-	// third write failed (2 sent). Sender 1's seq 1 lost one more copy in worker 0.
-	w0 := mk(6, 6, []int32{4, -1})
+	// third write failed (seq 0 and 1 sent, 3 after reconnecting).
+	// Sender 1's seq 1 lost one more copy in worker 0.
+	w0 := mk(6, 6, []bool{true, true, true, true, false, false, false, false})
 	w0.Delivered[4+1] = 5
-	w1 := mk(4, 3, []int32{-1, 2})
-	got := tally(s, []*Account{w0, w1})
-	// Steady probes sent: sender 0 seq 1 and 2, sender 1 seq 1; 10 receivers each.
+	w1 := mk(4, 3, []bool{false, false, false, false, true, true, false, true})
+	got := tally(&s, []*Account{w0, w1})
+	// Steady probes sent: sender 0 seq 1 and 2, sender 1 seq 1 (seq 3 is
+	// past the steady phase); 10 receivers each.
 	want := tallied{Sent: 3, Expected: 30, Delivered: 9 + 9 + 8, Lost: 1 + 1 + 2}
 	if got != want {
 		t.Errorf("tally %+v, want %+v", got, want)
 	}
 	// More deliveries than expected receivers is reported, never netted.
 	w1.Delivered[1] = 9
-	if got := tally(s, []*Account{w0, w1}); got.Excess != 5 || got.Lost != 3 {
+	if got := tally(&s, []*Account{w0, w1}); got.Excess != 5 || got.Lost != 3 {
 		t.Errorf("excess: %+v, want Excess 5 (15 of 10) and Lost 3", got)
 	}
 }

@@ -287,7 +287,8 @@ func (p *procsRun) result(ctx context.Context, res *results.Result, ips [][]neti
 	}
 	p.fill(m, res.StartedAt, ips)
 	if p.sendStart != 0 && len(accts) == p.k {
-		t := tally(newSchedule(&p.cfg, p.sendStart), accts)
+		sch := newSchedule(&p.cfg, p.sendStart)
+		t := tally(&sch, accts)
 		s := &m.Summary
 		s.Sent, s.Expected, s.Delivered, s.Lost = t.Sent, t.Expected, t.Delivered, t.Lost
 		if t.Excess > 0 {

@@ -41,6 +41,7 @@ type probeRec struct {
 // tracker is the shared, read-mostly state of the receive path.
 type tracker struct {
 	run         []byte
+	runID       string // run, as a string for senders
 	base        time.Time    // the monotonic clock origin of due times
 	steadyStart atomic.Int64 // ns since base; MaxInt64 until the send phase is scheduled
 	steadyEnd   atomic.Int64
@@ -57,7 +58,7 @@ type tracker struct {
 }
 
 func newTracker(run string, origin int64) *tracker {
-	t := &tracker{run: []byte(run), base: originBase(origin)}
+	t := &tracker{run: []byte(run), runID: run, base: originBase(origin)}
 	t.steadyStart.Store(math.MaxInt64)
 	t.steadyEnd.Store(math.MaxInt64)
 	return t

@@ -25,10 +25,12 @@ type run struct {
 	t             *tracker
 	groups        []*group
 	members       *memberLog
-	clients       []*client // index = client id; nil until connected
+	clients       []atomic.Pointer[client] // index = client id; nil until connected
 	ids           []int     // the client ids this process runs (all, or its part)
 	// sched is the send schedule, set when sending starts.
 	sched atomic.Pointer[schedule]
+	// sent says which probes the talkers here sent.
+	sent *sentBits
 
 	connected   atomic.Int64
 	sends       atomic.Int64
@@ -43,7 +45,7 @@ type run struct {
 	// proto is the server's session protocol.
 	proto Protocol
 
-	mu       sync.Mutex // guards clients, connErrs, discErrs
+	mu       sync.Mutex // guards connErrs, discErrs
 	connErrs map[string]int64
 	discErrs map[string]int64
 }
@@ -105,8 +107,8 @@ func start(cfg *Config) (*results.Result, func(error) (*results.Result, error)) 
 func newRun(cfg Config) (*run, error) {
 	r := &run{
 		cfg:         cfg,
-		members:     newMemberLog(len(cfg.lay.members)),
-		clients:     make([]*client, cfg.Clients),
+		members:     newMemberLog(len(cfg.lay.members), cfg.Clients),
+		clients:     make([]atomic.Pointer[client], cfg.Clients),
 		connectHist: newAtomicHist(),
 		connErrs:    map[string]int64{},
 		discErrs:    map[string]int64{},
@@ -128,7 +130,8 @@ func newRun(cfg Config) (*run, error) {
 	var owned []bool
 	r.ids, owned = cfg.partIDs()
 	t := r.t
-	t.lay, t.perSender, t.noEcho, t.owned = cfg.lay, perSenderProbes(&cfg), cfg.NoEcho, owned
+	t.lay, t.perSender, t.noEcho, t.owned = cfg.lay, cfg.perSender, cfg.NoEcho, owned
+	r.sent = newSentBits(cfg.lay, func(c int) bool { return t.owns(int64(c)) }, t.perSender)
 	t.probes = make([][]probeRec, cfg.Clients)
 	if t.perSender == 0 {
 		return r, nil
@@ -153,7 +156,7 @@ func newRun(cfg Config) (*run, error) {
 // checkTrack refuses a run whose per-receiver tracking of which probes
 // arrived (recv.go) would take more than cfg.TrackBudget.
 func checkTrack(cfg *Config, ids []int) error {
-	per := perSenderProbes(cfg)
+	per := cfg.perSender
 	var track int64
 	for _, id := range ids {
 		track += trackBytes(int(cfg.lay.talkers[cfg.lay.room[id]]), per)
@@ -230,7 +233,8 @@ func (r *run) execute(ctx context.Context, res *results.Result) error {
 		// A worker starts sending when the parent says, with the others.
 		sendStart = cfg.coord.ramped(ctx, connectedAtRamp)
 	}
-	s := newSchedule(cfg, sendStart)
+	sch := newSchedule(cfg, sendStart)
+	s := &sch
 	steadyS := r.sendPhase(ctx, tl, s, connectedAtRamp)
 	if cfg.coord != nil {
 		cfg.coord.finished()
@@ -261,7 +265,7 @@ func (r *run) execute(ctx context.Context, res *results.Result) error {
 
 // sendPhase runs warmup, steady and grace (or, with no rate, holds the
 // idle sockets for the steady phase) and returns the steady seconds run.
-func (r *run) sendPhase(ctx context.Context, tl *timeline, s schedule, connected int64) float64 {
+func (r *run) sendPhase(ctx context.Context, tl *timeline, s *schedule, connected int64) float64 {
 	cfg := &r.cfg
 	switch {
 	case ctx.Err() != nil || connected == 0:
@@ -274,7 +278,7 @@ func (r *run) sendPhase(ctx context.Context, tl *timeline, s schedule, connected
 	}
 	r.t.steadyStart.Store(s.steadyStart())
 	r.t.steadyEnd.Store(s.steadyEnd())
-	r.sched.Store(&s)
+	r.sched.Store(s)
 	tl.setPhaseAt(s.start, "warmup")
 	tl.setPhaseAt(s.steadyStart(), "steady")
 	tl.setPhaseAt(s.steadyEnd(), "grace")
@@ -297,11 +301,8 @@ func (r *run) selfName() string {
 // closeAll closes every socket and waits for the readers.
 func (r *run) closeAll() {
 	r.closing.Store(true)
-	r.mu.Lock()
-	clients := append([]*client(nil), r.clients...)
-	r.mu.Unlock()
-	for _, c := range clients {
-		if c != nil {
+	for i := range r.clients {
+		if c := r.clients[i].Load(); c != nil {
 			c.ws.Close()
 		}
 	}
@@ -316,7 +317,7 @@ const graceQuiet = 100 * time.Millisecond
 // grace waits for in-flight steady-phase deliveries, at most cfg.Grace: it
 // ends early once every expected delivery arrived and no copy came in for
 // graceQuiet.
-func (r *run) grace(ctx context.Context, s schedule) {
+func (r *run) grace(ctx context.Context, s *schedule) {
 	deadline := time.Now().Add(r.cfg.Grace)
 	target := r.graceTarget(s)
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -351,7 +352,7 @@ func (r *run) received() int64 {
 }
 
 // collect fills res's counts, histograms and errors from the run's state.
-func (r *run) collect(res *results.Result, s schedule, steadyS float64) {
+func (r *run) collect(res *results.Result, s *schedule, steadyS float64) {
 	sm := &res.Summary
 	r.mu.Lock()
 	for _, v := range r.connErrs {
@@ -396,20 +397,20 @@ func (r *run) collect(res *results.Result, s schedule, steadyS float64) {
 
 // fanout is, per steady probe sent here, the time from its due time to its
 // first and to its last receiver (receivers in this process).
-func (r *run) fanout(s schedule) (first, last *hdr.Histogram) {
+func (r *run) fanout(s *schedule) (first, last *hdr.Histogram) {
 	first, last = results.NewHist(), results.NewHist()
 	for c, recs := range r.t.probes {
-		if !r.t.owns(int64(c)) {
+		if len(recs) == 0 || !r.t.owns(int64(c)) {
 			continue
 		}
-		for seq := range recs {
+		s.each(c, func(seq, due int64) bool {
 			p := &recs[seq]
-			due := s.due(c, int64(seq))
 			if f := p.first.Load(); f != 0 && s.steady(due) {
 				_ = first.RecordValue(nsToUs(f - due))
 				_ = last.RecordValue(nsToUs(p.last.Load() - due))
 			}
-		}
+			return true
+		})
 	}
 	return first, last
 }
@@ -419,8 +420,8 @@ func (r *run) fanout(s schedule) (first, last *hdr.Histogram) {
 // reader ended.
 func (r *run) frameErrors() map[string]int64 {
 	var bin, bad int64
-	for _, c := range r.clients {
-		if c != nil {
+	for i := range r.clients {
+		if c := r.clients[i].Load(); c != nil {
 			bin += c.ws.Binary
 		}
 	}

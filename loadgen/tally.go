@@ -3,55 +3,55 @@ package loadgen
 import "math"
 
 // Account is one process's part of the loss accounting: for every probe of
-// a sender whose room has a member here (or who sends from here), how many
-// of its expected receivers were here when it was due and how many of them
-// got it; and for the senders here, how many probes they sent. One process
-// tallies its own Account; a --procs parent tallies its workers' together,
-// with the same code (tally), so a probe sent in one process and received
-// in another is accounted exactly.
+// a talker whose room has a member here (or who talks from here), how many
+// of its expected receivers were here when it was due, how many of them
+// got it, and whether it was sent from here. One process tallies its own
+// Account; a --procs parent tallies its workers' together, with the same
+// code (tally), so a probe sent in one process and received in another is
+// accounted exactly.
 type Account struct {
 	PerSender int64
 	Senders   []int32 // ascending
 	Members   []int32 // [k*PerSender+seq]: expected receivers here when due
 	Delivered []int32 // [k*PerSender+seq]: deliveries here
-	Sent      []int32 // [k]: probes sent, or -1 when the sender runs elsewhere
+	Sent      []bool  // [k*PerSender+seq]: sent from here
 }
 
-// expectedHere is the expected receivers of sender c's probe due at due
+// expectedHere is the expected receivers of talker c's probe due at due
 // that are in this process: the room's members here then, less the sender
 // itself under NoEcho.
 func (r *run) expectedHere(c int, due int64) int32 {
 	n := r.members.members(int(r.cfg.lay.room[c]), due)
-	if cl := r.client(c); r.cfg.NoEcho && cl != nil && cl.joinedAt <= due && due < cl.leftAt.Load() && n > 0 {
+	if r.cfg.NoEcho && r.t.owns(int64(c)) && r.members.memberAt(c, due) && n > 0 {
 		n--
 	}
 	return n
 }
 
-// sentBy is how many probes sender c sent from here (-1: it runs elsewhere).
-func (r *run) sentBy(c int) int32 {
-	if !r.t.owns(int64(c)) {
-		return -1
-	}
-	if cl := r.client(c); cl != nil {
-		return cl.sent.Load()
-	}
-	return 0
+// sentHere reports whether talker c's probe seq was sent from this process.
+func (r *run) sentHere(c int, seq int64) bool {
+	return r.t.owns(int64(c)) && r.sent.sent(c, seq)
 }
 
 // account builds this process's Account.
-func (r *run) account(s schedule) *Account {
+func (r *run) account(s *schedule) *Account {
 	a := &Account{PerSender: s.perSender}
 	for c, recs := range r.t.probes {
 		if len(recs) == 0 {
 			continue
 		}
 		a.Senders = append(a.Senders, int32(c))
-		a.Sent = append(a.Sent, r.sentBy(c))
-		for seq := range recs {
-			a.Members = append(a.Members, r.expectedHere(c, s.due(c, int64(seq))))
-			a.Delivered = append(a.Delivered, recs[seq].delivered.Load())
-		}
+		base := len(a.Members)
+		a.Members = append(a.Members, make([]int32, s.perSender)...)
+		a.Delivered = append(a.Delivered, make([]int32, s.perSender)...)
+		a.Sent = append(a.Sent, make([]bool, s.perSender)...)
+		s.each(c, func(seq, due int64) bool {
+			i := base + int(seq)
+			a.Members[i] = r.expectedHere(c, due)
+			a.Delivered[i] = recs[seq].delivered.Load()
+			a.Sent[i] = r.sentHere(c, seq)
+			return true
+		})
 	}
 	return a
 }
@@ -67,32 +67,32 @@ type tallied struct {
 // tally adds up accounts (one per process of the run) over the steady
 // phase of s: per probe sent, expected = Σ members, delivered = Σ
 // deliveries, lost = expected − delivered.
-func tally(s schedule, accts []*Account) tallied {
-	type probeSum struct{ exp, del []int64 }
+func tally(s *schedule, accts []*Account) tallied {
+	type probeSum struct {
+		exp, del []int64
+		sent     []bool
+	}
 	sums := map[int32]*probeSum{}
-	sent := map[int32]int32{}
 	for _, a := range accts {
 		for k, c := range a.Senders {
-			if a.Sent[k] >= 0 {
-				sent[c] = a.Sent[k]
-			}
 			ps := sums[c]
 			if ps == nil {
-				ps = &probeSum{exp: make([]int64, a.PerSender), del: make([]int64, a.PerSender)}
+				ps = &probeSum{exp: make([]int64, a.PerSender), del: make([]int64, a.PerSender), sent: make([]bool, a.PerSender)}
 				sums[c] = ps
 			}
 			for seq := int64(0); seq < a.PerSender && seq < int64(len(ps.exp)); seq++ {
 				i := int64(k)*a.PerSender + seq
 				ps.exp[seq] += int64(a.Members[i])
 				ps.del[seq] += int64(a.Delivered[i])
+				ps.sent[seq] = ps.sent[seq] || a.Sent[i]
 			}
 		}
 	}
 	var t tallied
 	for c, ps := range sums {
-		for seq := int64(0); seq < int64(sent[c]) && seq < int64(len(ps.exp)); seq++ {
-			if !s.steady(s.due(int(c), seq)) {
-				continue
+		s.each(int(c), func(seq, due int64) bool {
+			if seq >= int64(len(ps.exp)) || !ps.sent[seq] || !s.steady(due) {
+				return seq < int64(len(ps.exp))
 			}
 			t.Sent++
 			t.Expected += ps.exp[seq]
@@ -102,7 +102,8 @@ func tally(s schedule, accts []*Account) tallied {
 			} else {
 				t.Excess -= d
 			}
-		}
+			return true
+		})
 	}
 	return t
 }
@@ -110,7 +111,7 @@ func tally(s schedule, accts []*Account) tallied {
 // graceTarget is the steady-phase deliveries this process waits for in the
 // grace period: its expected receivers of every steady probe sent here or,
 // from another process, scheduled.
-func (r *run) graceTarget(s schedule) int64 {
+func (r *run) graceTarget(s *schedule) int64 {
 	var n int64
 	r.eachSettled(s, math.MaxInt64, func(exp, _ int32) { n += int64(exp) })
 	return n
@@ -119,7 +120,7 @@ func (r *run) graceTarget(s schedule) int64 {
 // settled sums, for the steady probes due before cutoff, this process's
 // expected receivers and those still missing (the metrics' view while a
 // run goes on; a probe of another process is assumed sent).
-func (r *run) settled(s schedule, cutoff int64) (expected, lost int64) {
+func (r *run) settled(s *schedule, cutoff int64) (expected, lost int64) {
 	r.eachSettled(s, cutoff, func(exp, del int32) {
 		expected += int64(exp)
 		lost += int64(max(0, exp-del))
@@ -130,20 +131,20 @@ func (r *run) settled(s schedule, cutoff int64) (expected, lost int64) {
 // eachSettled calls f with the expected receivers here and the deliveries
 // here of every steady probe due before cutoff that was sent (or, from
 // another process, scheduled).
-func (r *run) eachSettled(s schedule, cutoff int64, f func(exp, del int32)) {
+func (r *run) eachSettled(s *schedule, cutoff int64, f func(exp, del int32)) {
 	for c, recs := range r.t.probes {
-		sent := int64(len(recs))
-		if n := r.sentBy(c); n >= 0 {
-			sent = int64(n)
+		if len(recs) == 0 {
+			continue
 		}
-		for seq := int64(0); seq < sent; seq++ {
-			due := s.due(c, seq)
+		owned := r.t.owns(int64(c))
+		s.each(c, func(seq, due int64) bool {
 			if due >= cutoff {
-				break
+				return false
 			}
-			if s.steady(due) {
+			if s.steady(due) && (!owned || r.sent.sent(c, seq)) {
 				f(r.expectedHere(c, due), recs[seq].delivered.Load())
 			}
-		}
+			return true
+		})
 	}
 }
