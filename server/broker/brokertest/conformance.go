@@ -80,11 +80,8 @@ func testStartReady(t *testing.T, newNode NewNode) {
 }
 
 func testDelivers(t *testing.T, newNode NewNode) {
-	a := StartNode(t, newNode, "a")
-	b := StartNode(t, newNode, "b")
 	room := Room(t, "r")
-	b.Subscribe(room)
-	AwaitSubscribed(t, a, b, room)
+	a, b := startTwo(t, newNode, broker.Lifecycle{}, room)
 	const n = 20
 	for i := range n {
 		mustPublish(t, a, broker.Message{Room: room, Origin: "a", Payload: fmt.Appendf(nil, `{"i":%d}`, i)})
@@ -379,19 +376,16 @@ func testClose(t *testing.T, newNode NewNode) {
 // testOwnMessages: a node subscribed to a room it publishes to never gets its
 // own messages back (it delivered them locally), but gets the others'.
 func testOwnMessages(t *testing.T, newNode NewNode) {
-	a := StartNode(t, newNode, "a")
-	b := StartNode(t, newNode, "b")
 	room := Room(t, "own")
-	a.Subscribe(room)
-	AwaitSubscribed(t, b, a, room)
+	_, b := startTwo(t, newNode, broker.Lifecycle{}, room)
 	for i := range 5 {
-		mustPublish(t, a, broker.Message{Room: room, Origin: "a", Payload: fmt.Appendf(nil, "own-%d", i)})
+		mustPublish(t, b, broker.Message{Room: room, Origin: "b", Payload: fmt.Appendf(nil, "own-%d", i)})
 	}
-	// Published after a's own by the same node: once it arrives, a's own
+	// Published after b's own by the same node: once it arrives, b's own
 	// messages were received and dropped (order per publisher).
-	mustPublish(t, a, broker.Message{Room: room, Origin: "b", Payload: []byte("marker")})
-	got := waitCount(t, a, room, 1)
-	if len(got) != 1 || got[0].Origin != "b" {
-		t.Fatalf("a got %d messages, first from %q: want only the marker, not its own", len(got), got[0].Origin)
+	mustPublish(t, b, broker.Message{Room: room, Origin: "x", Payload: []byte("marker")})
+	got := waitCount(t, b, room, 1)
+	if len(got) != 1 || got[0].Origin != "x" {
+		t.Fatalf("b got %d messages, first from %q: want only the marker, not its own", len(got), got[0].Origin)
 	}
 }

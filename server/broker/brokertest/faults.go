@@ -33,12 +33,7 @@ func RunFaults(t *testing.T, p Process, newNode NewNode) {
 // startPair starts nodes a and b with faultLifecycle, b subscribed to rooms.
 func startPair(t *testing.T, newNode NewNode, rooms ...string) (a, b *Node, sa, sb statser) {
 	t.Helper()
-	a = StartNodeWith(t, newNode, "a", faultLifecycle)
-	b = StartNodeWith(t, newNode, "b", faultLifecycle)
-	for _, r := range rooms {
-		b.Subscribe(r)
-	}
-	AwaitSubscribed(t, a, b, rooms...)
+	a, b = startTwo(t, newNode, faultLifecycle, rooms...)
 	return a, b, a.Broker.(statser), b.Broker.(statser)
 }
 

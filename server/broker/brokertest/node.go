@@ -99,6 +99,19 @@ func StartNodeWith(t testing.TB, newNode NewNode, id string, l broker.Lifecycle)
 	return n
 }
 
+// startTwo starts nodes a and b with lifecycle l, b subscribed to rooms
+// (live when it returns).
+func startTwo(t testing.TB, newNode NewNode, l broker.Lifecycle, rooms ...string) (a, b *Node) {
+	t.Helper()
+	a = StartNodeWith(t, newNode, "a", l)
+	b = StartNodeWith(t, newNode, "b", l)
+	for _, r := range rooms {
+		b.Subscribe(r)
+	}
+	AwaitSubscribed(t, a, b, rooms...)
+	return a, b
+}
+
 // Recorder returns the node's recorder.
 func (n *Node) Recorder() *Recorder { return n.rec }
 

@@ -1,6 +1,8 @@
 package brokertest
 
 import (
+	"cmp"
+	"context"
 	"net"
 	"os"
 	"syscall"
@@ -62,4 +64,21 @@ func WaitUntil(d time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// SharedURL returns the URL of a shared test backend: $env, or def. Under
+// -short it skips the test; a backend that does not answer ping within 2 s
+// fails it, with how to start it.
+func SharedURL(t *testing.T, env, def string, ping func(ctx context.Context, url string) error) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs the shared backend (skipped with -short)")
+	}
+	u := cmp.Or(os.Getenv(env), def)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := ping(ctx, u); err != nil {
+		t.Fatalf("backend not reachable at %s ($%s): %v\nstart it with: scripts/services.sh start", u, env, err)
+	}
+	return u
 }

@@ -142,32 +142,25 @@ func (c *RedisCluster) awaitOK(t testing.TB) {
 // URL implements Process; the cluster has no URL: brokers take Addrs.
 func (c *RedisCluster) URL() string { return "redis://" + c.Nodes[0].Addr() }
 
-// Stop implements Process.
-func (c *RedisCluster) Stop(t testing.TB) {
+// each calls f(n, t) for every node.
+func (c *RedisCluster) each(t testing.TB, f func(*Redis, testing.TB)) {
 	for _, n := range c.Nodes {
-		n.Stop(t)
+		f(n, t)
 	}
 }
+
+// Stop implements Process.
+func (c *RedisCluster) Stop(t testing.TB) { c.each(t, (*Redis).Stop) }
 
 // Start implements Process: the nodes restart from their nodes.conf and
 // form the same cluster again.
 func (c *RedisCluster) Start(t testing.TB) {
-	for _, n := range c.Nodes {
-		n.Start(t)
-	}
+	c.each(t, (*Redis).Start)
 	c.awaitOK(t)
 }
 
 // Freeze implements Process.
-func (c *RedisCluster) Freeze(t testing.TB) {
-	for _, n := range c.Nodes {
-		n.Freeze(t)
-	}
-}
+func (c *RedisCluster) Freeze(t testing.TB) { c.each(t, (*Redis).Freeze) }
 
 // Thaw implements Process.
-func (c *RedisCluster) Thaw(t testing.TB) {
-	for _, n := range c.Nodes {
-		n.Thaw(t)
-	}
-}
+func (c *RedisCluster) Thaw(t testing.TB) { c.each(t, (*Redis).Thaw) }

@@ -156,15 +156,18 @@ func waitDropped(t *testing.T, sub statser, want uint64) {
 	}
 }
 
-// waitHandled waits until room's payloads from "hold" on end with last, and
-// returns them.
-func waitHandled(t *testing.T, h *held, room, last string) []string {
+// releaseAndExpect lets the Handler go on, publishes want's last payload
+// from pub, and checks that room's payloads from "hold" on are want.
+func (h *held) releaseAndExpect(t *testing.T, pub *Node, room string, want ...string) {
 	t.Helper()
+	close(h.release)
+	last := want[len(want)-1]
+	mustPublish(t, pub, broker.Message{Room: room, Origin: "pub", Payload: []byte(last)})
 	done := func() bool { p := h.payloads(room); return len(p) > 0 && p[len(p)-1] == last }
-	if !WaitUntil(waitFor, done) {
-		t.Fatalf("%q never handled; got %q", last, h.payloads(room))
+	WaitUntil(waitFor, done)
+	if got := h.payloads(room); !slices.Equal(got, want) {
+		t.Fatalf("handled %q, want %q", got, want)
 	}
-	return h.payloads(room)
 }
 
 // testSlowHandler: a Handler that blocks does not block the reader: of 300
@@ -183,12 +186,7 @@ func testSlowHandler(t *testing.T, newNode NewNode) {
 	if err := sub.Ready(); err != nil {
 		t.Fatalf("Ready with a slow handler: %v", err)
 	}
-	close(h.release)
-	mustPublish(t, pub, broker.Message{Room: room, Origin: "pub", Payload: []byte("after")})
-	want := []string{"hold", "0", "1", "2", "3", "after"}
-	if got := waitHandled(t, h, room, "after"); !slices.Equal(got, want) {
-		t.Fatalf("handled %q, want %q", got, want)
-	}
+	h.releaseAndExpect(t, pub, room, "hold", "0", "1", "2", "3", "after")
 }
 
 // testOwnTakeNoPlace: with the Handler stuck and a queue of 4, the node's
@@ -210,12 +208,7 @@ func testOwnTakeNoPlace(t *testing.T, newNode NewNode) {
 		}
 	}
 	waitDropped(t, sub, 2) // the last two: every message of sub was read
-	close(h.release)
-	mustPublish(t, pub, broker.Message{Room: room, Origin: "pub", Payload: []byte("end")})
-	want := []string{"hold", "z0", "z1", "z2", "z3", "end"}
-	if got := waitHandled(t, h, room, "end"); !slices.Equal(got, want) {
-		t.Fatalf("handled %q, want %q", got, want)
-	}
+	h.releaseAndExpect(t, pub, room, "hold", "z0", "z1", "z2", "z3", "end")
 }
 
 // testStuckRoom: while the Handler is stuck on one room, a room of the other

@@ -1,9 +1,9 @@
 package rabbitmq
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
@@ -14,29 +14,21 @@ import (
 )
 
 // sharedURL returns the URL of the shared test RabbitMQ (CHATBENCH_AMQP_URL
-// or the default). Under -short it skips; otherwise an unreachable server
-// fails the test with how to start it.
+// or the default).
 func sharedURL(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs rabbitmq-server (skipped with -short)")
-	}
-	u := os.Getenv("CHATBENCH_AMQP_URL")
-	if u == "" {
-		u = DefaultURL
-	}
-	c, err := amqp.DialConfig(u, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
-	if err != nil {
-		t.Fatalf("rabbitmq not reachable at %s: %v\nstart it with: scripts/services.sh start (or rabbitmq-server)", u, err)
-	}
-	_ = c.Close()
-	return u
+	return brokertest.SharedURL(t, "CHATBENCH_AMQP_URL", DefaultURL, func(ctx context.Context, u string) error {
+		c, err := amqp.DialConfig(u, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	})
 }
 
 // factory returns a NewNode making brokers on u, each with the given node ID
-// and lifecycle; nodes of one factory share a unique exchange, deleted when
-// the test ends (exchanges are durable).
-func factory(t *testing.T, u string) brokertest.NewNode {
+// and lifecycle; nodes of one factory share a unique exchange, also
+// returned, and deleted when the test ends (exchanges are durable).
+func factory(t *testing.T, u string) (brokertest.NewNode, string) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	exchange := "chatbench-test-" + hex.EncodeToString(b[:])
@@ -56,5 +48,5 @@ func factory(t *testing.T, u string) brokertest.NewNode {
 			t.Fatal(err)
 		}
 		return b
-	}
+	}, exchange
 }

@@ -29,6 +29,7 @@
 package rabbitmq
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -73,6 +74,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Logger gets connection loss and recovery at Warn/Info; nil discards.
 	Logger *slog.Logger
+	// Lifecycle tunes queues, reconnects and health checks; zero values
+	// mean the defaults.
+	Lifecycle broker.Lifecycle
 	// QueueMaxLength bounds the node's queue on the server (x-max-length,
 	// overflow drop-head; default 100000).
 	QueueMaxLength int
@@ -80,32 +84,17 @@ type Config struct {
 	// library drops a connection after about two silent ones. The health
 	// check (Lifecycle) notices a silent server sooner.
 	Heartbeat time.Duration
-	// Lifecycle tunes queues, reconnects and health checks; zero values
-	// mean the defaults.
-	Lifecycle broker.Lifecycle
 }
 
-// Stats is a snapshot of the broker's counters (the values behind its metrics).
-type Stats = brokerkit.Stats
-
-// Broker is the RabbitMQ broker: the shared supervisor over an AMQP
-// transport. Create it with New.
-type Broker struct {
-	*brokerkit.Supervisor
-	cfg Config
-}
-
-var _ broker.Broker = (*Broker)(nil)
+// Broker is the RabbitMQ broker: the supervisor the networked brokers
+// share, over an AMQP transport. Create it with New.
+type Broker = brokerkit.Supervisor
 
 // New validates cfg, registers the metrics and returns a broker that is not
 // connected yet; Start connects.
 func New(cfg Config) (*Broker, error) {
-	if cfg.URL == "" {
-		cfg.URL = DefaultURL
-	}
-	if cfg.Exchange == "" {
-		cfg.Exchange = DefaultExchange
-	}
+	cfg.URL = cmp.Or(cfg.URL, DefaultURL)
+	cfg.Exchange = cmp.Or(cfg.Exchange, DefaultExchange)
 	if cfg.QueueMaxLength <= 0 {
 		cfg.QueueMaxLength = DefaultQueueMaxLength
 	}
@@ -115,20 +104,14 @@ func New(cfg Config) (*Broker, error) {
 	if _, err := amqp.ParseURI(cfg.URL); err != nil {
 		return nil, fmt.Errorf("rabbitmq: bad URL %q: %w", brokerkit.Redact(cfg.URL), err)
 	}
+	// The queue is the node's own: a random suffix keeps it so when node
+	// IDs repeat.
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
-	id := cfg.NodeID
-	if id == "" {
-		id = "node"
-	}
-	t := &transport{cfg: cfg, queue: fmt.Sprintf("%s.%s.%s", cfg.Exchange, id, hex.EncodeToString(suffix[:]))}
-	sup, err := brokerkit.New(brokerkit.Config{Backend: "rabbitmq", Where: brokerkit.Redact(cfg.URL),
+	queue := fmt.Sprintf("%s.%s.%s", cfg.Exchange, cmp.Or(cfg.NodeID, "node"), hex.EncodeToString(suffix[:]))
+	return brokerkit.New(brokerkit.Config{Backend: "rabbitmq", Where: brokerkit.Redact(cfg.URL),
 		StartHint: "start it with `rabbitmq-server` (tests: scripts/services.sh start)",
-		Lifecycle: cfg.Lifecycle, Registerer: cfg.Registerer, Logger: cfg.Logger}, t)
-	if err != nil {
-		return nil, err
-	}
-	return &Broker{Supervisor: sup, cfg: cfg}, nil
+		Lifecycle: cfg.Lifecycle, Registerer: cfg.Registerer, Logger: cfg.Logger}, &transport{cfg: cfg, queue: queue})
 }
 
 // RoutingKey is the routing key of room: "r" + base64url(room), or, for

@@ -19,13 +19,13 @@ import (
 // TestConformance runs the shared suite against the shared RabbitMQ, nodes
 // of one run sharing a unique exchange.
 func TestConformance(t *testing.T) {
-	u := sharedURL(t)
-	brokertest.Run(t, factory(t, u))
+	newNode, _ := factory(t, sharedURL(t))
+	brokertest.Run(t, newNode)
 }
 
 func TestSupervised(t *testing.T) {
-	u := sharedURL(t)
-	brokertest.RunSupervised(t, factory(t, u))
+	newNode, _ := factory(t, sharedURL(t))
+	brokertest.RunSupervised(t, newNode)
 }
 
 // TestFaults runs the fault suite on a RabbitMQ node of the test's own.
@@ -34,7 +34,8 @@ func TestFaults(t *testing.T) {
 		t.Skip("integration test: starts its own rabbitmq node (skipped with -short)")
 	}
 	node := brokertest.StartRabbit(t)
-	brokertest.RunFaults(t, node, factory(t, node.URL()))
+	newNode, _ := factory(t, node.URL())
+	brokertest.RunFaults(t, node, newNode)
 }
 
 // TestRoutingKey: keys never contain topic syntax, distinct rooms get
@@ -60,7 +61,7 @@ func TestRoutingKey(t *testing.T) {
 // TestLongRoomName: a room too long to encode in a routing key (hashed
 // instead) still reaches exactly its subscribers.
 func TestLongRoomName(t *testing.T) {
-	newNode := factory(t, sharedURL(t))
+	newNode, _ := factory(t, sharedURL(t))
 	a := brokertest.StartNode(t, newNode, "a")
 	b := brokertest.StartNode(t, newNode, "b")
 	room := brokertest.Room(t, strings.Repeat("long.", 100))
@@ -128,7 +129,8 @@ func TestMetricsLint(t *testing.T) {
 // dropped and counted, and not handed to the Handler.
 func TestMalformedCounted(t *testing.T) {
 	u := sharedURL(t)
-	a := brokertest.StartNode(t, factory(t, u), "a")
+	newNode, exchange := factory(t, u)
+	a := brokertest.StartNode(t, newNode, "a")
 	room := brokertest.Room(t, "m")
 	a.Subscribe(room)
 	brokertest.AwaitSubscribed(t, a, a, room)
@@ -142,7 +144,7 @@ func TestMalformedCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := a.Broker.(*Broker)
-	if err := ch.PublishWithContext(context.Background(), b.cfg.Exchange, RoutingKey(room), false, false, amqp.Publishing{Body: []byte("foreign")}); err != nil {
+	if err := ch.PublishWithContext(context.Background(), exchange, RoutingKey(room), false, false, amqp.Publishing{Body: []byte("foreign")}); err != nil {
 		t.Fatal(err)
 	}
 	if !brokertest.WaitUntil(5*time.Second, func() bool { return b.Stats().Dropped[brokerkit.DropMalformed] == 1 }) {

@@ -23,16 +23,15 @@ func TestCluster(t *testing.T) {
 		t.Skip("integration test: starts a 3-node redis cluster (skipped with -short)")
 	}
 	c := brokertest.StartRedisCluster(t)
-	newNode := factory(Config{ClusterAddrs: c.Addrs()})
+	newNode, prefix := factory(Config{ClusterAddrs: c.Addrs()})
 	t.Run("Conformance", func(t *testing.T) { brokertest.Run(t, newNode) })
-	t.Run("SpreadsSubscriptionsOverShards", func(t *testing.T) { testClusterSpread(t, c.Addrs(), newNode) })
+	t.Run("SpreadsSubscriptionsOverShards", func(t *testing.T) { testClusterSpread(t, c.Addrs(), prefix, newNode) })
 	t.Run("Faults", func(t *testing.T) { brokertest.RunFaults(t, c, newNode) })
 }
 
-func testClusterSpread(t *testing.T, addrs []string, newNode brokertest.NewNode) {
+func testClusterSpread(t *testing.T, addrs []string, prefix string, newNode brokertest.NewNode) {
 	a := brokertest.StartNode(t, newNode, "a")
 	b := brokertest.StartNode(t, newNode, "b")
-	prefix := b.Broker.(*Broker).cfg.Prefix
 	var rooms []string
 	var chans []any
 	for i := range 30 {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -15,25 +13,13 @@ import (
 )
 
 // sharedURL returns the URL of the shared test Redis (CHATBENCH_REDIS_URL or
-// the default). Under -short it skips; otherwise an unreachable server fails
-// the test with how to start it.
+// the default).
 func sharedURL(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs redis-server (skipped with -short)")
-	}
-	u := os.Getenv("CHATBENCH_REDIS_URL")
-	if u == "" {
-		u = DefaultURL
-	}
-	c := redis.NewClient(mustParse(t, u))
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis not reachable at %s: %v\nstart it with: scripts/services.sh start (or redis-server --bind 127.0.0.1 --port 6379)", u, err)
-	}
-	return u
+	return brokertest.SharedURL(t, "CHATBENCH_REDIS_URL", DefaultURL, func(ctx context.Context, u string) error {
+		c := redis.NewClient(mustParse(t, u))
+		defer c.Close()
+		return c.Ping(ctx).Err()
+	})
 }
 
 func mustParse(t *testing.T, u string) *redis.Options {
@@ -45,16 +31,13 @@ func mustParse(t *testing.T, u string) *redis.Options {
 	return o
 }
 
-func uniquePrefix() string {
+// factory returns a NewNode making brokers from base, each with the given
+// node ID and lifecycle; nodes of one factory share a unique prefix, also
+// returned.
+func factory(base Config) (brokertest.NewNode, string) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return "chatbench-test-" + hex.EncodeToString(b[:]) + ":"
-}
-
-// factory returns a NewNode making brokers from base, each with the given
-// node ID and lifecycle; nodes of one factory share a unique prefix.
-func factory(base Config) brokertest.NewNode {
-	base.Prefix = uniquePrefix()
+	base.Prefix = "chatbench-test-" + hex.EncodeToString(b[:]) + ":"
 	return func(t testing.TB, id string, l broker.Lifecycle) broker.Broker {
 		cfg := base
 		cfg.NodeID, cfg.Lifecycle = id, l
@@ -63,5 +46,5 @@ func factory(base Config) brokertest.NewNode {
 			t.Fatal(err)
 		}
 		return b
-	}
+	}, base.Prefix
 }

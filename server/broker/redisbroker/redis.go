@@ -74,27 +74,13 @@ type Config struct {
 	Lifecycle broker.Lifecycle
 }
 
-// Stats is a snapshot of the broker's counters (the values behind its metrics).
-type Stats = brokerkit.Stats
-
-// Broker is the Redis broker: the shared supervisor over a Redis transport.
-// Create it with New.
-type Broker struct {
-	*brokerkit.Supervisor
-	cfg Config
-}
-
-var _ broker.Broker = (*Broker)(nil)
+// Broker is the Redis broker: the supervisor the networked brokers share,
+// over a Redis transport. Create it with New.
+type Broker = brokerkit.Supervisor
 
 // New validates cfg, registers the metrics and returns a broker that is not
 // connected yet; Start connects.
 func New(cfg Config) (*Broker, error) {
-	if cfg.URL == "" {
-		cfg.URL = DefaultURL
-	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
-	}
 	t, err := newTransport(cfg)
 	if err != nil {
 		return nil, err
@@ -103,9 +89,8 @@ func New(cfg Config) (*Broker, error) {
 		Lifecycle: cfg.Lifecycle, Registerer: cfg.Registerer, Logger: cfg.Logger}, t)
 	if err != nil {
 		_ = t.Close()
-		return nil, err
 	}
-	return &Broker{Supervisor: sup, cfg: cfg}, nil
+	return sup, err
 }
 
 func (t *transport) startHint() string {

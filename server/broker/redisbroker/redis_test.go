@@ -18,11 +18,13 @@ import (
 // TestConformance runs the shared suites against the shared Redis, nodes of
 // one run sharing a unique channel prefix.
 func TestConformance(t *testing.T) {
-	brokertest.Run(t, factory(Config{URL: sharedURL(t)}))
+	newNode, _ := factory(Config{URL: sharedURL(t)})
+	brokertest.Run(t, newNode)
 }
 
 func TestSupervised(t *testing.T) {
-	brokertest.RunSupervised(t, factory(Config{URL: sharedURL(t)}))
+	newNode, _ := factory(Config{URL: sharedURL(t)})
+	brokertest.RunSupervised(t, newNode)
 }
 
 // TestFaults runs the fault suite on a redis-server of the test's own.
@@ -31,7 +33,8 @@ func TestFaults(t *testing.T) {
 		t.Skip("integration test: starts its own redis-server (skipped with -short)")
 	}
 	srv := brokertest.StartRedis(t)
-	brokertest.RunFaults(t, srv, factory(Config{URL: srv.URL()}))
+	newNode, _ := factory(Config{URL: srv.URL()})
+	brokertest.RunFaults(t, srv, newNode)
 }
 
 // TestStartUnreachable: Start fails within its bound, and the error names the
@@ -76,9 +79,8 @@ func TestMetricsLint(t *testing.T) {
 // and counted, and does not disturb delivery.
 func TestMalformedCounted(t *testing.T) {
 	u := sharedURL(t)
-	newNode := factory(Config{URL: u})
+	newNode, prefix := factory(Config{URL: u})
 	a := brokertest.StartNode(t, newNode, "a")
-	prefix := a.Broker.(*Broker).cfg.Prefix
 	room := brokertest.Room(t, "malformed")
 	a.Subscribe(room)
 	brokertest.AwaitSubscribed(t, a, a, room)

@@ -1,6 +1,7 @@
 package redisbroker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -23,7 +24,11 @@ type transport struct {
 	client  redis.UniversalClient
 }
 
+// newTransport applies cfg's defaults and makes the client, which connects
+// lazily.
 func newTransport(cfg Config) (*transport, error) {
+	cfg.URL = cmp.Or(cfg.URL, DefaultURL)
+	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultPrefix)
 	name := "chatbench"
 	if cfg.NodeID != "" {
 		name += "-" + cfg.NodeID
