@@ -28,7 +28,7 @@ func sharedURL(t *testing.T) string {
 // factory returns a NewNode making brokers on u, each with the given node ID
 // and lifecycle; nodes of one factory share a unique exchange, also
 // returned, and deleted when the test ends (exchanges are durable).
-func factory(t *testing.T, u string) (brokertest.NewNode, string) {
+func factory(t testing.TB, u string) (brokertest.NewNode, string) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	exchange := "chatbench-test-" + hex.EncodeToString(b[:])

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -35,6 +36,8 @@ type session struct {
 	consumed chan struct{}     // closed when the deliveries channel ends
 	watched  chan struct{}     // closed when watch returns
 	calls    sync.WaitGroup    // RPCs still waiting for the server
+	received atomic.Uint64     // deliveries: any traffic proves the connection alive
+	checking chan error        // the health check still waiting for its answer, if any
 }
 
 // Dial implements brokerkit.Transport: it connects, opens the channels,
@@ -118,18 +121,23 @@ func (s *session) declare() (<-chan amqp.Delivery, error) {
 // if ctx ends first, ctx's: f then runs on until the connection closes,
 // which Close waits for.
 func (s *session) call(ctx context.Context, f func() error) error {
+	select {
+	case err := <-s.start(f):
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("no answer from the server: %w", ctx.Err())
+	}
+}
+
+// start runs f in a goroutine and returns where its error will come.
+func (s *session) start(f func() error) chan error {
 	done := make(chan error, 1)
 	s.calls.Add(1)
 	go func() {
 		defer s.calls.Done()
 		done <- f()
 	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("no answer from the server: %w", ctx.Err())
-	}
+	return done
 }
 
 // consume hands deliveries to the sink without waiting.
@@ -142,6 +150,7 @@ func (s *session) consume(deliveries <-chan amqp.Delivery) {
 			s.sink.Malformed()
 			continue
 		}
+		s.received.Add(1)
 		s.sink.Deliver(broker.Message{Room: room, Origin: origin, Payload: d.Body})
 	}
 }
@@ -201,12 +210,32 @@ func (s *session) Close() {
 }
 
 // Check implements brokerkit.Session: a passive declare of the node's queue
-// must be answered within ctx.
+// must be answered within ctx, or deliveries at least arrive meanwhile (on a
+// busy connection the answer waits behind them; it is then awaited by the
+// next check rather than asked again).
 func (s *session) Check(ctx context.Context) error {
-	return s.call(ctx, func() error {
-		_, err := s.sub.QueueDeclarePassive(s.t.queue, false, true, true, false, nil)
+	if s.checking == nil {
+		s.checking = s.start(func() error {
+			_, err := s.sub.QueueDeclarePassive(s.t.queue, false, true, true, false, nil)
+			return err
+		})
+	}
+	return s.awaitCheck(ctx, s.received.Load())
+}
+
+// awaitCheck waits for the check's answer, or, at the end of ctx, for
+// deliveries counted past before.
+func (s *session) awaitCheck(ctx context.Context, before uint64) error {
+	select {
+	case err := <-s.checking:
+		s.checking = nil
 		return err
-	})
+	case <-ctx.Done():
+		if s.received.Load() != before {
+			return nil // busy, so alive; the answer is still on its way
+		}
+		return fmt.Errorf("no answer to a passive declare: %w", ctx.Err())
+	}
 }
 
 // Apply implements brokerkit.Session: it binds and unbinds the node's queue

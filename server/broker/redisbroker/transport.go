@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -78,7 +79,8 @@ type session struct {
 // shard is one subscriber connection.
 type shard struct {
 	ps   *redis.PubSub
-	pong chan string // PONG payloads, from the reader to Check
+	pong chan string   // PONG payloads, from the reader to Check
+	read atomic.Uint64 // replies read: any traffic proves the connection alive
 }
 
 // Dial implements brokerkit.Transport: it checks that Redis answers and, for
@@ -147,6 +149,7 @@ func (s *session) read(sh *shard) {
 			}
 			return
 		}
+		sh.read.Add(1)
 		switch m := msg.(type) {
 		case *redis.Message:
 			s.deliver(m)
@@ -176,31 +179,49 @@ func (s *session) deliver(m *redis.Message) {
 }
 
 // Check implements brokerkit.Session: every subscriber connection must
-// answer a PING within ctx (the PONG comes back through its reader); with
-// no subscriber connection (a cluster node with no rooms yet) the client
-// pool must.
+// answer a PING within ctx (the PONG comes back through its reader), or at
+// least receive something meanwhile (a busy connection's PONG waits behind
+// its messages); with no subscriber connection (a cluster node with no rooms
+// yet) the client pool must answer.
 func (s *session) Check(ctx context.Context) error {
 	if len(s.shards) == 0 {
 		return s.t.client.Ping(ctx).Err()
 	}
 	s.pings++
 	token := strconv.FormatUint(s.pings, 10)
+	read := make(map[string]uint64, len(s.shards))
 	for key, sh := range s.shards {
+		read[key] = sh.read.Load()
 		if err := sh.ps.Ping(ctx, token); err != nil {
-			return fmt.Errorf("PING subscriber connection %s: %w", key, err)
+			return fmt.Errorf("PING subscriber connection %s: %w", s.name(key), err)
 		}
 	}
 	for key, sh := range s.shards {
-		for got := ""; got != token; {
-			select {
-			case got = <-sh.pong:
-			case <-ctx.Done():
-				return fmt.Errorf("no PONG on subscriber connection %s: %w", key, ctx.Err())
-			}
+		if !sh.answers(ctx, token, read[key]) {
+			return fmt.Errorf("no PONG on subscriber connection %s: %w", s.name(key), ctx.Err())
 		}
 	}
 	return nil
 }
+
+// answers waits for the PONG to token, and reports whether it came or, by
+// the end of ctx, anything was read since read was counted (busy, so
+// alive).
+func (sh *shard) answers(ctx context.Context, token string, read uint64) bool {
+	for {
+		select {
+		case got := <-sh.pong:
+			if got == token {
+				return true
+			}
+		case <-ctx.Done():
+			return sh.read.Load() != read
+		}
+	}
+}
+
+// name names a subscriber connection in errors.
+func (s *session) name(key string) string { return cmp.Or(key, s.t.where) }
 
 // Publish implements brokerkit.Session: one pipelined round trip of PUBLISH
 // (SPUBLISH on a cluster) per batch.
