@@ -15,7 +15,7 @@ import (
 
 // A frozen backend (SIGSTOP: its connections stay open, nothing answers)
 // flips /readyz to 503 and chatbench_backend_up to 0 within 3 s with the
-// default health check (every 1 s, 1 s timeout), and
+// default health check (every 500 ms, 1.5 s timeout), and
 // chatbench_backend_down_seconds_total counts the outage from the start of
 // the check that failed: at least the check's timeout when it is noticed.
 // After the thaw the node is ready again by itself.

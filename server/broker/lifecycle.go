@@ -30,12 +30,15 @@ type Lifecycle struct {
 	// attempts (defaults 100 ms and 5 s; exponential, with jitter).
 	ReconnectMin, ReconnectMax time.Duration
 	// HealthInterval is how often the backend must prove it answers (Redis:
-	// PING on every subscriber connection; RabbitMQ: a passive declare of the
-	// node's queue), and HealthTimeout how long it may take (defaults 1 s
-	// and 1 s). A check without an answer in time marks the backend down
-	// (Ready fails, chatbench_backend_up 0) and reconnects, so a frozen
-	// backend is noticed within HealthInterval+HealthTimeout, and the outage
-	// is counted from the start of that check.
+	// a PING on every subscriber connection; RabbitMQ: a passive declare of
+	// the node's queue), and HealthTimeout how long it may take (defaults
+	// 500 ms and 1.5 s). Anything the connection reads meanwhile counts as
+	// the answer (a busy connection's reply waits behind its messages;
+	// RabbitMQ's heartbeats come even while it throttles a publisher). A
+	// check with nothing read in time marks the backend down (Ready fails,
+	// chatbench_backend_up 0) and reconnects, so a frozen backend is noticed
+	// within HealthInterval+HealthTimeout (2 s), and the outage is counted
+	// from the start of that check.
 	HealthInterval, HealthTimeout time.Duration
 }
 
@@ -46,8 +49,8 @@ const (
 	DefaultDeliverQueue   = 8192
 	DefaultReconnectMin   = 100 * time.Millisecond
 	DefaultReconnectMax   = 5 * time.Second
-	DefaultHealthInterval = time.Second
-	DefaultHealthTimeout  = time.Second
+	DefaultHealthInterval = 500 * time.Millisecond
+	DefaultHealthTimeout  = 1500 * time.Millisecond
 )
 
 // WithDefaults returns l with every zero (or negative) field set to its

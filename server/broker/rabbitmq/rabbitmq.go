@@ -12,10 +12,11 @@
 // publishing uses no publisher confirms, so a message in flight when a
 // connection drops is lost (counted where the loss is seen). The node's queue
 // is bounded (QueueMaxLength, dropping the oldest) so a stalled node cannot
-// fill the broker's memory. On connection loss, or when a passive declare of
-// the node's queue (the health check, every Lifecycle.HealthInterval) gets
-// no answer in time, the broker reconnects with backoff forever and
-// re-declares the exchange, its queue and every binding.
+// fill the broker's memory. On connection loss, or when the server sends
+// nothing within Lifecycle.HealthTimeout of a health check (every
+// Lifecycle.HealthInterval, a passive declare of the node's queue), not even
+// a heartbeat, the broker reconnects with backoff forever and re-declares
+// the exchange, its queue and every binding.
 //
 // Construct with New, then Start:
 //
@@ -50,7 +51,7 @@ const (
 	DefaultURL            = "amqp://guest:guest@127.0.0.1:5672/"
 	DefaultExchange       = "chatbench"
 	DefaultQueueMaxLength = 100000
-	DefaultHeartbeat      = 5 * time.Second
+	DefaultHeartbeat      = time.Second
 	headerRoom            = "room"
 	headerOrigin          = "origin"
 	maxRoutingKey         = 255
@@ -80,9 +81,11 @@ type Config struct {
 	// QueueMaxLength bounds the node's queue on the server (x-max-length,
 	// overflow drop-head; default 100000).
 	QueueMaxLength int
-	// Heartbeat is the AMQP heartbeat interval (default 5 s): the client
-	// library drops a connection after about two silent ones. The health
-	// check (Lifecycle) notices a silent server sooner.
+	// Heartbeat is the AMQP heartbeat timeout, in whole seconds (default
+	// and least 1 s): the server then sends a heartbeat about every half of
+	// it when it has nothing else to send, which the health check counts as
+	// an answer, and the client library drops a connection silent for one
+	// and a half.
 	Heartbeat time.Duration
 }
 
@@ -98,9 +101,7 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.QueueMaxLength <= 0 {
 		cfg.QueueMaxLength = DefaultQueueMaxLength
 	}
-	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = DefaultHeartbeat
-	}
+	cfg.Heartbeat = max(cfg.Heartbeat, DefaultHeartbeat) // AMQP counts whole seconds: less is none
 	if _, err := amqp.ParseURI(cfg.URL); err != nil {
 		return nil, fmt.Errorf("rabbitmq: bad URL %q: %w", brokerkit.Redact(cfg.URL), err)
 	}

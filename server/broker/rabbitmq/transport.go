@@ -36,19 +36,19 @@ type session struct {
 	consumed chan struct{}     // closed when the deliveries channel ends
 	watched  chan struct{}     // closed when watch returns
 	calls    sync.WaitGroup    // RPCs still waiting for the server
-	received atomic.Uint64     // deliveries: any traffic proves the connection alive
-	checking chan error        // the health check still waiting for its answer, if any
+	sock     *liveConn         // the connection's socket
+	probing  atomic.Bool       // a health check's passive declare awaits its answer
 }
 
 // Dial implements brokerkit.Transport: it connects, opens the channels,
 // declares the exchange and the node's queue and starts consuming, all
 // within ctx; bindings are Apply's.
 func (t *transport) Dial(ctx context.Context, sink *brokerkit.Sink) (brokerkit.Session, error) {
-	conn, err := t.connect(ctx)
+	conn, sock, err := t.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{t: t, sink: sink, conn: conn, bound: map[string]string{},
+	s := &session{t: t, sink: sink, conn: conn, sock: sock, bound: map[string]string{},
 		consumed: make(chan struct{}), watched: make(chan struct{})}
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
@@ -69,14 +69,15 @@ func (t *transport) Dial(ctx context.Context, sink *brokerkit.Sink) (brokerkit.S
 
 // connect dials with the TCP connection and the AMQP handshake bounded by
 // ctx.
-func (t *transport) connect(ctx context.Context) (*amqp.Connection, error) {
+func (t *transport) connect(ctx context.Context) (*amqp.Connection, *liveConn, error) {
 	timeout := time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(dl), 10*time.Millisecond)
 	}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName("chatbench-" + t.cfg.NodeID)
-	return amqp.DialConfig(t.cfg.URL, amqp.Config{
+	var sock *liveConn
+	conn, err := amqp.DialConfig(t.cfg.URL, amqp.Config{
 		Heartbeat:  t.cfg.Heartbeat,
 		Properties: props,
 		Dial: func(network, addr string) (net.Conn, error) {
@@ -87,9 +88,11 @@ func (t *transport) connect(ctx context.Context) (*amqp.Connection, error) {
 			}
 			// Bound the AMQP handshake too; cleared once it is done.
 			_ = c.SetDeadline(time.Now().Add(timeout))
-			return c, nil
+			sock = &liveConn{Conn: c}
+			return sock, nil
 		},
 	})
+	return conn, sock, err
 }
 
 // declare opens the channels, declares the exchange and the queue, and
@@ -121,23 +124,18 @@ func (s *session) declare() (<-chan amqp.Delivery, error) {
 // if ctx ends first, ctx's: f then runs on until the connection closes,
 // which Close waits for.
 func (s *session) call(ctx context.Context, f func() error) error {
-	select {
-	case err := <-s.start(f):
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("no answer from the server: %w", ctx.Err())
-	}
-}
-
-// start runs f in a goroutine and returns where its error will come.
-func (s *session) start(f func() error) chan error {
 	done := make(chan error, 1)
 	s.calls.Add(1)
 	go func() {
 		defer s.calls.Done()
 		done <- f()
 	}()
-	return done
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("no answer from the server: %w", ctx.Err())
+	}
 }
 
 // consume hands deliveries to the sink without waiting.
@@ -150,7 +148,6 @@ func (s *session) consume(deliveries <-chan amqp.Delivery) {
 			s.sink.Malformed()
 			continue
 		}
-		s.received.Add(1)
 		s.sink.Deliver(broker.Message{Room: room, Origin: origin, Payload: d.Body})
 	}
 }
@@ -166,7 +163,7 @@ func (s *session) watch(connClosed <-chan *amqp.Error, blocked <-chan amqp.Block
 	for {
 		select {
 		case e := <-connClosed:
-			s.sink.Fail(closeErr("connection", e))
+			s.sink.FailSince(closeErr("connection", e), s.sock.live.Last())
 			return
 		case e := <-pubClosed:
 			s.sink.Fail(closeErr("publishing channel", e))
@@ -210,32 +207,23 @@ func (s *session) Close() {
 }
 
 // Check implements brokerkit.Session: a passive declare of the node's queue
-// must be answered within ctx, or deliveries at least arrive meanwhile (on a
-// busy connection the answer waits behind them; it is then awaited by the
-// next check rather than asked again).
+// asks the server for an answer, and the server must send something within
+// ctx: that answer, a delivery, or a heartbeat (about every half Heartbeat,
+// even while the server throttles this node's publishing and the declare
+// waits behind the node's own publishes). A frozen server sends nothing. A
+// declare still unanswered is not asked again.
 func (s *session) Check(ctx context.Context) error {
-	if s.checking == nil {
-		s.checking = s.start(func() error {
-			_, err := s.sub.QueueDeclarePassive(s.t.queue, false, true, true, false, nil)
-			return err
-		})
+	start := time.Now()
+	if !s.probing.Swap(true) {
+		s.calls.Add(1)
+		go func() {
+			defer s.calls.Done()
+			// A failure closes the channel, which watch reports.
+			_, _ = s.sub.QueueDeclarePassive(s.t.queue, false, true, true, false, nil)
+			s.probing.Store(false)
+		}()
 	}
-	return s.awaitCheck(ctx, s.received.Load())
-}
-
-// awaitCheck waits for the check's answer, or, at the end of ctx, for
-// deliveries counted past before.
-func (s *session) awaitCheck(ctx context.Context, before uint64) error {
-	select {
-	case err := <-s.checking:
-		s.checking = nil
-		return err
-	case <-ctx.Done():
-		if s.received.Load() != before {
-			return nil // busy, so alive; the answer is still on its way
-		}
-		return fmt.Errorf("no answer to a passive declare: %w", ctx.Err())
-	}
+	return s.sock.live.HeardSince(ctx, start)
 }
 
 // Apply implements brokerkit.Session: it binds and unbinds the node's queue

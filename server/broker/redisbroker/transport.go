@@ -4,10 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -72,15 +71,13 @@ type session struct {
 	cancel context.CancelFunc
 	shards map[string]*shard // by master address ("" for a single server)
 	subbed map[string]string // room -> shard key
-	pings  uint64            // health checks sent, for matching their PONGs
 	wg     sync.WaitGroup
 }
 
 // shard is one subscriber connection.
 type shard struct {
 	ps   *redis.PubSub
-	pong chan string   // PONG payloads, from the reader to Check
-	read atomic.Uint64 // replies read: any traffic proves the connection alive
+	live brokerkit.Liveness // what the reader read last: any reply is a sign of life
 }
 
 // Dial implements brokerkit.Transport: it checks that Redis answers and, for
@@ -121,7 +118,7 @@ func (s *session) shardFor(ctx context.Context, channel string) (string, error) 
 		_ = ps.Close()
 		return "", err
 	}
-	sh := &shard{ps: ps, pong: make(chan string, 1)}
+	sh := &shard{ps: ps}
 	s.shards[key] = sh
 	s.wg.Add(1)
 	go s.read(sh)
@@ -149,16 +146,10 @@ func (s *session) read(sh *shard) {
 			}
 			return
 		}
-		sh.read.Add(1)
-		switch m := msg.(type) {
-		case *redis.Message:
+		sh.live.Heard()
+		if m, ok := msg.(*redis.Message); ok {
 			s.deliver(m)
-		case *redis.Pong:
-			select {
-			case sh.pong <- m.Payload:
-			default: // a PONG nobody waits for
-			}
-		}
+		} // else a subscription confirmation or a PONG
 	}
 }
 
@@ -178,50 +169,28 @@ func (s *session) deliver(m *redis.Message) {
 	s.sink.Deliver(broker.Message{Room: room, Origin: origin, Payload: []byte(payload)})
 }
 
-// Check implements brokerkit.Session: every subscriber connection must
-// answer a PING within ctx (the PONG comes back through its reader), or at
-// least receive something meanwhile (a busy connection's PONG waits behind
-// its messages); with no subscriber connection (a cluster node with no rooms
-// yet) the client pool must answer.
+// Check implements brokerkit.Session: every subscriber connection gets a
+// PING and must read something within ctx, its PONG or, on a busy
+// connection where the PONG waits behind messages, a message; with no
+// subscriber connection (a cluster node with no rooms yet) the client pool
+// must answer a PING.
 func (s *session) Check(ctx context.Context) error {
 	if len(s.shards) == 0 {
 		return s.t.client.Ping(ctx).Err()
 	}
-	s.pings++
-	token := strconv.FormatUint(s.pings, 10)
-	read := make(map[string]uint64, len(s.shards))
+	start := time.Now()
 	for key, sh := range s.shards {
-		read[key] = sh.read.Load()
-		if err := sh.ps.Ping(ctx, token); err != nil {
-			return fmt.Errorf("PING subscriber connection %s: %w", s.name(key), err)
+		if err := sh.ps.Ping(ctx); err != nil {
+			return fmt.Errorf("PING subscriber connection %s: %w", cmp.Or(key, s.t.where), err)
 		}
 	}
 	for key, sh := range s.shards {
-		if !sh.answers(ctx, token, read[key]) {
-			return fmt.Errorf("no PONG on subscriber connection %s: %w", s.name(key), ctx.Err())
+		if err := sh.live.HeardSince(ctx, start); err != nil {
+			return fmt.Errorf("no PONG on subscriber connection %s: %w", cmp.Or(key, s.t.where), err)
 		}
 	}
 	return nil
 }
-
-// answers waits for the PONG to token, and reports whether it came or, by
-// the end of ctx, anything was read since read was counted (busy, so
-// alive).
-func (sh *shard) answers(ctx context.Context, token string, read uint64) bool {
-	for {
-		select {
-		case got := <-sh.pong:
-			if got == token {
-				return true
-			}
-		case <-ctx.Done():
-			return sh.read.Load() != read
-		}
-	}
-}
-
-// name names a subscriber connection in errors.
-func (s *session) name(key string) string { return cmp.Or(key, s.t.where) }
 
 // Publish implements brokerkit.Session: one pipelined round trip of PUBLISH
 // (SPUBLISH on a cluster) per batch.

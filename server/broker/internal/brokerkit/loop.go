@@ -40,9 +40,9 @@ func (s *Supervisor) serve(sess Session, sink *Sink) (time.Time, error) {
 		select {
 		case <-s.ctx.Done():
 			return time.Time{}, nil
-		case err := <-sink.failed:
+		case f := <-sink.failed:
 			s.metrics.Error(OpReceive, 1)
-			return time.Now(), err
+			return f.since, f.err
 		case <-sink.changed:
 			if reason := sink.blockedReason(); reason != nil {
 				s.setNotReady(&NotReadyError{Backend: s.cfg.Backend, State: s.cfg.Where + " blocked publishing", Cause: reason})

@@ -2,6 +2,7 @@ package brokerkit
 
 import (
 	"sync"
+	"time"
 
 	"github.com/chatbench/chatbench/server/broker"
 )
@@ -12,15 +13,20 @@ import (
 // successor. Its methods are safe for concurrent use and never block.
 type Sink struct {
 	sup     *Supervisor
-	failed  chan error    // the session's first failure
+	failed  chan failure  // the session's first failure
 	changed chan struct{} // blocked changed
 
 	mu      sync.Mutex
 	blocked error
 }
 
+type failure struct {
+	err   error
+	since time.Time
+}
+
 func newSink(sup *Supervisor) *Sink {
-	return &Sink{sup: sup, failed: make(chan error, 1), changed: make(chan struct{}, 1)}
+	return &Sink{sup: sup, failed: make(chan failure, 1), changed: make(chan struct{}, 1)}
 }
 
 // Own reports whether origin is this node: its messages are not delivered,
@@ -49,9 +55,13 @@ func (k *Sink) Malformed() {
 // Fail reports that the session's connections failed: the supervisor marks
 // the backend down, closes the session and reconnects. Only the first
 // failure counts.
-func (k *Sink) Fail(err error) {
+func (k *Sink) Fail(err error) { k.FailSince(err, time.Now()) }
+
+// FailSince is Fail for a failure known to have begun at since (when the
+// backend was last heard from).
+func (k *Sink) FailSince(err error, since time.Time) {
 	select {
-	case k.failed <- err:
+	case k.failed <- failure{err, since}:
 	default:
 	}
 }
