@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,6 +68,7 @@ func BenchRoundTrip(b *testing.B, newNode NewNode, rooms int) {
 	}
 	payload := make([]byte, 100)
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	start := got.Load()
 	sent := int64(0)
@@ -101,4 +103,13 @@ func BenchRoundTrip(b *testing.B, newNode NewNode, rooms int) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(sent), "ns/msg")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(sent), "cpu-ns/msg")
+}
+
+// cpuTime is the CPU time (user and system) this process has used: both
+// nodes' share of the work, without the backend's.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
