@@ -32,8 +32,10 @@ type Message struct {
 // subscribed to.
 //
 // A Handler must not block: a slow handler stalls the rooms delivered
-// through it. Calls for one room come one at a time, in the order the broker
-// received them; calls for different rooms may run concurrently.
+// through it. It may be called concurrently (the networked brokers run one
+// call at a time per room, several rooms at once; memory calls it from the
+// publishing goroutines). Messages of one room from one publisher arrive in
+// the order they were published.
 type Handler func(Message)
 
 // Broker moves messages between nodes.

@@ -218,8 +218,10 @@ func (s *session) Check(ctx context.Context) error {
 		s.calls.Add(1)
 		go func() {
 			defer s.calls.Done()
-			// A failure closes the channel, which watch reports.
-			_, _ = s.sub.QueueDeclarePassive(s.t.queue, false, true, true, false, nil)
+			// On the publishing channel, where no other call waits for a
+			// reply (the library cannot tell two waiting calls' replies
+			// apart). A failure closes the channel, which watch reports.
+			_, _ = s.pub.QueueDeclarePassive(s.t.queue, false, true, true, false, nil)
 			s.probing.Store(false)
 		}()
 	}
