@@ -17,11 +17,19 @@ import (
 // overflowing a queue (a lost message would fail it).
 const benchWindow = 1000
 
-// BenchRoundTrip measures one message from Publish on node a to the Handler
+// BenchRoundTrip runs benchRoundTrip over 1 and 16 rooms, each on nodes of
+// a fresh newNode from factory.
+func BenchRoundTrip(b *testing.B, factory func(b *testing.B) NewNode) {
+	for _, rooms := range []int{1, 16} {
+		b.Run(fmt.Sprintf("rooms=%d", rooms), func(b *testing.B) { benchRoundTrip(b, factory(b), rooms) })
+	}
+}
+
+// benchRoundTrip measures one message from Publish on node a to the Handler
 // of node b, over rooms rooms, with at most benchWindow in flight. Node b
 // also publishes one own message (echoed back to it) for every message of a,
 // as every node of a real cluster receives its own broadcasts.
-func BenchRoundTrip(b *testing.B, newNode NewNode, rooms int) {
+func benchRoundTrip(b *testing.B, newNode NewNode, rooms int) {
 	ctx := context.Background()
 	pub, sub := newNode(b, "a", broker.Lifecycle{}), newNode(b, "b", broker.Lifecycle{})
 	defer pub.Close()
