@@ -17,7 +17,7 @@ import (
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
-	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
+	"github.com/chatbench/chatbench/server/broker/redisbroker"
 	"github.com/spf13/cobra"
 )
 

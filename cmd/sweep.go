@@ -20,7 +20,7 @@ import (
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/htmlreport"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
-	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
+	"github.com/chatbench/chatbench/server/broker/redisbroker"
 )
 
 func init() { register(newSweepCmd) }

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/server"
-	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
+	"github.com/chatbench/chatbench/server/broker"
+	"github.com/chatbench/chatbench/server/broker/redisbroker"
 	"github.com/coder/websocket"
 )
 
@@ -61,7 +62,7 @@ func TestNodeSurvivesLosingRedis(t *testing.T) {
 	reg := server.NewRegistry() // shared, as chatbench serve does: /metrics has both
 	b, err := redisbroker.New(redisbroker.Config{
 		URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Registerer: reg,
-		ReconnectMax: 200 * time.Millisecond, HealthCheck: 200 * time.Millisecond,
+		Lifecycle: broker.Lifecycle{ReconnectMax: 200 * time.Millisecond, HealthInterval: 200 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/broker"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
-	redisbroker "github.com/chatbench/chatbench/server/broker/redis"
+	"github.com/chatbench/chatbench/server/broker/redisbroker"
 	"github.com/coder/websocket"
 )
 

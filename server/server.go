@@ -92,7 +92,7 @@ func New(cfg Config) (*Server, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopBroker = cancel
-	if err := cfg.Broker.Start(ctx, s.onBrokerMessage); err != nil {
+	if err := cfg.Broker.Start(ctx, cfg.NodeID, s.onBrokerMessage); err != nil {
 		cancel()
 		return nil, &BackendError{Backend: cfg.Broker.Name(), Err: err}
 	}
@@ -180,7 +180,7 @@ func (s *Server) publish(c *client, msg []byte) {
 	s.m.receivedBytes.Add(float64(len(msg)))
 	wire, payload := broadcastFrame(c.user, c.roomName, msg)
 	s.hub.broadcast(c.roomName, wire)
-	err := s.broker.Publish(context.Background(), broker.Message{Room: c.roomName, Origin: s.cfg.NodeID, Payload: payload})
+	err := s.broker.Publish(broker.Message{Room: c.roomName, Origin: s.cfg.NodeID, Payload: payload})
 	if err != nil {
 		s.m.publishErrors.Inc()
 		s.log.Debug("publish failed", "room", c.roomName, "err", err)

@@ -2,26 +2,25 @@
 //
 // A broker only carries messages between nodes: every node fans a message out
 // to its own local members itself, immediately, and publishes it once so that
-// other nodes can do the same. A node therefore ignores messages whose Origin
-// is its own ID when they come back from the broker.
+// other nodes can do the same. The broker therefore never hands a node the
+// messages whose Origin is that node's own ID.
 //
 // Implementations: memory (in-process; a single node, or several nodes in one
-// process sharing a Bus, which the tests use), redis (server/broker/redis) and
-// rabbitmq (server/broker/rabbitmq). Every implementation passes the shared
-// conformance suite in server/broker/brokertest.
+// process sharing a Bus, which the tests use), redis
+// (server/broker/redisbroker) and rabbitmq (server/broker/rabbitmq). The two
+// networked ones share their connection lifecycle (Lifecycle). Every
+// implementation passes the shared conformance suite in
+// server/broker/brokertest.
 package broker
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // Message is one chat message on its way between nodes.
 type Message struct {
 	// Room the message was sent to.
 	Room string
-	// Origin is the ID of the node that published it. A node skips messages
-	// from itself: it already delivered them locally.
+	// Origin is the ID of the node that published it. A node never receives
+	// its own messages back: it already delivered them locally.
 	Origin string
 	// Payload is the broadcast frame's payload, the JSON object
 	// {"user","room","message"}, encoded once by the origin node. Receivers
@@ -29,11 +28,14 @@ type Message struct {
 	Payload []byte
 }
 
-// Handler receives messages published by any node (including this one; the
-// caller filters by Origin) for rooms this node subscribed to.
+// Handler receives messages published by other nodes for rooms this node
+// subscribed to.
 //
-// A Handler must not block: brokers call it from their single reader
-// goroutine, and a slow handler would stall every room on the node.
+// A Handler must not block: a slow handler stalls the rooms delivered
+// through it. It may be called concurrently (the networked brokers run one
+// call at a time per room, several rooms at once; memory calls it from the
+// publishing goroutines). Messages of one room from one publisher arrive in
+// the order they were published.
 type Handler func(Message)
 
 // Broker moves messages between nodes.
@@ -42,16 +44,20 @@ type Broker interface {
 	Name() string
 
 	// Start connects to the backend and starts delivering messages for
-	// subscribed rooms to h. It fails fast, with an error that names the URL
-	// and the cause, when the backend cannot be reached at start. After a
-	// successful Start the broker reconnects by itself, forever, until Close.
-	Start(ctx context.Context, h Handler) error
+	// subscribed rooms to h, except those whose Origin is self (this node's
+	// ID). It fails fast, with an error that names the URL and the cause,
+	// when the backend cannot be reached at start; ctx bounds only that
+	// first connection. After a successful Start the broker reconnects by
+	// itself, forever, until Close.
+	Start(ctx context.Context, self string, h Handler) error
 
-	// Publish sends m to every node subscribed to m.Room. It may queue the
-	// message and return before it is on the wire; it returns an error (and
-	// the message is lost: delivery is at most once) when the backend is down
-	// or its queue is full.
-	Publish(ctx context.Context, m Message) error
+	// Publish sends m to every other node subscribed to m.Room. It never
+	// blocks: it queues the message and returns before it is on the wire.
+	// It returns an error (and the message is lost: delivery is at most
+	// once) when the broker is closed (ErrClosed), the backend is not
+	// ready (an error matching ErrNotReady) or the queue is full
+	// (ErrQueueFull).
+	Publish(m Message) error
 
 	// Subscribe is called when the first local member joins room, and
 	// Unsubscribe when the last one leaves. Both must not block: the broker
@@ -60,14 +66,11 @@ type Broker interface {
 	Subscribe(room string)
 	Unsubscribe(room string)
 
-	// Ready returns nil while the backend is connected, or an error saying
-	// why not (served by /readyz).
+	// Ready returns nil while the backend is connected and answering, or an
+	// error saying why not (served by /readyz).
 	Ready() error
 
 	// Close stops the broker and releases its connections. It is safe to
 	// call more than once.
 	Close() error
 }
-
-// ErrClosed is returned by Publish after Close.
-var ErrClosed = errors.New("broker closed")

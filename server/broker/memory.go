@@ -23,6 +23,7 @@ type Memory struct {
 
 	mu      sync.RWMutex
 	rooms   map[string]struct{}
+	self    string
 	handler Handler
 	closed  bool
 }
@@ -42,8 +43,9 @@ func NewMemory(bus *Bus) *Memory {
 func (m *Memory) Name() string { return "memory" }
 
 // Start implements Broker.
-func (m *Memory) Start(_ context.Context, h Handler) error {
+func (m *Memory) Start(_ context.Context, self string, h Handler) error {
 	m.mu.Lock()
+	m.self = self
 	m.handler = h
 	m.mu.Unlock()
 	m.bus.mu.Lock()
@@ -52,9 +54,9 @@ func (m *Memory) Start(_ context.Context, h Handler) error {
 	return nil
 }
 
-// Publish implements Broker: it hands m to every node on the bus that has
-// the room subscribed, this node included (the caller skips its own Origin).
-func (m *Memory) Publish(_ context.Context, msg Message) error {
+// Publish implements Broker: it hands m to every other node on the bus that
+// has the room subscribed, synchronously.
+func (m *Memory) Publish(msg Message) error {
 	m.mu.RLock()
 	closed := m.closed
 	m.mu.RUnlock()
@@ -70,9 +72,9 @@ func (m *Memory) Publish(_ context.Context, msg Message) error {
 	for n := range m.bus.nodes {
 		n.mu.RLock()
 		_, ok := n.rooms[msg.Room]
-		h := n.handler
+		h, own := n.handler, n.self == msg.Origin
 		n.mu.RUnlock()
-		if ok && h != nil {
+		if ok && h != nil && !own {
 			h(msg)
 		}
 	}

@@ -11,5 +11,5 @@ import (
 // of one test shares one Bus, standing in for the network between nodes.
 func TestMemoryConformance(t *testing.T) {
 	bus := broker.NewBus()
-	brokertest.Run(t, func(t *testing.T, id string) broker.Broker { return broker.NewMemory(bus) })
+	brokertest.Run(t, func(testing.TB, string, broker.Lifecycle) broker.Broker { return broker.NewMemory(bus) })
 }

@@ -1,64 +1,20 @@
+// Package brokerkit is the connection lifecycle the networked brokers
+// (redis, rabbitmq) share, so that each of them implements only a Transport:
+// how to connect, apply the wanted subscriptions, receive and publish a
+// batch.
+//
+// The Supervisor owns the rest: ready state, the bounded publish queue and
+// its one publishing goroutine, the dispatchers that hand received messages
+// to the Handler (rooms hashed over them, the node's own messages dropped
+// before they take a place), the health check, reconnecting with backoff and
+// jitter, the shutdown order, and the chatbench_backend_* metrics.
 package brokerkit
 
 import (
 	"math/rand/v2"
 	"net/url"
-	"sync"
 	"time"
-
-	"github.com/chatbench/chatbench/server/broker"
 )
-
-// Dispatcher hands received messages to the Handler from one goroutine of
-// its own, through a bounded queue: the connection reader never waits for
-// the hub. When the queue is full the message is dropped and counted.
-type Dispatcher struct {
-	q       chan broker.Message
-	h       broker.Handler
-	m       *Metrics
-	stop    chan struct{}
-	done    chan struct{}
-	stopped sync.Once
-}
-
-// NewDispatcher starts a dispatcher calling h with a queue of size messages.
-func NewDispatcher(h broker.Handler, size int, m *Metrics) *Dispatcher {
-	d := &Dispatcher{q: make(chan broker.Message, size), h: h, m: m,
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go d.run()
-	return d
-}
-
-func (d *Dispatcher) run() {
-	defer close(d.done)
-	for {
-		select {
-		case <-d.stop:
-			return
-		case msg := <-d.q:
-			d.h(msg)
-		}
-	}
-}
-
-// Deliver queues msg for the Handler without blocking; it reports false (and
-// counts a drop) when the queue is full.
-func (d *Dispatcher) Deliver(msg broker.Message) bool {
-	select {
-	case d.q <- msg:
-		return true
-	default:
-		d.m.Drop(DropDeliverFull, 1)
-		return false
-	}
-}
-
-// Close stops the dispatcher; queued messages are discarded. It waits for a
-// Handler call in progress to return.
-func (d *Dispatcher) Close() {
-	d.stopped.Do(func() { close(d.stop) })
-	<-d.done
-}
 
 // Backoff returns the pause before reconnect attempt n (0-based): exponential
 // from min, capped at max, with ±25% jitter so nodes do not reconnect in step.

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chatbench/chatbench/server/broker"
 )
 
 func TestBackoffBounded(t *testing.T) {
@@ -58,50 +56,15 @@ func TestRoomsLastCallWins(t *testing.T) {
 	}
 }
 
-// TestDispatcherNeverBlocks: with the handler stuck, Deliver returns at once
-// and counts drops beyond the queue.
-func TestDispatcherNeverBlocks(t *testing.T) {
-	m := NewMetrics("test")
-	release := make(chan struct{})
-	entered := make(chan struct{}, 1)
-	d := NewDispatcher(func(broker.Message) {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		<-release
-	}, 2, m)
-	d.Deliver(broker.Message{})
-	<-entered // the handler holds the first message
-	accepted := 0
-	t0 := time.Now()
-	for range 10 {
-		if d.Deliver(broker.Message{}) {
-			accepted++
-		}
-	}
-	if time.Since(t0) > time.Second {
-		t.Fatal("Deliver blocked")
-	}
-	if accepted != 2 {
-		t.Errorf("accepted %d with a queue of 2", accepted)
-	}
-	if got := m.Snapshot().Dropped[DropDeliverFull]; got != 8 {
-		t.Errorf("dropped %d, want 8", got)
-	}
-	close(release)
-	d.Close()
-}
-
 func TestDownTimeCountsOutagesOnly(t *testing.T) {
 	m := NewMetrics("test")
 	if d := m.DownTime(); d != 0 {
 		t.Fatalf("down time %v before any outage", d)
 	}
-	m.SetUp(true)
-	m.SetUp(false)
+	m.SetUp()
+	m.SetDown(time.Time{})
 	time.Sleep(20 * time.Millisecond) // the outage being measured
-	m.SetUp(true)
+	m.SetUp()
 	d := m.DownTime()
 	if d < 20*time.Millisecond {
 		t.Fatalf("down time %v after a 20ms outage", d)
@@ -109,5 +72,27 @@ func TestDownTimeCountsOutagesOnly(t *testing.T) {
 	time.Sleep(10 * time.Millisecond) // up: must not count
 	if d2 := m.DownTime(); d2 != d {
 		t.Fatalf("down time grew from %v to %v while up", d, d2)
+	}
+}
+
+// TestDownTimeFromSince: an outage counts from the time it is said to have
+// begun (a failed health check's start), not from when it was noticed; a
+// second SetDown during the outage does not move its start.
+func TestDownTimeFromSince(t *testing.T) {
+	m := NewMetrics("test")
+	m.SetUp()
+	m.SetDown(time.Now().Add(-time.Hour))
+	m.SetDown(time.Time{})
+	if d := m.DownTime(); d < time.Hour || d > time.Hour+time.Minute {
+		t.Fatalf("down time %v, want about 1h", d)
+	}
+	m.Stop()
+	d := m.DownTime()
+	if m.Snapshot().Up {
+		t.Fatal("up after Stop")
+	}
+	time.Sleep(10 * time.Millisecond) // stopped: must not count
+	if d2 := m.DownTime(); d2 != d {
+		t.Fatalf("down time grew from %v to %v after Stop", d, d2)
 	}
 }

@@ -1,6 +1,3 @@
-// Package brokerkit holds what the networked brokers (redis, rabbitmq) share:
-// their Prometheus metrics, the bounded hand-off to the Handler, the set of
-// wanted rooms, reconnect backoff and URL redaction.
 package brokerkit
 
 import (
@@ -18,6 +15,7 @@ const (
 	OpSubscribe   = "subscribe"   // SUBSCRIBE / queue bind failed
 	OpUnsubscribe = "unsubscribe" // UNSUBSCRIBE / queue unbind failed
 	OpReceive     = "receive"     // the subscriber connection failed, or a message could not be decoded
+	OpHealth      = "health"      // a health check got no answer in time
 )
 
 // Reasons counted in chatbench_backend_dropped_total{reason}.
@@ -30,7 +28,7 @@ const (
 )
 
 var (
-	ops     = []string{OpConnect, OpPublish, OpSubscribe, OpUnsubscribe, OpReceive}
+	ops     = []string{OpConnect, OpPublish, OpSubscribe, OpUnsubscribe, OpReceive, OpHealth}
 	reasons = []string{DropQueueFull, DropDown, DropPublishError, DropDeliverFull, DropMalformed}
 )
 
@@ -42,7 +40,7 @@ var (
 	descUp = prometheus.NewDesc("chatbench_backend_up",
 		"1 while the backend is connected, 0 otherwise.", []string{"backend"}, nil)
 	descDownSeconds = prometheus.NewDesc("chatbench_backend_down_seconds_total",
-		"Time the backend connection was lost after having been up. Pub/sub keeps nothing: what other nodes published meanwhile was missed.", []string{"backend"}, nil)
+		"Time the backend was unusable after having been up, from the first failed health check or connection loss to the reconnect. Pub/sub keeps nothing: what other nodes published meanwhile was missed.", []string{"backend"}, nil)
 	descDropped = prometheus.NewDesc("chatbench_backend_dropped_total",
 		"Messages lost between nodes (not published or not delivered), by backend and reason.", []string{"backend", "reason"}, nil)
 )
@@ -51,6 +49,7 @@ var (
 type Stats struct {
 	Up         bool
 	Reconnects uint64
+	Down       time.Duration     // chatbench_backend_down_seconds_total
 	Errors     map[string]uint64 // by op
 	Dropped    map[string]uint64 // by reason
 }
@@ -100,19 +99,38 @@ func (m *Metrics) Drop(reason string, n int) { m.dropped[reason].Add(uint64(n)) 
 // Reconnected counts one successful reconnection.
 func (m *Metrics) Reconnected() { m.reconnects.Add(1) }
 
-// SetUp sets the up gauge and accounts outages: down time runs from a
-// SetUp(false) to the next SetUp(true).
-func (m *Metrics) SetUp(up bool) {
-	m.up.Store(up)
+// SetUp records that the backend is usable: the up gauge is 1 and an
+// outage in progress ends.
+func (m *Metrics) SetUp() {
+	m.up.Store(true)
 	m.downMu.Lock()
 	defer m.downMu.Unlock()
-	switch {
-	case !up && m.downSince.IsZero():
-		m.downSince = time.Now()
-	case up && !m.downSince.IsZero():
+	if !m.downSince.IsZero() {
 		m.downTotal += time.Since(m.downSince)
 		m.downSince = time.Time{}
 	}
+}
+
+// SetDown records that the backend is unusable since since (the zero time:
+// now): the up gauge is 0 and, unless an outage is already running, one
+// starts at since.
+func (m *Metrics) SetDown(since time.Time) {
+	m.up.Store(false)
+	m.downMu.Lock()
+	defer m.downMu.Unlock()
+	if m.downSince.IsZero() {
+		if since.IsZero() {
+			since = time.Now()
+		}
+		m.downSince = since
+	}
+}
+
+// Stop records that the broker closed: the up gauge is 0 and no outage is
+// counted from now on.
+func (m *Metrics) Stop() {
+	m.SetUp()
+	m.up.Store(false)
 }
 
 // DownTime is the total time the backend was down, the current outage
@@ -129,7 +147,7 @@ func (m *Metrics) DownTime() time.Duration {
 
 // Snapshot returns the current values.
 func (m *Metrics) Snapshot() Stats {
-	s := Stats{Up: m.up.Load(), Reconnects: m.reconnects.Load(),
+	s := Stats{Up: m.up.Load(), Reconnects: m.reconnects.Load(), Down: m.DownTime(),
 		Errors: make(map[string]uint64, len(ops)), Dropped: make(map[string]uint64, len(reasons))}
 	for k, v := range m.errors {
 		s.Errors[k] = v.Load()
@@ -164,56 +182,4 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range reasons {
 		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(m.dropped[r].Load()), m.backend, r)
 	}
-}
-
-// Rooms is the set of rooms a node wants subscribed. Subscribe and
-// Unsubscribe only record the change and wake the applier (Changed), so they
-// never block; the applier reconciles the backend with Snapshot. Applying the
-// final set is equivalent to applying every change in call order.
-type Rooms struct {
-	mu      sync.Mutex
-	want    map[string]struct{}
-	changed chan struct{}
-}
-
-// NewRooms returns an empty set.
-func NewRooms() *Rooms {
-	return &Rooms{want: make(map[string]struct{}), changed: make(chan struct{}, 1)}
-}
-
-// Add records that room is wanted.
-func (r *Rooms) Add(room string) {
-	r.mu.Lock()
-	r.want[room] = struct{}{}
-	r.mu.Unlock()
-	r.notify()
-}
-
-// Remove records that room is no longer wanted.
-func (r *Rooms) Remove(room string) {
-	r.mu.Lock()
-	delete(r.want, room)
-	r.mu.Unlock()
-	r.notify()
-}
-
-func (r *Rooms) notify() {
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-}
-
-// Changed is signalled (coalesced) after every Add or Remove.
-func (r *Rooms) Changed() <-chan struct{} { return r.changed }
-
-// Snapshot returns a copy of the wanted set.
-func (r *Rooms) Snapshot() map[string]struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make(map[string]struct{}, len(r.want))
-	for k := range r.want {
-		out[k] = struct{}{}
-	}
-	return out
 }
