@@ -143,7 +143,6 @@ func TestShardNeedsRooms(t *testing.T) {
 	}
 }
 
-
 // Loss across processes: a server that drops every 10th delivery loses 10%
 // of what both workers expected, wherever sender and receiver run.
 func TestProcsCountLoss(t *testing.T) {

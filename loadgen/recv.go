@@ -41,7 +41,7 @@ type probeRec struct {
 // tracker is the shared, read-mostly state of the receive path.
 type tracker struct {
 	run         []byte
-	runID       string // run, as a string for senders
+	runID       string       // run, as a string for senders
 	base        time.Time    // the monotonic clock origin of due times
 	steadyStart atomic.Int64 // ns since base; MaxInt64 until the send phase is scheduled
 	steadyEnd   atomic.Int64

@@ -26,7 +26,7 @@ type run struct {
 	groups        []*group
 	members       *memberLog
 	clients       []atomic.Pointer[client] // index = client id; nil until connected
-	ids           []int     // the client ids this process runs (all, or its part)
+	ids           []int                    // the client ids this process runs (all, or its part)
 	// sched is the send schedule, set when sending starts.
 	sched atomic.Pointer[schedule]
 	// sent says which probes the talkers here sent.
