@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"context"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -213,14 +212,6 @@ func (b *sentBits) sent(c int, seq int64) bool {
 	return atomic.LoadUint64(w)&m != 0
 }
 
-// count is how many probes were sent here.
-func (b *sentBits) count() int64 {
-	var n int
-	for i := range b.words {
-		n += bits.OnesCount64(atomic.LoadUint64(&b.words[i]))
-	}
-	return int64(n)
-}
 
 // send runs the schedule until the steady phase ends. A sender that falls
 // behind (a slow write, a paused goroutine) sends late, and the lateness
