@@ -212,7 +212,6 @@ func (b *sentBits) sent(c int, seq int64) bool {
 	return atomic.LoadUint64(w)&m != 0
 }
 
-
 // send runs the schedule until the steady phase ends. A sender that falls
 // behind (a slow write, a paused goroutine) sends late, and the lateness
 // shows in the latency from due time. Talkers are spread over a few
