@@ -29,9 +29,6 @@ type client struct {
 	lastWrite atomic.Int64
 }
 
-// client returns client c's socket when it is connected here (or was),
-// else nil.
-func (r *run) client(c int) *client { return r.clients[c].Load() }
 
 // ramp opens every client's socket at cfg.Ramp per second.
 func (r *run) ramp(ctx context.Context) {
