@@ -29,7 +29,6 @@ type client struct {
 	lastWrite atomic.Int64
 }
 
-
 // ramp opens every client's socket at cfg.Ramp per second.
 func (r *run) ramp(ctx context.Context) {
 	cfg := r.cfg
