@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -49,6 +50,7 @@ type swarmOptions struct {
 	protoOpts   []string
 	senders     string
 	roomSizes   string
+	phases      []string
 }
 
 func newSwarmCmd() *cobra.Command {
@@ -98,7 +100,9 @@ func (o *swarmOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&o.roomSizes, "room-sizes", "", "room sizes as a distribution: zipf:S:MAX (e.g. zipf:1.1:500) or SIZE:SHARE,... (e.g. 2:50%,10:30%,100:20%: the share of users in rooms of each size)")
 	f.Int64Var(&d.Seed, "seed", 1, "seed of the workload's random parts (zipf room sizes)")
 	f.StringVar(&o.rate, "rate", "1/s", "messages per sender, e.g. 1/s, 10/s, 30/min; 0 holds idle sockets")
-	f.StringVar(&o.size, "size", "100B", "probe text size, e.g. 100B, 1KB, 4KiB")
+	f.StringVar(&o.size, "size", "100B", "message size, e.g. 100B, 1KB, 4KiB, or a weighted list 100B:90%,1KB:10%")
+	f.StringVar(&d.Arrivals, "arrivals", loadgen.Constant, "when talkers send: constant (every 1/rate, spread evenly) or poisson (random gaps of mean 1/rate, as people chat)")
+	f.StringArrayVar(&o.phases, "phase", nil, "a stretch of the steady phase at its own rate, NAME:DURATION:RATE (repeatable, in order; e.g. hold:20s:1/s spike:5s:10/s); their sum is the steady phase")
 	f.DurationVar(&d.Warmup, "warmup", d.Warmup, "sending before the steady phase, not counted (0: none)")
 	f.DurationVar(&d.Duration, "duration", d.Duration, "steady phase")
 	f.DurationVar(&d.Grace, "grace", d.Grace, "longest wait for in-flight deliveries after the last send (0: none)")
@@ -151,11 +155,9 @@ func (o *swarmOptions) validate() error {
 	if d.Rate, err = units.ParseRate(o.rate); err != nil { // never negative: the parser refuses a sign
 		return unitErr("rate", err)
 	}
-	size, err := units.ParseSize(o.size)
-	if err != nil || size < 1 || size > 1<<24 {
-		return usageErr("--size %q: want a size from 1B to 16MiB, e.g. 100B or 1KB", o.size)
+	if d.Size, d.Sizes, err = parseSizes(o.size); err != nil {
+		return usageErr("--size %q: %v", o.size, err)
 	}
-	d.Size = int(size)
 	if d.SourceIPs, err = loadgen.ParseSourceIPs(o.sourceIPs); err != nil {
 		return usageErr("--source-ips: %v", err)
 	}
@@ -213,7 +215,59 @@ func (o *swarmOptions) validateShape() error {
 	if d.Senders, err = units.ParseCountOrShare(o.senders, d.Clients); err != nil {
 		return unitErr("senders", err)
 	}
+	if d.Arrivals != loadgen.Constant && d.Arrivals != loadgen.Poisson {
+		return usageErr("--arrivals %q: want constant or poisson", d.Arrivals)
+	}
+	for _, ph := range o.phases {
+		p, err := parsePhase(ph)
+		if err != nil {
+			return usageErr("--phase %q: %v", ph, err)
+		}
+		d.Phases = append(d.Phases, p)
+	}
+	if len(d.Phases) > 0 {
+		d.Duration = 0 // the phases' sum
+	}
 	return nil
+}
+
+// parseSizes parses a message size or a weighted list of them.
+func parseSizes(s string) (int, []loadgen.SizeShare, error) {
+	if !strings.Contains(s, ":") {
+		size, err := units.ParseSize(s)
+		if err != nil || size < 1 || size > 1<<24 {
+			return 0, nil, fmt.Errorf("want a size from 1B to 16MiB, e.g. 100B or 1KB, or a weighted list 100B:90%%,1KB:10%%")
+		}
+		return int(size), nil, nil
+	}
+	var out []loadgen.SizeShare
+	for _, part := range strings.Split(s, ",") {
+		a, b, _ := strings.Cut(part, ":")
+		size, err1 := units.ParseSize(strings.TrimSpace(a))
+		share, err2 := units.ParseShare(strings.TrimSpace(b))
+		if err1 != nil || err2 != nil || size < 1 || size > 1<<24 || share <= 0 {
+			return 0, nil, fmt.Errorf("want SIZE:SHARE,..., e.g. 100B:90%%,1KB:10%%")
+		}
+		out = append(out, loadgen.SizeShare{Bytes: int(size), Share: share})
+	}
+	return out[0].Bytes, out, nil
+}
+
+// parsePhase parses NAME:DURATION:RATE.
+func parsePhase(s string) (loadgen.Phase, error) {
+	f := strings.SplitN(s, ":", 3)
+	if len(f) != 3 || f[0] == "" {
+		return loadgen.Phase{}, fmt.Errorf("want NAME:DURATION:RATE, e.g. spike:5s:10/s")
+	}
+	d, err := time.ParseDuration(f[1])
+	if err != nil || d <= 0 {
+		return loadgen.Phase{}, fmt.Errorf("duration %q: want e.g. 20s", f[1])
+	}
+	rate, err := units.ParseRate(f[2])
+	if err != nil {
+		return loadgen.Phase{}, err
+	}
+	return loadgen.Phase{Name: f[0], Duration: d, Rate: rate}, nil
 }
 
 // validateTarget checks the URLs, TLS, headers and cost sources.

@@ -234,6 +234,22 @@ func TestAccountingWeightedRooms(t *testing.T) {
 	fired(t, "loss, duplicates and misroutes", want.Lost > 0 && want.Duplicated > 0 && want.Misrouted > 0)
 }
 
+// Poisson arrivals in two phases (a hold and a spike at four times the
+// rate), messages of two sizes, with loss and duplicates: exact.
+func TestAccountingPoissonPhases(t *testing.T) {
+	t.Parallel()
+	cfg := accountingConfig()
+	cfg.Duration, cfg.Arrivals = 0, loadgen.Poisson
+	cfg.Phases = []loadgen.Phase{{Name: "hold", Duration: 1500 * time.Millisecond, Rate: 10}, {Name: "spike", Duration: time.Second, Rate: 40}}
+	cfg.Sizes = []loadgen.SizeShare{{Bytes: 100, Share: 0.8}, {Bytes: 600, Share: 0.2}}
+	want, _, _ := runAccounting(t, faults{Drop: 0.04, DupOlder: 0.03, Seed: 12}, cfg)
+	fired(t, "loss and duplicates", want.Lost > 0 && want.Duplicated > 0)
+	// 8 talkers: 1.5 s at 10/s and 1 s at 40/s is about 8 × 55 probes.
+	if want.Sent < 300 || want.Sent > 600 {
+		t.Errorf("%d probes sent, want about 440 (8 talkers, 15 + 40 each)", want.Sent)
+	}
+}
+
 // No faults: every probe reaches its whole room once, in order.
 func TestAccountingControl(t *testing.T) {
 	t.Parallel()

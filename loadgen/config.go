@@ -375,3 +375,21 @@ func (c *Config) messageSize(rng *rand.Rand) int {
 	}
 	return c.Sizes[len(c.Sizes)-1].Bytes
 }
+
+// phasesText is the phases as NAME:DURATION:RATE, for the results.
+func (c *Config) phasesText() []string {
+	var out []string
+	for _, p := range c.Phases {
+		out = append(out, fmt.Sprintf("%s:%v:%g/s", p.Name, p.Duration, p.Rate))
+	}
+	return out
+}
+
+// sizesText is the weighted message sizes, for the results ("" when fixed).
+func (c *Config) sizesText() string {
+	var parts []string
+	for _, s := range c.Sizes {
+		parts = append(parts, fmt.Sprintf("%dB:%.4g%%", s.Bytes, s.Share*100))
+	}
+	return strings.Join(parts, ",")
+}

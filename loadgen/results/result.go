@@ -57,7 +57,14 @@ type RunConfig struct {
 	Rooms     int      `json:"rooms"`
 	RoomSizes string   `json:"room_sizes,omitempty"` // how they were given: "fixed 100", "zipf s=1.1 max=500 seed=1", ...
 	Senders   int      `json:"senders"`
-	RatePerS  float64  `json:"rate_per_s"`
+	RatePerS  float64  `json:"rate_per_s"` // per talker (the warmup's, with phases)
+	// Arrivals is "constant" or "poisson"; Phases the steady phase's
+	// stretches ("spike:5s:10/s"); Sizes a weighted size list; Seed the
+	// seed of the random parts.
+	Arrivals string   `json:"arrivals,omitempty"`
+	Phases   []string `json:"phases,omitempty"`
+	Sizes    string   `json:"sizes,omitempty"`
+	Seed     int64    `json:"seed,omitempty"`
 	SizeBytes int      `json:"size_bytes"`
 	RampPerS  float64  `json:"ramp_per_s"`
 	WarmupS   float64  `json:"warmup_s"`
