@@ -61,10 +61,10 @@ type RunConfig struct {
 	// Arrivals is "constant" or "poisson"; Phases the steady phase's
 	// stretches ("spike:5s:10/s"); Sizes a weighted size list; Seed the
 	// seed of the random parts.
-	Arrivals string   `json:"arrivals,omitempty"`
-	Phases   []string `json:"phases,omitempty"`
-	Sizes    string   `json:"sizes,omitempty"`
-	Seed     int64    `json:"seed,omitempty"`
+	Arrivals  string   `json:"arrivals,omitempty"`
+	Phases    []string `json:"phases,omitempty"`
+	Sizes     string   `json:"sizes,omitempty"`
+	Seed      int64    `json:"seed,omitempty"`
 	SizeBytes int      `json:"size_bytes"`
 	RampPerS  float64  `json:"ramp_per_s"`
 	WarmupS   float64  `json:"warmup_s"`
