@@ -51,6 +51,10 @@ type swarmOptions struct {
 	senders     string
 	roomSizes   string
 	phases      []string
+	workload    string
+	dryRun      bool
+	churn       string
+	storms      []string
 }
 
 func newSwarmCmd() *cobra.Command {
@@ -94,14 +98,19 @@ func (o *swarmOptions) bind(f *pflag.FlagSet) {
 	d := &o.cfg
 	f.IntVarP(&d.Clients, "clients", "n", d.Clients, "number of WebSocket clients")
 	f.Float64Var(&d.Ramp, "ramp", d.Ramp, "connections opened per second")
-	f.IntVar(&d.RoomSize, "room-size", 0, "members per room (default: one room of all clients)")
-	f.IntVar(&d.Rooms, "rooms", 0, "number of rooms (overrides --room-size); client i joins room i%rooms")
-	f.StringVar(&o.senders, "senders", "100%", "how many clients talk: a count (500) or a share (10%); the first members of each room, shared out by room size")
+	f.IntVar(&d.RoomSize, "room-size", d.RoomSize, "members per room (the last room may be smaller); 0: one room of all clients (the blog's setup)")
+	f.IntVar(&d.Rooms, "rooms", 0, "number of rooms of equal size, instead of --room-size; client i joins room i%rooms")
+	f.StringVar(&o.senders, "senders", "10%", "how many clients talk: a count (500) or a share (10%; 100%: everyone, the blog's setup); the first members of each room, shared out by room size")
 	f.StringVar(&o.roomSizes, "room-sizes", "", "room sizes as a distribution: zipf:S:MAX (e.g. zipf:1.1:500) or SIZE:SHARE,... (e.g. 2:50%,10:30%,100:20%: the share of users in rooms of each size)")
 	f.Int64Var(&d.Seed, "seed", 1, "seed of the workload's random parts (zipf room sizes)")
 	f.StringVar(&o.rate, "rate", "1/s", "messages per sender, e.g. 1/s, 10/s, 30/min; 0 holds idle sockets")
 	f.StringVar(&o.size, "size", "100B", "message size, e.g. 100B, 1KB, 4KiB, or a weighted list 100B:90%,1KB:10%")
 	f.StringVar(&d.Arrivals, "arrivals", loadgen.Constant, "when talkers send: constant (every 1/rate, spread evenly) or poisson (random gaps of mean 1/rate, as people chat)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print what the load asks for (rooms, talkers, deliveries/s) and exit without connecting")
+	f.StringVar(&o.workload, "workload", "", "a workload file (YAML, docs/workloads.md): users, rooms, talkers, rate, arrivals, sizes, phases, churn, protocol; flags given on the command line win over it")
+	f.StringVar(&o.churn, "churn", "0", "share of the users that leave per second while sending (e.g. 1%), each back after --rejoin-after")
+	f.DurationVar(&d.RejoinAfter, "rejoin-after", time.Second, "how long a client that left (--churn) stays away")
+	f.StringArrayVar(&o.storms, "storm", nil, "a reconnect storm AT:SHARE (repeatable): at AT after sending starts, SHARE of the clients drop and reconnect at once, e.g. 10s:20%")
 	f.StringArrayVar(&o.phases, "phase", nil, "a stretch of the steady phase at its own rate, NAME:DURATION:RATE (repeatable, in order; e.g. hold:20s:1/s spike:5s:10/s); their sum is the steady phase")
 	f.DurationVar(&d.Warmup, "warmup", d.Warmup, "sending before the steady phase, not counted (0: none)")
 	f.DurationVar(&d.Duration, "duration", d.Duration, "steady phase")
@@ -143,7 +152,7 @@ func isTerminal(f *os.File) bool {
 }
 
 // validate turns the flags into o.cfg; every problem is a usage error.
-func (o *swarmOptions) validate() error {
+func (o *swarmOptions) validate(flags *pflag.FlagSet) error {
 	var err error
 	d := &o.cfg
 	if d.Clients < 1 {
@@ -180,7 +189,7 @@ func (o *swarmOptions) validate() error {
 	case d.Duration <= 0 || d.Warmup < 0 || d.Grace < 0 || d.Settle < 0:
 		return usageErr("--duration must be positive; --warmup, --grace and --settle not negative")
 	}
-	if err := o.validateShape(); err != nil {
+	if err := o.validateShape(flags); err != nil {
 		return err
 	}
 	if err := o.validateTarget(); err != nil {
@@ -200,10 +209,14 @@ func (o *swarmOptions) validate() error {
 	return o.validateOutputs()
 }
 
-// validateShape checks the room sizes and talkers.
-func (o *swarmOptions) validateShape() error {
+// validateShape checks the room sizes and talkers. --rooms or
+// --room-sizes replace the default room size.
+func (o *swarmOptions) validateShape(flags *pflag.FlagSet) error {
 	d := &o.cfg
 	var err error
+	if !flags.Changed("room-size") && (flags.Changed("rooms") || flags.Changed("room-sizes")) {
+		d.RoomSize = 0
+	}
 	if o.roomSizes != "" {
 		if d.RoomWeights, d.Zipf, err = loadgen.ParseRoomSizes(o.roomSizes); err != nil {
 			return usageErr("--room-sizes %v", err)
@@ -212,7 +225,13 @@ func (o *swarmOptions) validateShape() error {
 	if d.RoomSize > 0 && d.Rooms > 0 || (d.RoomSize > 0 || d.Rooms > 0) && o.roomSizes != "" {
 		return usageErr("--room-size, --rooms and --room-sizes: give one")
 	}
-	if d.Senders, err = units.ParseCountOrShare(o.senders, d.Clients); err != nil {
+	d.Senders, d.Talkers = 0, 0
+	if strings.HasSuffix(strings.TrimSpace(o.senders), "%") {
+		d.Talkers, err = units.ParseShare(o.senders)
+	} else {
+		d.Senders, err = units.ParseCountOrShare(o.senders, d.Clients)
+	}
+	if err != nil {
 		return unitErr("senders", err)
 	}
 	if d.Arrivals != loadgen.Constant && d.Arrivals != loadgen.Poisson {
@@ -226,7 +245,22 @@ func (o *swarmOptions) validateShape() error {
 		d.Phases = append(d.Phases, p)
 	}
 	if len(d.Phases) > 0 {
+		if flags.Changed("duration") {
+			return usageErr("--duration and --phase: give one (the phases' durations add up to the steady phase)")
+		}
 		d.Duration = 0 // the phases' sum
+	}
+	if d.Churn, err = units.ParseShare(strings.TrimSuffix(o.churn, "/s")); err != nil {
+		return unitErr("churn", err)
+	}
+	for _, st := range o.storms {
+		at, share, ok := strings.Cut(st, ":")
+		a, err1 := time.ParseDuration(at)
+		sh, err2 := units.ParseShare(share)
+		if !ok || err1 != nil || err2 != nil || a < 0 || sh <= 0 {
+			return usageErr("--storm %q: want AT:SHARE, e.g. 10s:20%%", st)
+		}
+		d.Storms = append(d.Storms, loadgen.Storm{At: a, Share: sh})
 	}
 	return nil
 }
@@ -337,8 +371,11 @@ func (o *swarmOptions) validateOutputs() error {
 }
 
 func (o *swarmOptions) run(c *cobra.Command) error {
-	if err := o.validate(); err != nil {
+	if err := applyWorkload(c.Flags(), o.workload); err != nil {
 		return err
+	}
+	if err := o.validate(c.Flags()); err != nil {
+		return workloadErr(err, o.workload)
 	}
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
@@ -349,6 +386,10 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 	}
 	if err := loadgen.Check(o.cfg, o.part.procs); err != nil {
 		return usageErr("%v", err)
+	}
+	if o.dryRun {
+		fmt.Fprintf(c.OutOrStdout(), "chatbench swarm: %s\n", loadgen.Describe(o.cfg))
+		return nil
 	}
 	if o.metricsAddr != "" {
 		ms, err := loadgen.ListenMetrics(o.metricsAddr)
@@ -454,7 +495,7 @@ func metricsURLs(flags, targets []string, havePIDs bool) []string {
 // for, and a warning when that is beyond what the target can plausibly do.
 func warnLoad(w io.Writer, cfg loadgen.Config, embedded bool) {
 	perS, plausible := loadgen.Plausible(cfg, embedded)
-	fmt.Fprintf(w, "chatbench swarm: %d clients ask for %s deliveries/s\n", cfg.Clients, units.FormatCount(perS))
+	fmt.Fprintf(w, "chatbench swarm: %s\n", loadgen.Describe(cfg))
 	if perS > plausible {
 		who := "this machine"
 		if embedded {

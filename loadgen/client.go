@@ -18,8 +18,10 @@ type client struct {
 	id  int
 	ws  *wsclient.Conn
 	rcv receiver
-	// dead is set when a write failed; senders skip it.
-	dead atomic.Bool
+	// dead is set when a write failed; senders skip it. leaving is set
+	// when the workload takes it out (churn, a reconnect storm): its end is
+	// planned, not a socket lost.
+	dead, leaving atomic.Bool
 	// joinedAt and leftAt bound its membership of its room (run clock).
 	joinedAt int64
 	leftAt   atomic.Int64
@@ -36,14 +38,6 @@ func (r *run) ramp(ctx context.Context) {
 	var next atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
-	dialers := make([]*net.Dialer, max(1, len(cfg.SourceIPs)))
-	for i := range dialers {
-		dialers[i] = &net.Dialer{}
-		if len(cfg.SourceIPs) > 0 {
-			dialers[i].LocalAddr = &net.TCPAddr{IP: cfg.SourceIPs[i].AsSlice()}
-			dialers[i].Control = wsclient.BindNoPort
-		}
-	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -60,33 +54,33 @@ func (r *run) ramp(ctx context.Context) {
 				if !wait(ctx, timer, time.Until(due)) {
 					return
 				}
-				r.connect(ctx, i, dialers[i%len(dialers)])
+				r.connect(ctx, i)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-// connect opens client i's socket, sends the hello frame, makes it a room
-// member and starts its reader.
-func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
+// connect opens client i's socket, opens its session, makes it a room
+// member and starts its reader; it reports whether all of that worked.
+func (r *run) connect(ctx context.Context, i int) bool {
 	cfg := r.cfg
 	rm := int(cfg.lay.room[i])
 	u, err := expandURL(cfg.URLs[i%len(cfg.URLs)], i, rm)
 	if err != nil {
 		r.addConnErr(wsclient.KindOther)
-		return
+		return false
 	}
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	t0 := time.Now()
-	ws, err := wsclient.Dial(dctx, u, wsclient.DialOptions{Dialer: d, Header: cfg.Header, ReadBuffer: cfg.ReadBuffer,
+	ws, err := wsclient.Dial(dctx, u, wsclient.DialOptions{Dialer: r.dialers[i%len(r.dialers)], Header: cfg.Header, ReadBuffer: cfg.ReadBuffer,
 		Compression: cfg.Compression, TLS: cfg.TLS, Limit: cfg.ReadLimit})
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
 			r.addConnErr(wsclient.Kind(err))
 		}
-		return
+		return false
 	}
 	sess, err := r.proto.Open(ctx, Setup{Conn: ws, Client: i, Room: rm, User: userName(i), RoomID: roomName(rm),
 		Deadline: t0.Add(cfg.ConnectTimeout)})
@@ -95,7 +89,7 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 		if ctx.Err() == nil {
 			r.addConnErr(errKind(err))
 		}
-		return
+		return false
 	}
 	r.connectHist.Record(nsToUs(int64(time.Since(t0))))
 	c := &client{id: i, ws: ws, sess: sess}
@@ -106,11 +100,12 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 	if ws.Compression {
 		r.compression.Store(true)
 	}
-	r.ka.stamp(ws)
+	r.ka.reset(i, ws)
 	r.clients[i].Store(c)
 	r.connected.Add(1)
 	r.readers.Add(1)
 	go r.read(c, rm)
+	return true
 }
 
 // read is the one goroutine per socket, started fresh so its stack stays small.
@@ -124,7 +119,8 @@ func (r *run) read(c *client, rm int) {
 	err := c.ws.ReadLoop(onMessage)
 	c.leftAt.Store(r.members.change(c.id, rm, -1, r.t.now))
 	r.connected.Add(-1)
-	if r.closing.Load() {
+	r.binary.Add(c.ws.Binary)
+	if r.closing.Load() || c.leaving.Load() {
 		return
 	}
 	kind := errKind(err)
@@ -170,4 +166,17 @@ func errKind(err error) string {
 		return pe.Kind
 	}
 	return wsclient.Kind(err)
+}
+
+// newDialers makes one dialer per source address (one without).
+func newDialers(cfg *Config) []*net.Dialer {
+	dialers := make([]*net.Dialer, max(1, len(cfg.SourceIPs)))
+	for i := range dialers {
+		dialers[i] = &net.Dialer{}
+		if len(cfg.SourceIPs) > 0 {
+			dialers[i].LocalAddr = &net.TCPAddr{IP: cfg.SourceIPs[i].AsSlice()}
+			dialers[i].Control = wsclient.BindNoPort
+		}
+	}
+	return dialers
 }

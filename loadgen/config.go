@@ -36,9 +36,11 @@ type Config struct {
 	Rooms       int
 	RoomWeights []RoomShare
 	Zipf        *Zipf
-	// Senders is how many clients talk (0: all): the first members of each
-	// room, apportioned to the rooms by their size.
+	// Senders is how many clients talk, or, when it is 0, Talkers the share
+	// of them that do (neither: everyone, the blog's setup): the first
+	// members of each room, apportioned to the rooms by their size.
 	Senders int
+	Talkers float64
 	// Seed makes the random parts of a workload (Zipf room sizes) the same
 	// in every process and every run with the same seed (0: 1).
 	Seed int64
@@ -52,6 +54,12 @@ type Config struct {
 	// Phases, when given, make the steady phase: each at its own rate (a
 	// hold, a spike), Duration their sum.
 	Phases []Phase
+	// Churn is the share of the users that leave per second while the run
+	// sends (warmup and steady phase), each coming back RejoinAfter later
+	// (0: at once); Storms drop and reconnect many clients at once.
+	Churn       float64
+	RejoinAfter time.Duration
+	Storms      []Storm
 	// Size is the probe text length in bytes (0: 100; never shorter than
 	// the probe's fields, about 40 bytes). Sizes, when given, draws each
 	// message's size from a weighted list instead.
@@ -180,7 +188,7 @@ type SizeShare struct {
 
 // DefaultConfig is the configuration `chatbench swarm` starts from.
 func DefaultConfig() Config {
-	return Config{Clients: 100, Rate: 1, Size: 100, Ramp: 1000, Warmup: 2 * time.Second,
+	return Config{Clients: 100, RoomSize: 100, Talkers: 0.1, Rate: 1, Size: 100, Ramp: 1000, Warmup: 2 * time.Second,
 		Duration: 10 * time.Second, Grace: 2 * time.Second, Settle: 2 * time.Second, Message: "{{probe}}",
 		ConnectTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, PingInterval: 10 * time.Second,
 		PingTimeout: 10 * time.Second, ReadBuffer: 512, Limits: results.DefaultLimits()}
@@ -209,11 +217,20 @@ func (c *Config) complete() error {
 	if ways > 1 {
 		return errors.New("room sizes: give one of room size, rooms, weighted room sizes or zipf")
 	}
+	if c.Talkers < 0 || c.Talkers > 1 {
+		return fmt.Errorf("talkers %g: want a share from 0 to 100%%", c.Talkers)
+	}
+	if c.Senders == 0 && c.Talkers > 0 {
+		c.Senders = max(1, int(math.Round(c.Talkers*float64(c.Clients))))
+	}
 	if c.Senders == 0 || c.Senders > c.Clients {
 		c.Senders = c.Clients
 	}
 	defaultTo(&c.Seed, 1)
 	if err := c.completeTraffic(); err != nil {
+		return err
+	}
+	if err := c.checkChurn(); err != nil {
 		return err
 	}
 	if c.lay == nil {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,9 +23,10 @@ const DiscPingTimeout = "ping_timeout"
 // heart-beats, MQTT PINGREQ) on a socket that wrote nothing for the
 // session's Keepalive interval.
 type keepalive struct {
-	pings             bool  // swarm's own pings are on
-	interval, timeout int64 // ns
-	protocol          int64 // the sessions' keepalive interval (ns; 0: none)
+	pings             bool       // swarm's own pings are on
+	interval, timeout int64      // ns
+	protocol          int64      // the sessions' keepalive interval (ns; 0: none)
+	mu                sync.Mutex // guards lastPing
 	lastPing          []int64
 	timedOut          []atomic.Bool // by client id
 }
@@ -38,10 +40,15 @@ func newKeepalive(clients int, interval, timeout, protocol time.Duration) *keepa
 	return k
 }
 
-// stamp marks socket ws as heard from now (at connect time).
-func (k *keepalive) stamp(ws *wsclient.Conn) {
+// reset starts watching client id's new socket ws: heard from now, not
+// pinged, not timed out (a client reconnecting starts afresh).
+func (k *keepalive) reset(id int, ws *wsclient.Conn) {
 	if k != nil {
 		ws.MarkRead(time.Now().UnixNano())
+		k.mu.Lock()
+		k.lastPing[id] = 0
+		k.mu.Unlock()
+		k.timedOut[id].Store(false)
 	}
 }
 
@@ -87,14 +94,18 @@ func (k *keepalive) loop(ctx context.Context, r *run) {
 			// Readers stamp lastRead with the coarse clock, which this loop
 			// set to now before pinging: a read after the ping has
 			// lastRead ≥ lastPing even when this loop runs late.
+			k.mu.Lock()
 			last, pinged := c.ws.LastRead(), k.lastPing[c.id]
+			k.mu.Unlock()
 			switch {
 			case pinged > last && now-pinged >= k.timeout:
 				k.timedOut[c.id].Store(true)
 				_ = c.ws.NetConn().Close() // its reader ends and counts it
 			case pinged <= last && now-last >= k.interval:
 				if c.ws.TryPing(time.Now().Add(time.Duration(k.timeout))) {
+					k.mu.Lock()
 					k.lastPing[c.id] = now
+					k.mu.Unlock()
 				}
 			}
 		}

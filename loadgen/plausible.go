@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"fmt"
 	"net/url"
 	"runtime"
 	"slices"
@@ -49,4 +50,29 @@ func MetricsURLsOf(targets []string) []string {
 		}
 	}
 	return out
+}
+
+// Describe says in one line what a run of cfg asks for: clients, rooms,
+// talkers and deliveries per second.
+func Describe(cfg Config) string {
+	if err := cfg.complete(); err != nil {
+		return err.Error()
+	}
+	l := cfg.lay
+	rooms := fmt.Sprintf("%d room(s) of %d", len(l.members), l.members[0])
+	if mn, mx := slices.Min(l.members), slices.Max(l.members); mn != mx {
+		rooms = fmt.Sprintf("%d rooms of %d to %d (%s)", len(l.members), mn, mx, cfg.roomSizesText())
+	}
+	return fmt.Sprintf("%d clients in %s, %d talking at %g/s (%s): %s deliveries/s",
+		cfg.Clients, rooms, len(l.talker), cfg.Rate, cfg.Arrivals, humanCount(cfg.RequestedPerS()))
+}
+
+func humanCount(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
 }

@@ -321,7 +321,11 @@ func (r *run) sendOne(c *client, seq, due int64, probe, buf []byte, size int, ma
 	r.sends.Add(1)
 	if err != nil {
 		// A failed write may or may not have reached the server: the probe
-		// is not counted as sent, and the socket stops sending.
+		// is not counted as sent, and the socket stops sending (a socket
+		// the workload was closing is no send error).
+		if c.leaving.Load() {
+			return probe, buf
+		}
 		r.sendErrors.Add(1)
 		c.dead.Store(true)
 		_ = c.ws.NetConn().Close()

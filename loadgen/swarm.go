@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -33,6 +34,7 @@ type run struct {
 	sent *sentBits
 
 	connected   atomic.Int64
+	binary      atomic.Int64 // binary messages read by sockets that ended
 	sends       atomic.Int64
 	sendErrors  atomic.Int64
 	compression atomic.Bool
@@ -43,7 +45,10 @@ type run struct {
 	// ka closes sockets of a server gone silent (keepalive.go); nil when off.
 	ka *keepalive
 	// proto is the server's session protocol.
-	proto Protocol
+	proto   Protocol
+	dialers []*net.Dialer // one per source address
+	// Clients the workload took out and put back (churn.go).
+	left, rejoined atomic.Int64
 
 	mu       sync.Mutex // guards connErrs, discErrs
 	connErrs map[string]int64
@@ -123,6 +128,7 @@ func newRun(cfg Config) (*run, error) {
 		protoEvery = kp.Keepalive()
 	}
 	r.ka = newKeepalive(cfg.Clients, cfg.PingInterval, cfg.PingTimeout, protoEvery)
+	r.dialers = newDialers(&cfg)
 	r.groups = make([]*group, cfg.ReceiveGroups)
 	for i := range r.groups {
 		r.groups[i] = newGroup()
@@ -283,6 +289,12 @@ func (r *run) sendPhase(ctx context.Context, tl *timeline, s *schedule, connecte
 	tl.setPhaseAt(s.start, "warmup")
 	tl.setPhaseAt(s.steadyStart(), "steady")
 	tl.setPhaseAt(s.steadyEnd(), "grace")
+	if cfg.churns() {
+		churnCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); r.runChurn(churnCtx, s.start, s.steadyEnd()) }()
+		defer func() { stop(); <-done }()
+	}
 	r.send(ctx, s)
 	if ctx.Err() != nil {
 		// Count what was sent up to the interruption.
@@ -384,7 +396,8 @@ func (r *run) collect(res *results.Result, s *schedule, steadyS float64) {
 	}
 	h := &res.Histograms
 	h.LatencyDue, h.LatencySend, h.Connect = mergeAtomic(dueS...), mergeAtomic(sendS...), mergeAtomic(r.connectHist)
-	sm.Connected = h.Connect.TotalCount() // one sample per socket that connected
+	sm.Left, sm.Rejoined = r.left.Load(), r.rejoined.Load()
+	sm.Connected = h.Connect.TotalCount() - sm.Rejoined // one sample per connect: the ramp's and the rejoins
 	if r.sched.Load() == nil {
 		return // nothing was sent
 	}
@@ -421,11 +434,7 @@ func (r *run) fanout(s *schedule) (first, last *hdr.Histogram) {
 // reader ended.
 func (r *run) frameErrors() map[string]int64 {
 	var bin, bad int64
-	for i := range r.clients {
-		if c := r.clients[i].Load(); c != nil {
-			bin += c.ws.Binary
-		}
-	}
+	bin = r.binary.Load()
 	for _, g := range r.groups {
 		bad += g.bad.Load()
 	}

@@ -128,6 +128,7 @@ func (s *bcastServer) broadcast(msg []byte) {
 func smallRun(url string) loadgen.Config {
 	cfg := loadgen.DefaultConfig()
 	cfg.URLs, cfg.Clients, cfg.Rate, cfg.Ramp = []string{url}, 20, 20, 2000
+	cfg.RoomSize, cfg.Talkers = 0, 0 // the blog's setup: one room, everyone talks
 	cfg.Warmup, cfg.Duration, cfg.Grace, cfg.Settle = 300*time.Millisecond, 1500*time.Millisecond, time.Second, 0
 	return cfg
 }

@@ -251,6 +251,7 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 	lc.URLs, lc.Clients, lc.Rate, lc.Size, lc.Version = urls, int(st.Clients), st.RatePerS, c.SizeBytes, c.Version
 	lc.Warmup, lc.Duration, lc.Grace, lc.Settle = c.Warmup, c.Duration, c.Grace, c.Settle
 	lc.Limits = results.Limits{MaxLoss: c.SLO.MaxLoss}
+	lc.RoomSize, lc.Talkers = 0, 0 // one room of everyone, everyone talks: the blog's setup
 	if r.backend != External {
 		lc.Backend = r.backend
 	}

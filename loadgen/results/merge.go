@@ -135,6 +135,8 @@ func (s *Summary) add(o Summary) {
 	s.Connected += o.Connected
 	s.ConnectErrors += o.ConnectErrors
 	s.Disconnected += o.Disconnected
+	s.Left += o.Left
+	s.Rejoined += o.Rejoined
 	s.Sent += o.Sent
 	s.SendErrors += o.SendErrors
 	s.Expected += o.Expected

@@ -110,6 +110,10 @@ type Summary struct {
 	Connected     int64 `json:"connected"`
 	ConnectErrors int64 `json:"connect_errors"`
 	Disconnected  int64 `json:"disconnected"` // sockets lost after connecting, before the end
+	// Left and Rejoined count the clients the workload took out (churn,
+	// reconnect storms) and the reconnects that worked.
+	Left     int64 `json:"left,omitempty"`
+	Rejoined int64 `json:"rejoined,omitempty"`
 	Sent          int64 `json:"sent"`         // steady-phase probes written
 	SendErrors    int64 `json:"send_errors"`
 	// Expected is Σ over steady probes of their room's members connected
