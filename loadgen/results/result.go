@@ -112,10 +112,10 @@ type Summary struct {
 	Disconnected  int64 `json:"disconnected"` // sockets lost after connecting, before the end
 	// Left and Rejoined count the clients the workload took out (churn,
 	// reconnect storms) and the reconnects that worked.
-	Left     int64 `json:"left,omitempty"`
-	Rejoined int64 `json:"rejoined,omitempty"`
-	Sent          int64 `json:"sent"`         // steady-phase probes written
-	SendErrors    int64 `json:"send_errors"`
+	Left       int64 `json:"left,omitempty"`
+	Rejoined   int64 `json:"rejoined,omitempty"`
+	Sent       int64 `json:"sent"` // steady-phase probes written
+	SendErrors int64 `json:"send_errors"`
 	// Expected is Σ over steady probes of their room's members connected
 	// when the probe was due (less the sender with --no-echo).
 	Expected int64 `json:"expected"`

@@ -22,24 +22,24 @@ import (
 // File is a workload file. Durations are Go durations (20s, 1m30s),
 // rates 10/s or 600/min, sizes 100B or 1KB, shares 10% or 0.1.
 type File struct {
-	Name        string            `yaml:"name"`
-	Description string            `yaml:"description"`
-	Users       *int              `yaml:"users"`
-	Rooms       *Rooms            `yaml:"rooms"`
-	Talkers     string            `yaml:"talkers"`
-	Rate        string            `yaml:"rate"`
-	Arrivals    string            `yaml:"arrivals"`
-	Size        string            `yaml:"size"`
-	Phases      []Phase           `yaml:"phases"`
-	Churn       string            `yaml:"churn"`
-	RejoinAfter string            `yaml:"rejoin_after"`
-	Storms      []Storm           `yaml:"storms"`
-	Ramp        *float64          `yaml:"ramp"`
-	Warmup      string            `yaml:"warmup"`
-	Duration    string            `yaml:"duration"`
-	Grace       string            `yaml:"grace"`
-	Seed        *int64            `yaml:"seed"`
-	Protocol    *Protocol         `yaml:"protocol"`
+	Name        string    `yaml:"name"`
+	Description string    `yaml:"description"`
+	Users       *int      `yaml:"users"`
+	Rooms       *Rooms    `yaml:"rooms"`
+	Talkers     string    `yaml:"talkers"`
+	Rate        string    `yaml:"rate"`
+	Arrivals    string    `yaml:"arrivals"`
+	Size        string    `yaml:"size"`
+	Phases      []Phase   `yaml:"phases"`
+	Churn       string    `yaml:"churn"`
+	RejoinAfter string    `yaml:"rejoin_after"`
+	Storms      []Storm   `yaml:"storms"`
+	Ramp        *float64  `yaml:"ramp"`
+	Warmup      string    `yaml:"warmup"`
+	Duration    string    `yaml:"duration"`
+	Grace       string    `yaml:"grace"`
+	Seed        *int64    `yaml:"seed"`
+	Protocol    *Protocol `yaml:"protocol"`
 }
 
 // Rooms says how big the rooms are: one of size, count or sizes.
