@@ -185,7 +185,7 @@ func TestSwarmWithEveryDeliveryLostFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	code, stdout, stderr := runChatbench(t, "swarm", "-n", "10", "--rate", "5/s", "--warmup", "0", "--duration", "1s",
+	code, stdout, stderr := runChatbench(t, "swarm", "-n", "10", "--senders", "100%", "--rate", "5/s", "--warmup", "0", "--duration", "1s",
 		"--grace", "500ms", "--url", sinkServer(t), "--metrics-url", "none", "--slo", "p99<100ms")
 	if code != ExitFailed || !strings.HasPrefix(stdout, "chatbench swarm: INVALID\n  - none of the 50 probes sent came back") ||
 		!strings.Contains(stdout, "p99<100ms: BROKEN: p99 not measured: no sample") {
@@ -200,7 +200,7 @@ func TestSwarmExplainsSlowConsumerCloses(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	_, addr, _ := startServe(t, "--send-queue", "1", "--write-delay", "0", "--log-level", "warn")
-	code, stdout, stderr := runChatbench(t, "swarm", "-n", "40", "--rate", "50/s", "--warmup", "500ms", "--duration", "2s",
+	code, stdout, stderr := runChatbench(t, "swarm", "-n", "40", "--senders", "100%", "--rate", "50/s", "--warmup", "500ms", "--duration", "2s",
 		"--url", "ws://"+addr+"/ws?room=r&user={{user}}", "--metrics-url", "none")
 	if code != ExitFailed || !strings.HasPrefix(stdout, "chatbench swarm: OVERLOADED") ||
 		!strings.Contains(stdout, "close_1008") || !strings.Contains(stdout, "raise serve's --send-queue") {
@@ -236,7 +236,7 @@ func TestSwarmFlagsMeanWhatTheySay(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, stdout, stderr := runChatbench(t, "swarm", "-n", "10", "--rate", "10/s", "--warmup", "0", "--duration", "1s",
+	code, stdout, stderr := runChatbench(t, "swarm", "-n", "10", "--senders", "100%", "--rate", "10/s", "--warmup", "0", "--duration", "1s",
 		"--grace", "0", "--max-loss", "100%", "--size", "1KB", "--out", out)
 	if code != 0 {
 		t.Fatalf("swarm: exit %d\n%s\n%s", code, stdout, stderr)
@@ -249,7 +249,7 @@ func TestSwarmFlagsMeanWhatTheySay(t *testing.T) {
 	if c := r.Config; c.WarmupS != 0 || c.GraceS != 0 || c.SizeBytes != 1000 || r.Summary.Sent != 100 {
 		t.Errorf("config %+v, sent %d; want warmup 0, grace 0, 1000-byte probes, 100 sent", c, r.Summary.Sent)
 	}
-	if !strings.Contains(stderr, "chatbench swarm: 10 clients ask for 1,000 deliveries/s") {
+	if !strings.Contains(stderr, "chatbench swarm: 10 clients in 1 room(s) of 10, 10 talking at 10/s (constant): 1000 deliveries/s") {
 		t.Errorf("stderr does not give the requested load:\n%s", stderr)
 	}
 }
