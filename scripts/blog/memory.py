@@ -1,0 +1,59 @@
+"""The blog's in-memory chat server ("WebSockets in FastAPI: From Basics to
+Scaling", Step 4): a ConnectionManager holding a plain list of accepted
+sockets; a broadcast awaits send_text to each socket in turn, in one loop, so
+one slow socket delays every socket after it in the list.
+
+Protocol (default, --protocol json): the first text frame is the user name
+(the page's `ws.send(username)` on open); every later frame is broadcast as
+JSON {"user": name, "message": text}, encoded once per message. With
+--protocol raw it is the blog's first endpoint exactly: no name frame, every
+frame broadcast as received (the blog's page sends "name: text").
+
+Run: /usr/bin/python3 scripts/blog/memory.py --port 0
+"""
+import json
+import sys
+
+import blogcommon
+from blogcommon import say
+
+NAME = "blog memory"
+fastapi = blogcommon.require(NAME, "fastapi", "python3-fastapi")
+blogcommon.require(NAME, "uvicorn", "python3-uvicorn")
+from connection_manager import ConnectionManager  # noqa: E402 (after the check that fastapi exists)
+FastAPI, WebSocket = fastapi.FastAPI, fastapi.WebSocket
+
+args = None  # set in __main__; read by the handlers
+
+app = FastAPI()
+manager = ConnectionManager()
+
+
+@app.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket):
+    await manager.connect(websocket)
+    try:
+        username = None if args.protocol == "raw" else await websocket.receive_text()
+        while True:
+            data = await websocket.receive_text()
+            say(f"INFO: Received: {data}")
+            if username is None:
+                await manager.broadcast(data)  # the blog's first version: raw text
+            else:
+                await manager.broadcast(json.dumps({"user": username, "message": data}))
+    except Exception as e:  # as published: a disconnect arrives here too
+        say(f"ERROR: {e}")
+    finally:
+        manager.disconnect(websocket)
+
+
+if __name__ == "__main__":
+    p = blogcommon.parser(NAME, __doc__.split("\n\n")[0])
+    p.add_argument("--protocol", choices=["json", "raw"], default="json",
+                   help="json (default): user name first, then {\"user\",\"message\"} broadcasts (the blog's "
+                        "page and Redis/RabbitMQ endpoints); raw: the blog's first endpoint, every frame "
+                        "broadcast as received")
+    args = p.parse_args()
+    blogcommon.check_args(NAME, args)
+    blogcommon.run(NAME, app, args, f"protocol {args.protocol}, one list, serial awaited sends")
+    sys.exit(0)
