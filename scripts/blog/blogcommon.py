@@ -111,6 +111,8 @@ def run(name, app, args, describe, startup=None, shutdown=None):
     except (ImportError, SystemExit) as exc:  # e.g. --ws websockets without the package
         fail(name, f"--ws {args.ws}: uvicorn cannot load it ({exc})")
     ws_impl = "wsproto" if "wsproto" in config.ws_protocol_class.__module__ else "websockets"
+    if ws_impl == "wsproto":
+        patch_wsproto_disconnect(uvicorn, config.ws_protocol_class)
     deflate = "off" if args.no_deflate else "accepted when offered"
 
     async def main():
@@ -128,6 +130,27 @@ def run(name, app, args, describe, startup=None, shutdown=None):
             await shutdown()
 
     asyncio.run(main())
+
+
+def patch_wsproto_disconnect(uvicorn, protocol):
+    """uvicorn before 0.20 with wsproto (Debian 12 ships 0.17.6 and no
+    python3-websockets, so that is what runs here) never tells the app that
+    a client went away without a close frame: the handler waits for ever,
+    its socket stays in the ConnectionManager's list (every broadcast still
+    encodes a frame for it) and SIGTERM hangs on the task. Upstream fixed it
+    in 0.20.0 (encode/uvicorn#997, #996) by sending websocket.disconnect on
+    every lost connection; this is that fix."""
+    major, minor = (int(x) for x in uvicorn.__version__.split(".")[:2])
+    if (major, minor) >= (0, 20):
+        return
+    lost = protocol.connection_lost
+
+    def connection_lost(self, exc):
+        if exc is None:  # the 0.17 code already sends it when exc is set
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1005})
+        lost(self, exc)
+
+    protocol.connection_lost = connection_lost
 
 
 class BrokerUnreachable(Exception):
