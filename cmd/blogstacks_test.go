@@ -142,6 +142,17 @@ var blogStacks = []blogStack{
 	{"rabbitmq_fanout.py", 2, func(u string) []string { return []string{"--exchange", u} }},
 }
 
+// eachBlogStack runs test as a subtest per stack, its processes started.
+func eachBlogStack(t *testing.T, test func(t *testing.T, st blogStack, servers []*blogServer)) {
+	if testing.Short() {
+		t.Skip("starts Python servers; needs Redis and RabbitMQ: skipped with -short")
+	}
+	requireBlogPython(t)
+	for _, st := range blogStacks {
+		t.Run(strings.TrimSuffix(st.script, ".py"), func(t *testing.T) { test(t, st, startBlogStack(t, st)) })
+	}
+}
+
 func startBlogStack(t *testing.T, st blogStack) []*blogServer {
 	t.Helper()
 	unique := fmt.Sprintf("cbblog-%d-%d", os.Getpid(), time.Now().UnixNano())
@@ -178,50 +189,43 @@ func deleteExchange(t *testing.T, name string) {
 // cross processes through the broker), one room, 4 senders at 2/s for 3 s.
 // Every client connects and every probe reaches all 40, exactly once.
 func TestBlogStacksUnderSwarm(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Python servers; needs Redis and RabbitMQ: skipped with -short")
-	}
-	requireBlogPython(t)
-	for _, st := range blogStacks {
-		t.Run(strings.TrimSuffix(st.script, ".py"), func(t *testing.T) {
-			servers := startBlogStack(t, st)
-			out := filepath.Join(t.TempDir(), "blog.json")
-			args := []string{"swarm", "-n", "40", "--hello", "{{user}}", "--senders", "4", "--rate", "2/s",
-				"--warmup", "1s", "--duration", "3s", "--settle", "0", "--out", out}
-			for _, s := range servers {
-				args = append(args, "--url", s.url(), "--server-pid", fmt.Sprint(s.cmd.Process.Pid))
-			}
-			code, stdout, stderr := runChatbench(t, args...)
-			if code != 0 {
-				t.Fatalf("swarm exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-			}
-			res, err := loadgen.ReadResult(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := res.Summary
-			t.Logf("%s: p50 %.2f p99 %.2f ms; sent %d expected %d delivered %d; server %.1f KB/conn, %.1f µs/delivery",
-				st.script, s.LatencyMs.P50, s.LatencyMs.P99, s.Sent, s.Expected, s.Delivered, s.Server.RSSKBPerConn, s.Server.CPUUsPerDelivery)
-			if s.Connected != 40 || s.ConnectErrors != 0 || s.Disconnected != 0 {
-				t.Errorf("connected %d, connect errors %d, lost mid-run %d; want all 40 connected for the whole run",
-					s.Connected, s.ConnectErrors, s.Disconnected)
-			}
-			// 4 senders × 2/s × 3 s steady phase.
-			if s.Sent != 24 || s.SendErrors != 0 {
-				t.Errorf("sent %d (%d errors), want 24 probes", s.Sent, s.SendErrors)
-			}
-			if s.Expected != s.Sent*40 || s.Delivered != s.Expected || s.Lost != 0 || s.Duplicated != 0 ||
-				s.OutOfOrder != 0 || s.ForeignDelivered != 0 || !s.OrderTracked {
-				t.Errorf("sent %d expected %d delivered %d lost %d duplicated %d out of order %d foreign %d; "+
-					"want every probe delivered to all 40 once, in order", s.Sent, s.Expected, s.Delivered, s.Lost,
-					s.Duplicated, s.OutOfOrder, s.ForeignDelivered)
-			}
-			if s.Server.Source != "proc" || s.Server.CPUSeconds <= 0 || res.Environment.Compression {
-				t.Errorf("server cost %+v, compression %v: want every process's CPU from /proc, no compression offered",
-					s.Server, res.Environment.Compression)
-			}
-		})
-	}
+	eachBlogStack(t, func(t *testing.T, st blogStack, servers []*blogServer) {
+		out := filepath.Join(t.TempDir(), "blog.json")
+		args := []string{"swarm", "-n", "40", "--hello", "{{user}}", "--senders", "4", "--rate", "2/s",
+			"--warmup", "1s", "--duration", "3s", "--settle", "0", "--out", out}
+		for _, s := range servers {
+			args = append(args, "--url", s.url(), "--server-pid", fmt.Sprint(s.cmd.Process.Pid))
+		}
+		code, stdout, stderr := runChatbench(t, args...)
+		if code != 0 {
+			t.Fatalf("swarm exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		res, err := loadgen.ReadResult(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Summary
+		t.Logf("%s: p50 %.2f p99 %.2f ms; sent %d expected %d delivered %d; server %.1f KB/conn, %.1f µs/delivery",
+			st.script, s.LatencyMs.P50, s.LatencyMs.P99, s.Sent, s.Expected, s.Delivered, s.Server.RSSKBPerConn, s.Server.CPUUsPerDelivery)
+		if s.Connected != 40 || s.ConnectErrors != 0 || s.Disconnected != 0 {
+			t.Errorf("connected %d, connect errors %d, lost mid-run %d; want all 40 connected for the whole run",
+				s.Connected, s.ConnectErrors, s.Disconnected)
+		}
+		// 4 senders × 2/s × 3 s steady phase.
+		if s.Sent != 24 || s.SendErrors != 0 {
+			t.Errorf("sent %d (%d errors), want 24 probes", s.Sent, s.SendErrors)
+		}
+		if s.Expected != s.Sent*40 || s.Delivered != s.Expected || s.Lost != 0 || s.Duplicated != 0 ||
+			s.OutOfOrder != 0 || s.ForeignDelivered != 0 || !s.OrderTracked {
+			t.Errorf("sent %d expected %d delivered %d lost %d duplicated %d out of order %d foreign %d; "+
+				"want every probe delivered to all 40 once, in order", s.Sent, s.Expected, s.Delivered, s.Lost,
+				s.Duplicated, s.OutOfOrder, s.ForeignDelivered)
+		}
+		if s.Server.Source != "proc" || s.Server.CPUSeconds <= 0 || res.Environment.Compression {
+			t.Errorf("server cost %+v, compression %v: want every process's CPU from /proc, no compression offered",
+				s.Server, res.Environment.Compression)
+		}
+	})
 }
 
 // dialBlog connects and sends the user name, the blog page's first frame.
@@ -258,28 +262,21 @@ func readEnvelope(ctx context.Context, t *testing.T, c *websocket.Conn) map[stri
 // at bob (on the other process for Redis and RabbitMQ) as exactly
 // {"user": "alice", "message": "hi"}.
 func TestBlogStacksEnvelope(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Python servers; needs Redis and RabbitMQ: skipped with -short")
-	}
-	requireBlogPython(t)
-	for _, st := range blogStacks {
-		t.Run(strings.TrimSuffix(st.script, ".py"), func(t *testing.T) {
-			servers := startBlogStack(t, st)
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			alice := dialBlog(ctx, t, servers[0].url(), "alice", nil)
-			bob := dialBlog(ctx, t, servers[len(servers)-1].url(), "bob", nil)
-			if err := alice.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
-				t.Fatal(err)
+	eachBlogStack(t, func(t *testing.T, _ blogStack, servers []*blogServer) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		alice := dialBlog(ctx, t, servers[0].url(), "alice", nil)
+		bob := dialBlog(ctx, t, servers[len(servers)-1].url(), "bob", nil)
+		if err := alice.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"user": "alice", "message": "hi"}
+		for name, c := range map[string]*websocket.Conn{"alice": alice, "bob": bob} {
+			if got := readEnvelope(ctx, t, c); !maps.Equal(got, want) {
+				t.Errorf("%s received %v, want %v", name, got, want)
 			}
-			want := map[string]string{"user": "alice", "message": "hi"}
-			for name, c := range map[string]*websocket.Conn{"alice": alice, "bob": bob} {
-				if got := readEnvelope(ctx, t, c); !maps.Equal(got, want) {
-					t.Errorf("%s received %v, want %v", name, got, want)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // --protocol raw is the blog's first endpoint: no name frame, every frame
@@ -348,10 +345,12 @@ func closedPort(t *testing.T) int {
 	return port
 }
 
-// runBlogScript runs a script to its end and returns exit code and output.
-func runBlogScript(t *testing.T, script string, args ...string) (code int, stdout, stderr string) {
+// runBlogScript runs a script (after python's own flags pyFlags) to its end
+// and returns exit code and output.
+func runBlogScript(t *testing.T, pyFlags []string, script string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(blogPython, append([]string{filepath.Join(blogScripts, script)}, args...)...)
+	argv := append(append(append([]string{}, pyFlags...), filepath.Join(blogScripts, script)), args...)
+	cmd := exec.Command(blogPython, argv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = time.Second
@@ -376,22 +375,25 @@ func TestBlogStacksBadInputIsExit2(t *testing.T) {
 	redisURL := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	amqpURL := fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)
 	for _, tc := range []struct {
+		py     []string // python's own flags
 		script string
 		args   []string
 		want   string
 	}{
-		{"redis_pubsub.py", []string{"--redis-url", redisURL}, "cannot reach Redis at " + redisURL},
-		{"redis_pubsub.py", []string{"--redis-url", "nonsense"}, "cannot reach Redis at nonsense"},
-		{"rabbitmq_fanout.py", []string{"--amqp-url", amqpURL}, "cannot reach RabbitMQ at " + amqpURL},
-		{"memory.py", []string{"--host", "0.0.0.0"}, "--host '0.0.0.0': want a loopback address"},
-		{"memory.py", []string{"--port", "70000"}, "--port 70000: want 0..65535"},
-		{"memory.py", []string{"--protocol", "xml"}, "argument --protocol: invalid choice: 'xml'"},
-		{"memory.py", []string{"--bogus"}, "unrecognized arguments: --bogus"},
+		// -S: no site-packages, so no fastapi: as on a machine without python3-fastapi.
+		{[]string{"-S"}, "memory.py", nil, "Python module fastapi is missing (No module named 'fastapi'); install the Debian package python3-fastapi"},
+		{nil, "redis_pubsub.py", []string{"--redis-url", redisURL}, "cannot reach Redis at " + redisURL},
+		{nil, "redis_pubsub.py", []string{"--redis-url", "nonsense"}, "cannot reach Redis at nonsense"},
+		{nil, "rabbitmq_fanout.py", []string{"--amqp-url", amqpURL}, "cannot reach RabbitMQ at " + amqpURL},
+		{nil, "memory.py", []string{"--host", "0.0.0.0"}, "--host '0.0.0.0': want a loopback address"},
+		{nil, "memory.py", []string{"--port", "70000"}, "--port 70000: want 0..65535"},
+		{nil, "memory.py", []string{"--protocol", "xml"}, "argument --protocol: invalid choice: 'xml'"},
+		{nil, "memory.py", []string{"--bogus"}, "unrecognized arguments: --bogus"},
 	} {
-		code, stdout, stderr := runBlogScript(t, tc.script, append([]string{"--port", "0"}, tc.args...)...)
+		code, stdout, stderr := runBlogScript(t, tc.py, tc.script, append([]string{"--port", "0"}, tc.args...)...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
-			t.Errorf("%s %v: exit %d, stdout %q, stderr %q; want exit 2, no stdout, one stderr line containing %q",
-				tc.script, tc.args, code, stdout, stderr, tc.want)
+			t.Errorf("%v %s %v: exit %d, stdout %q, stderr %q; want exit 2, no stdout, one stderr line containing %q",
+				tc.py, tc.script, tc.args, code, stdout, stderr, tc.want)
 		}
 	}
 }

@@ -4,41 +4,65 @@ socket, the one stdout line that says where the server listens, one-line
 errors with exit code 2, and running uvicorn (one worker) on that socket.
 
 None of this is the blog's design; the design is in memory.py,
-redis_pubsub.py and rabbitmq_fanout.py.
+redis_pubsub.py, rabbitmq_fanout.py and connection_manager.py.
+
+Importing it checks that fastapi and uvicorn exist, so a server can import
+them right after.
 """
 import argparse
 import asyncio
 import importlib
 import ipaddress
+import os
 import socket
 import sys
 
 EXIT_USAGE = 2  # bad input or an unreachable broker, as chatbench's own commands
+PROG = "blog " + os.path.splitext(os.path.basename(sys.argv[0]))[0]  # "blog memory"
 
-prints = False  # --blog-prints
+args = None  # the parsed flags, set by main(); read by the servers' handlers
 
 
 def say(*line):
     """The blog's print() calls, only with --blog-prints: printing every
     message would measure the terminal (or a pipe nobody reads), not the
     design."""
-    if prints:
+    if args is not None and args.blog_prints:
         print(*line, flush=True)
 
 
-def fail(name, message):
+def fail(message):
     """One line on stderr and exit 2: never a traceback for bad input."""
-    print(f"{name}: {message}", file=sys.stderr, flush=True)
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
     sys.exit(EXIT_USAGE)
 
 
-def require(name, module, package):
+def require(module, package):
     """Import module or say in one line which Debian package provides it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        fail(name, f"Python module {module} is missing ({exc}); install the Debian package {package} "
-                   f"and run with /usr/bin/python3")
+        fail(f"Python module {module} is missing ({exc}); install the Debian package {package} "
+             f"and run with /usr/bin/python3")
+
+
+require("fastapi", "python3-fastapi")
+uvicorn = require("uvicorn", "python3-uvicorn")
+
+
+class BrokerUnreachable(Exception):
+    """The broker could not be reached at start: the message is the one line
+    printed before exit 2."""
+
+
+async def reach(what, url, how_to_start, connect, timeout=10):
+    """Await connect(); any failure (refused, timeout, auth, a bad URL)
+    becomes BrokerUnreachable naming the URL, the cause and how to start it."""
+    try:
+        return await asyncio.wait_for(connect(), timeout)
+    except Exception as exc:
+        raise BrokerUnreachable(f"cannot reach {what} at {url}: {exc or type(exc).__name__}; "
+                                f"start it with: {how_to_start}") from None
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -46,11 +70,11 @@ class OneLineParser(argparse.ArgumentParser):
     is one clear line and exit 2."""
 
     def error(self, message):
-        fail(self.prog, f"{message} (see --help)")
+        fail(f"{message} (see --help)")
 
 
-def parser(name, description):
-    p = OneLineParser(prog=name, description=description)
+def parser(description):
+    p = OneLineParser(prog=PROG, description=description)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; only loopback (127.0.0.0/8) is accepted (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8081,
@@ -69,21 +93,19 @@ def parser(name, description):
     return p
 
 
-def check_args(name, args):
-    global prints
-    prints = args.blog_prints
+def check_args(a):
     try:
-        loopback = ipaddress.ip_address(args.host).is_loopback
+        loopback = ipaddress.ip_address(a.host).is_loopback
     except ValueError:
         loopback = False
     if not loopback:
-        fail(name, f"--host {args.host!r}: want a loopback address such as 127.0.0.1 "
-                   f"(these servers are load targets and never listen beyond this machine)")
-    if not 0 <= args.port <= 65535:
-        fail(name, f"--port {args.port}: want 0..65535")
+        fail(f"--host {a.host!r}: want a loopback address such as 127.0.0.1 "
+             f"(these servers are load targets and never listen beyond this machine)")
+    if not 0 <= a.port <= 65535:
+        fail(f"--port {a.port}: want 0..65535")
 
 
-def listen(name, host, port):
+def listen(host, port):
     """Bind and listen before uvicorn starts, so port 0 can be reported and
     clients that connect right after the stdout line wait in the backlog."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -92,47 +114,52 @@ def listen(name, host, port):
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        fail(name, f"cannot listen on {host}:{port}: {exc.strerror}")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}")
     sock.listen(2048)  # uvicorn's default backlog
     return sock
 
 
-def run(name, app, args, describe, startup=None, shutdown=None):
-    """Start the broker side (startup, an async callable that raises
-    BrokerUnreachable), listen, print the one stdout line, serve until
-    SIGINT/SIGTERM, then await shutdown. describe is the rest of the stdout
-    line."""
-    import uvicorn
-
+def main(app, doc, add_flags=None, describe=lambda a: "", startup=None, shutdown=None):
+    """Parse the flags (add_flags adds a server's own), start the broker side
+    (startup, async, may raise BrokerUnreachable), listen, print the one
+    stdout line (describe(args) ends it), serve until SIGINT/SIGTERM, await
+    shutdown, exit 0."""
+    global args
+    p = parser(doc.split("\n\n")[0])
+    if add_flags is not None:
+        add_flags(p)
+    args = p.parse_args()
+    check_args(args)
     config = uvicorn.Config(app, ws=args.ws, ws_per_message_deflate=not args.no_deflate,
                             log_level=args.log_level, workers=1)
     try:
         config.load()
     except (ImportError, SystemExit) as exc:  # e.g. --ws websockets without the package
-        fail(name, f"--ws {args.ws}: uvicorn cannot load it ({exc})")
+        fail(f"--ws {args.ws}: uvicorn cannot load it ({exc})")
     ws_impl = "wsproto" if "wsproto" in config.ws_protocol_class.__module__ else "websockets"
     if ws_impl == "wsproto":
-        patch_wsproto_disconnect(uvicorn, config.ws_protocol_class)
+        patch_wsproto_disconnect(config.ws_protocol_class)
     deflate = "off" if args.no_deflate else "accepted when offered"
 
-    async def main():
+    async def serve():
         if startup is not None:
             try:
                 await startup()
             except BrokerUnreachable as exc:
-                fail(name, str(exc))
-        sock = listen(name, args.host, args.port)
-        bound = sock.getsockname()
-        print(f"{name}: listening on http://{bound[0]}:{bound[1]} (ws {ws_impl}, "
-              f"permessage-deflate {deflate}, {describe})", flush=True)
+                fail(str(exc))
+        sock = listen(args.host, args.port)
+        host, port = sock.getsockname()
+        print(f"{PROG}: listening on http://{host}:{port} (ws {ws_impl}, permessage-deflate {deflate}, "
+              f"{describe(args)})", flush=True)
         await uvicorn.Server(config).serve(sockets=[sock])
         if shutdown is not None:
             await shutdown()
 
-    asyncio.run(main())
+    asyncio.run(serve())
+    sys.exit(0)
 
 
-def patch_wsproto_disconnect(uvicorn, protocol):
+def patch_wsproto_disconnect(protocol):
     """uvicorn before 0.20 with wsproto (Debian 12 ships 0.17.6 and no
     python3-websockets, so that is what runs here) never tells the app that
     a client went away without a close frame: the handler waits for ever,
@@ -151,8 +178,3 @@ def patch_wsproto_disconnect(uvicorn, protocol):
         lost(self, exc)
 
     protocol.connection_lost = connection_lost
-
-
-class BrokerUnreachable(Exception):
-    """The broker could not be reached at start: the message is the one line
-    printed before exit 2 (URL, cause, how to start it)."""

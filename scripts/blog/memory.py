@@ -12,18 +12,11 @@ frame broadcast as received (the blog's page sends "name: text").
 Run: /usr/bin/python3 scripts/blog/memory.py --port 0
 """
 import json
-import sys
 
 import blogcommon
 from blogcommon import say
-
-NAME = "blog memory"
-fastapi = blogcommon.require(NAME, "fastapi", "python3-fastapi")
-blogcommon.require(NAME, "uvicorn", "python3-uvicorn")
-from connection_manager import ConnectionManager  # noqa: E402 (after the check that fastapi exists)
-FastAPI, WebSocket = fastapi.FastAPI, fastapi.WebSocket
-
-args = None  # set in __main__; read by the handlers
+from connection_manager import ConnectionManager
+from fastapi import FastAPI, WebSocket
 
 app = FastAPI()
 manager = ConnectionManager()
@@ -33,7 +26,7 @@ manager = ConnectionManager()
 async def websocket_endpoint(websocket: WebSocket):
     await manager.connect(websocket)
     try:
-        username = None if args.protocol == "raw" else await websocket.receive_text()
+        username = None if blogcommon.args.protocol == "raw" else await websocket.receive_text()
         while True:
             data = await websocket.receive_text()
             say(f"INFO: Received: {data}")
@@ -47,13 +40,12 @@ async def websocket_endpoint(websocket: WebSocket):
         manager.disconnect(websocket)
 
 
-if __name__ == "__main__":
-    p = blogcommon.parser(NAME, __doc__.split("\n\n")[0])
+def flags(p):
     p.add_argument("--protocol", choices=["json", "raw"], default="json",
                    help="json (default): user name first, then {\"user\",\"message\"} broadcasts (the blog's "
                         "page and Redis/RabbitMQ endpoints); raw: the blog's first endpoint, every frame "
                         "broadcast as received")
-    args = p.parse_args()
-    blogcommon.check_args(NAME, args)
-    blogcommon.run(NAME, app, args, f"protocol {args.protocol}, one list, serial awaited sends")
-    sys.exit(0)
+
+
+if __name__ == "__main__":
+    blogcommon.main(app, __doc__, flags, lambda a: f"protocol {a.protocol}, one list, serial awaited sends")

@@ -13,19 +13,13 @@ Run: /usr/bin/python3 scripts/blog/rabbitmq_fanout.py --port 0 --amqp-url amqp:/
 """
 import asyncio
 import json
-import sys
 
 import blogcommon
 from blogcommon import say
+from connection_manager import ConnectionManager
+from fastapi import FastAPI, WebSocket
 
-NAME = "blog rabbitmq_fanout"
-fastapi = blogcommon.require(NAME, "fastapi", "python3-fastapi")
-blogcommon.require(NAME, "uvicorn", "python3-uvicorn")
-aio_pika = blogcommon.require(NAME, "aio_pika", "python3-aio-pika")
-from connection_manager import ConnectionManager  # noqa: E402 (after the check that fastapi exists)
-FastAPI, WebSocket = fastapi.FastAPI, fastapi.WebSocket
-
-args = None  # set in __main__; read by the handlers
+aio_pika = blogcommon.require("aio_pika", "python3-aio-pika")
 
 
 class RabbitMQManager:
@@ -85,16 +79,16 @@ consumer = None  # the task forwarding this process's queue to its sockets
 
 async def startup():
     global consumer
-    try:
+    a = blogcommon.args
+
+    async def connect():
         # The queue is bound before the server says it listens, so every
         # message published after that reaches this process.
-        await asyncio.wait_for(rabbitmq_manager.connect(args.amqp_url, args.exchange), 10)
-        await asyncio.wait_for(rabbitmq_manager.declare_queue(), 10)
-    except Exception as exc:  # refused, timeout, auth, bad URL: all mean "not usable"
-        raise blogcommon.BrokerUnreachable(
-            f"cannot reach RabbitMQ at {args.amqp_url}: {exc or type(exc).__name__}; start it with: "
-            f"rabbitmq-server -detached (RABBITMQ_NODE_IP_ADDRESS=127.0.0.1), "
-            f"then rabbitmqctl await_startup") from None
+        await rabbitmq_manager.connect(a.amqp_url, a.exchange)
+        await rabbitmq_manager.declare_queue()
+
+    await blogcommon.reach("RabbitMQ", a.amqp_url, "rabbitmq-server -detached (RABBITMQ_NODE_IP_ADDRESS=127.0.0.1), "
+                           "then rabbitmqctl await_startup", connect)
     consumer = asyncio.create_task(rabbitmq_manager.consume(manager.broadcast))
 
 
@@ -107,13 +101,12 @@ async def shutdown():
     await rabbitmq_manager.connection.close()
 
 
-if __name__ == "__main__":
-    p = blogcommon.parser(NAME, __doc__.split("\n\n")[0])
+def flags(p):
     p.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/", help="RabbitMQ (default %(default)s)")
     p.add_argument("--exchange", default="chat",
                    help="fanout exchange (default chat, the blog's); processes on one exchange share messages")
-    args = p.parse_args()
-    blogcommon.check_args(NAME, args)
-    blogcommon.run(NAME, app, args, f"amqp exchange {args.exchange!r} (fanout), one exclusive auto-ack "
-                                    f"queue per process", startup, shutdown)
-    sys.exit(0)
+
+
+if __name__ == "__main__":
+    blogcommon.main(app, __doc__, flags, lambda a: f"amqp exchange {a.exchange!r} (fanout), one exclusive "
+                                                   f"auto-ack queue per process", startup, shutdown)

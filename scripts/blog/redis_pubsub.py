@@ -14,25 +14,20 @@ Run: /usr/bin/python3 scripts/blog/redis_pubsub.py --port 0 --redis-url redis://
 """
 import asyncio
 import json
-import sys
 
 import blogcommon
 from blogcommon import say
+from fastapi import FastAPI, WebSocket
 
-NAME = "blog redis_pubsub"
-fastapi = blogcommon.require(NAME, "fastapi", "python3-fastapi")
-blogcommon.require(NAME, "uvicorn", "python3-uvicorn")
-redis_asyncio = blogcommon.require(NAME, "redis.asyncio", "python3-redis")
-FastAPI, WebSocket = fastapi.FastAPI, fastapi.WebSocket
-
-args = None  # set in __main__; read by the handlers
+redis_asyncio = blogcommon.require("redis.asyncio", "python3-redis")
 
 
 class RedisManager:
     """The blog's RedisManager, on redis.asyncio. The blog's one shared
-    pubsub object becomes one per socket (its listen loop runs once per
-    socket, and listeners sharing one pubsub would take messages from each
-    other); its later revision of the post does the same."""
+    pubsub object becomes one per socket: its listen loop runs once per
+    socket, and listeners sharing one pubsub connection would take turns at
+    reading it, each message reaching one socket. The post's revised code
+    also makes one per client."""
 
     def __init__(self, url):
         self.redis = redis_asyncio.Redis.from_url(url)
@@ -69,7 +64,8 @@ redis_manager = None  # made in startup, on uvicorn's event loop
 
 @app.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket):
-    pubsub = await redis_manager.subscribe(websocket, args.channel)  # Subscribe to the "chat" channel
+    channel = blogcommon.args.channel  # the blog's "chat"
+    pubsub = await redis_manager.subscribe(websocket, channel)  # Subscribe to the "chat" channel
     await websocket.accept()
     listener = asyncio.create_task(redis_manager.listen(websocket, pubsub))
     username = None
@@ -79,34 +75,34 @@ async def websocket_endpoint(websocket: WebSocket):
         say(f"INFO: {username} connected")
         while True:
             data = await websocket.receive_text()
-            await redis_manager.publish(args.channel, {"user": username, "message": data})  # Broadcast to Redis
+            await redis_manager.publish(channel, {"user": username, "message": data})  # Broadcast to Redis
     except Exception as e:
         say(f"ERROR: {e}")
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)  # its send error, if any, is not news
-        await redis_manager.unsubscribe(websocket, pubsub, args.channel)
+        await redis_manager.unsubscribe(websocket, pubsub, channel)
         say(f"INFO: {username} disconnected")
 
 
 async def startup():
-    global redis_manager
-    try:
-        redis_manager = RedisManager(args.redis_url)
-        await asyncio.wait_for(redis_manager.redis.ping(), 5)
-    except Exception as exc:  # refused, timeout, auth, bad URL: all mean "not usable"
-        raise blogcommon.BrokerUnreachable(
-            f"cannot reach Redis at {args.redis_url}: {exc or type(exc).__name__}; start it with: "
-            f"redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no") from None
+    url = blogcommon.args.redis_url
+
+    async def connect():
+        global redis_manager
+        redis_manager = RedisManager(url)
+        await redis_manager.redis.ping()
+
+    await blogcommon.reach("Redis", url, "redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
+                           connect, timeout=5)
 
 
-if __name__ == "__main__":
-    p = blogcommon.parser(NAME, __doc__.split("\n\n")[0])
+def flags(p):
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="Redis (default %(default)s)")
     p.add_argument("--channel", default="chat",
                    help="pub/sub channel (default chat, the blog's); processes on one channel share messages")
-    args = p.parse_args()
-    blogcommon.check_args(NAME, args)
-    blogcommon.run(NAME, app, args, f"redis {args.redis_url} channel {args.channel!r}, "
-                                    f"one subscription per socket", startup)
-    sys.exit(0)
+
+
+if __name__ == "__main__":
+    blogcommon.main(app, __doc__, flags, lambda a: f"redis {a.redis_url} channel {a.channel!r}, "
+                                                   f"one subscription per socket", startup)
