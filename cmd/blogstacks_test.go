@@ -372,6 +372,12 @@ func TestBlogStacksBadInputIsExit2(t *testing.T) {
 	}
 	requireBlogPython(t)
 	port := closedPort(t)
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	inUse := fmt.Sprint(held.Addr().(*net.TCPAddr).Port)
 	redisURL := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	amqpURL := fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)
 	for _, tc := range []struct {
@@ -387,6 +393,7 @@ func TestBlogStacksBadInputIsExit2(t *testing.T) {
 		{nil, "rabbitmq_fanout.py", []string{"--amqp-url", amqpURL}, "cannot reach RabbitMQ at " + amqpURL},
 		{nil, "memory.py", []string{"--host", "0.0.0.0"}, "--host '0.0.0.0': want a loopback address"},
 		{nil, "memory.py", []string{"--port", "70000"}, "--port 70000: want 0..65535"},
+		{nil, "memory.py", []string{"--port", inUse}, "cannot listen on 127.0.0.1:" + inUse + ": Address already in use"},
 		{nil, "memory.py", []string{"--protocol", "xml"}, "argument --protocol: invalid choice: 'xml'"},
 		{nil, "memory.py", []string{"--bogus"}, "unrecognized arguments: --bogus"},
 	} {
