@@ -18,10 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/coder/websocket"
 	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/chatbench/chatbench/loadgen"
 )
 
 // The blog's three stacks (scripts/blog), run as real Python processes on
@@ -200,13 +199,13 @@ func TestBlogStacksUnderSwarm(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("swarm exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
-		res, err := loadgen.ReadResult(out)
+		res, err := results.ReadRun(out)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := res.Summary
-		t.Logf("%s: p50 %.2f p99 %.2f ms; sent %d expected %d delivered %d; server %.1f KB/conn, %.1f µs/delivery",
-			st.script, s.LatencyMs.P50, s.LatencyMs.P99, s.Sent, s.Expected, s.Delivered, s.Server.RSSKBPerConn, s.Server.CPUUsPerDelivery)
+		t.Logf("%s: p50 %.2f p99 %.2f ms; sent %d expected %d delivered %d; server %s",
+			st.script, s.LatencyMs.P50, s.LatencyMs.P99, s.Sent, s.Expected, s.Delivered, results.CostLine(res.Server, "per delivery", "per connection"))
 		if s.Connected != 40 || s.ConnectErrors != 0 || s.Disconnected != 0 {
 			t.Errorf("connected %d, connect errors %d, lost mid-run %d; want all 40 connected for the whole run",
 				s.Connected, s.ConnectErrors, s.Disconnected)
@@ -216,14 +215,19 @@ func TestBlogStacksUnderSwarm(t *testing.T) {
 			t.Errorf("sent %d (%d errors), want 24 probes", s.Sent, s.SendErrors)
 		}
 		if s.Expected != s.Sent*40 || s.Delivered != s.Expected || s.Lost != 0 || s.Duplicated != 0 ||
-			s.OutOfOrder != 0 || s.ForeignDelivered != 0 || !s.OrderTracked {
+			s.OutOfOrder != 0 || s.Foreign != 0 || s.Misrouted != 0 || s.Unexpected != 0 {
 			t.Errorf("sent %d expected %d delivered %d lost %d duplicated %d out of order %d foreign %d; "+
 				"want every probe delivered to all 40 once, in order", s.Sent, s.Expected, s.Delivered, s.Lost,
-				s.Duplicated, s.OutOfOrder, s.ForeignDelivered)
+				s.Duplicated, s.OutOfOrder, s.Foreign)
 		}
-		if s.Server.Source != "proc" || s.Server.CPUSeconds <= 0 || res.Environment.Compression {
-			t.Errorf("server cost %+v, compression %v: want every process's CPU from /proc, no compression offered",
-				s.Server, res.Environment.Compression)
+		if len(res.Server.Processes) != len(servers) || res.Environment.Compression {
+			t.Errorf("server cost %+v, compression %v: want every process read from /proc, no compression offered",
+				res.Server, res.Environment.Compression)
+		}
+		for _, p := range res.Server.Processes {
+			if p.Source != "proc" || p.Error != "" || p.End == nil {
+				t.Errorf("server process %+v: want read from /proc at every sample", p)
+			}
 		}
 	})
 }
