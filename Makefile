@@ -10,7 +10,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 .PHONY: test test-short build bench fuzz lint
 
 build:
-	$(GO) build -o bin/chatbench .
+	$(GO) build -buildvcs=true -o bin/chatbench .
 
 lint:
 	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt: not formatted: $$files"; exit 1; fi
