@@ -143,6 +143,10 @@ type Config struct {
 	// clients, numbered as in the whole run, so that the K results merge
 	// (results.Merge, report merge) to the totals of one run. 0/0: all.
 	ShardIndex, ShardCount int
+	// StartAt, when set, is the wall-clock instant the send phase starts at
+	// (after the ramp), shared by the shards of one load on several
+	// machines (startat.go); a ramp not over by then starts it late.
+	StartAt time.Time `json:",omitzero"`
 	// Metrics, when non-nil, gets swarm's own Prometheus metrics
 	// (chatbench_swarm_*, read at scrape time) for the length of Run.
 	Metrics prometheus.Registerer `json:"-"`

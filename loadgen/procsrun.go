@@ -220,7 +220,7 @@ func (p *procsRun) startSending(ctx context.Context) {
 		sleepCtx(ctx, p.cfg.Settle)
 	}
 	p.srv.sample(ctx, ramped)
-	p.sendStart = time.Now().UnixNano() + int64(200*time.Millisecond) - p.origin
+	p.sendStart = procsSendStart(&p.cfg, p.origin)
 	for i, x := range p.workers {
 		if err := x.enc.Encode(procMsg{SendStart: &p.sendStart}); err != nil {
 			p.errs = append(p.errs, fmt.Sprintf("telling worker %d to start: %v", i, err))

@@ -239,9 +239,13 @@ func (r *run) execute(ctx context.Context, res *results.Result) error {
 	if cfg.coord != nil && ctx.Err() == nil {
 		// A worker starts sending when the parent says, with the others.
 		sendStart = cfg.coord.ramped(ctx, connectedAtRamp)
+	} else if at := int64(cfg.StartAt.Sub(r.t.base)); !cfg.StartAt.IsZero() && at > sendStart {
+		sendStart = at // --start-at: with the other shards
+		tl.setPhase("wait")
 	}
 	sch := newSchedule(cfg, sendStart)
 	s := &sch
+	r.startGate(ctx, res, sendStart)
 	steadyS := r.sendPhase(ctx, tl, s, connectedAtRamp)
 	if cfg.coord != nil {
 		cfg.coord.finished()

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Merge combines the results of swarm runs that ran together (the shards
@@ -23,6 +24,7 @@ func Merge(rs ...*Result) (*Result, error) {
 		Environment: rs[0].Environment, Histograms: NewHistograms(), Errors: Errors{Connect: map[string]int64{}, Run: []string{}}}
 	out.Config.URLs, out.Config.RunIDs = nil, nil
 	out.Config.Clients, out.Config.Senders, out.Config.RequestedPerS = 0, 0, 0
+	out.Config.SendStartedAt, out.Config.SendStartSpreadS = time.Time{}, 0
 	for _, r := range rs {
 		if r.Schema != Schema {
 			return nil, fmt.Errorf("merge: schema %q, want %q", r.Schema, Schema)
@@ -47,6 +49,9 @@ func Merge(rs ...*Result) (*Result, error) {
 				out.Notes = append(out.Notes, n)
 			}
 		}
+	}
+	if n := out.Config.startNote(len(rs)); n != "" {
+		out.Notes = append(out.Notes, n)
 	}
 	if len(out.Config.RunIDs) == 1 {
 		out.Config.RunID, out.Config.RunIDs = out.Config.RunIDs[0], nil
@@ -124,6 +129,7 @@ func (c *RunConfig) add(o RunConfig) {
 	if o.Shard != c.Shard {
 		c.Shard = ""
 	}
+	c.addStart(o)
 	if o.RunID != "" {
 		c.RunIDs = append(c.RunIDs, o.RunID)
 	}

@@ -85,6 +85,14 @@ type RunConfig struct {
 	Shard string `json:"shard,omitempty"`
 	// Procs is the number of worker processes the run was split over (--procs).
 	Procs int `json:"procs,omitempty"`
+	// StartAt is the send phase's start asked for (--start-at), shared by
+	// the shards of one load; SendStartedAt is when the send phase began
+	// by this machine's wall clock (merged: the earliest), and
+	// SendStartSpreadS how much later the last merged run began
+	// (0 for one run): how far apart the shards actually started.
+	StartAt          time.Time `json:"start_at,omitzero"`
+	SendStartedAt    time.Time `json:"send_started_at,omitzero"`
+	SendStartSpreadS float64   `json:"send_start_spread_s,omitempty"`
 	// RequestedPerS is the deliveries per second the load asks for: per
 	// room, senders × rate × receivers, summed (a model, not a measurement).
 	RequestedPerS float64 `json:"requested_deliveries_per_s"`
