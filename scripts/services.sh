@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (from Debian packages) and starts on loopback what the integration
 # tests need: redis-server, rabbitmq-server, chromium, python3-fastapi +
-# python3-uvicorn (the blog's server), prometheus.
+# python3-uvicorn (the blog's server), prometheus, python3-junitparser (reads
+# swarm --junit as CI reporters do).
 #
 #   scripts/services.sh start   install what is missing, start, wait until ready
 #   scripts/services.sh stop    stop what start started
@@ -19,6 +20,7 @@ need_pkgs() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v prometheus >/dev/null || missing+=(prometheus)
   /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || missing+=(python3-fastapi python3-uvicorn)
+  /usr/bin/python3 -c 'import junitparser' 2>/dev/null || missing+=(python3-junitparser)
   if ((${#missing[@]})); then
     echo "services: installing ${missing[*]}"
     apt-get update -qq
