@@ -211,31 +211,5 @@ func addTimeline(a, b []Second) []Second {
 // MergeFiles reads swarm results files and merges them exactly (Merge):
 // the results of several machines (--shard i/K) or of runs that ran
 // together. A file that cannot be read, a sweep, or the same run given
-// twice is an error naming the file.
-func MergeFiles(paths ...string) (*Result, error) {
-	if len(paths) == 0 {
-		return nil, errors.New("no results files to merge")
-	}
-	seen := map[string]string{}
-	var rs []*Result
-	for _, p := range paths {
-		r, err := ReadRun(p)
-		if err != nil {
-			if !strings.Contains(err.Error(), p) {
-				err = fmt.Errorf("%s: %w", p, err)
-			}
-			return nil, err
-		}
-		for _, id := range append([]string{r.Config.RunID}, r.Config.RunIDs...) {
-			if id == "" {
-				continue
-			}
-			if q, dup := seen[id]; dup {
-				return nil, fmt.Errorf("%s and %s both hold run %s: each run may be merged once", q, p, id)
-			}
-			seen[id] = p
-		}
-		rs = append(rs, r)
-	}
-	return Merge(rs...)
-}
+// twice is an error naming the file (see MergeFrom).
+func MergeFiles(paths ...string) (*Result, error) { return MergeFrom(nil, paths...) }
