@@ -47,15 +47,17 @@ func newReportCmd() *cobra.Command {
 }
 
 func newReportMergeCmd() *cobra.Command {
-	var out string
+	var out, junit string
 	c := &cobra.Command{
-		Use:   "merge RESULTS.json... [-o all.json]",
+		Use:   "merge RESULTS.json|-... [-o all.json]",
 		Short: "Merge swarm results exactly (histograms merged, counts summed) and print the summary",
 		Long: `Merge the results of swarm runs that ran together — typically one per machine,
 each run with 'swarm --shard i/K' — into one: HdrHistograms merge without loss
 of accuracy, counts add up, percentiles are recomputed from the merged
 histograms. The summary of the merged result is printed; -o writes it as a
-results file ('-': JSON on stdout instead of the summary).`,
+results file ('-': JSON on stdout instead of the summary). An argument '-'
+reads the results lines that 'swarm --out -' prints from stdin, among any
+other lines: the logs of a Kubernetes Job's pods (docs/kubernetes.md).`,
 		Example: `  # machine A                                   # machine B
   chatbench swarm -n 20000 --rooms 200 --shard 0/2 --out a.json     chatbench swarm -n 20000 --rooms 200 --shard 1/2 --out b.json
   chatbench report merge a.json b.json -o all.json`,
@@ -66,9 +68,15 @@ results file ('-': JSON on stdout instead of the summary).`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			m, err := results.MergeFiles(args...)
+			m, err := results.MergeFrom(c.InOrStdin(), args...)
+			if err == nil {
+				err = checkJUnitPath(junit)
+			}
 			if err != nil {
 				return usageErr("report merge: %v", err)
+			}
+			if err := writeJUnit(junit, results.JUnitForRun("chatbench report merge", m)); err != nil {
+				return failErr(fmt.Errorf("report merge: %w", err))
 			}
 			switch out {
 			case "-":
@@ -89,6 +97,7 @@ results file ('-': JSON on stdout instead of the summary).`,
 		},
 	}
 	c.Flags().StringVarP(&out, "out", "o", "", "write the merged results to this file ('-': stdout)")
+	bindJUnit(c.Flags(), &junit)
 	return c
 }
 

@@ -55,6 +55,7 @@ type swarmOptions struct {
 	dryRun      bool
 	churn       string
 	storms      []string
+	cluster     clusterOptions
 }
 
 func newSwarmCmd() *cobra.Command {
@@ -135,7 +136,7 @@ func (o *swarmOptions) bind(f *pflag.FlagSet) {
 	f.DurationVar(&d.PingTimeout, "ping-timeout", d.PingTimeout, "close a pinged socket still silent this much longer and count it lost (ping_timeout): a frozen or vanished server (0: never)")
 	f.IntVar(&d.ReadBuffer, "read-buffer", d.ReadBuffer, "per-socket read buffer in bytes (larger frames borrow a pooled buffer)")
 	f.StringVar(&o.readLimit, "read-limit", "16MiB", "largest frame (or message) accepted from the server; a larger one drops the socket as frame_too_big (close 1009)")
-	f.StringVar(&o.out, "out", "", "write results JSON (schema "+results.Schema+") to this file")
+	f.StringVar(&o.out, "out", "", "write results JSON (schema "+results.Schema+") to this file ('-': as one line on stdout after the summary, for 'report merge -' to read from logs)")
 	f.StringVar(&o.hgrm, "hgrm", "", "write the due-time latency distribution (HdrHistogram percentile text, ms) to this file ('-': stdout)")
 	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots to this file")
 	f.StringVar(&o.slo, "slo", "", "the run is complete only if every clause holds, e.g. 'p99<100ms,loss<0.1%,connect-errors=0'")
@@ -144,6 +145,7 @@ func (o *swarmOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve swarm's own Prometheus metrics (chatbench_swarm_*) at http://ADDR/metrics while it runs, e.g. 127.0.0.1:9464")
 	f.StringVar(&o.progress, "progress", "auto", "live progress on stderr: auto (when stderr is a terminal), always, never")
 	o.part.bind(f)
+	o.cluster.bind(f)
 }
 
 func isTerminal(f *os.File) bool {
@@ -202,6 +204,9 @@ func (o *swarmOptions) validate(flags *pflag.FlagSet) error {
 		if d.SLO, err = results.ParseSLO(o.slo); err != nil {
 			return usageErr("--slo: %v", err)
 		}
+	}
+	if err := o.cluster.validate(o); err != nil {
+		return err
 	}
 	if err := o.part.validate(d, len(o.urls) > 0); err != nil {
 		return err
@@ -360,7 +365,7 @@ func (o *swarmOptions) validateTarget() error {
 // so a run is never lost to a bad path.
 func (o *swarmOptions) validateOutputs() error {
 	for _, f := range []struct{ flag, path string }{{"out", o.out}, {"hgrm", o.hgrm}, {"html", o.html}} {
-		if f.path == "" || f.path == "-" && f.flag == "hgrm" {
+		if f.path == "" || f.path == "-" && f.flag != "html" {
 			continue
 		}
 		if err := results.CheckWritable(f.path); err != nil {
@@ -448,7 +453,7 @@ func outcomeErr(o results.Outcome) error {
 // results too.
 func (o *swarmOptions) write(stdout io.Writer, res *results.Result) error {
 	var errs []error
-	if o.out != "" {
+	if o.out != "" && o.out != "-" {
 		if err := res.WriteFile(o.out); err != nil {
 			errs = append(errs, fmt.Errorf("--out: %w", err))
 		}
@@ -467,7 +472,7 @@ func (o *swarmOptions) write(stdout io.Writer, res *results.Result) error {
 			errs = append(errs, fmt.Errorf("--html: %w", err))
 		}
 	}
-	errs = append(errs, results.WriteSummary(stdout, res))
+	errs = append(errs, results.WriteSummary(stdout, res), o.cluster.write(stdout, o.out, res))
 	return errors.Join(errs...)
 }
 

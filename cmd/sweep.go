@@ -41,6 +41,7 @@ type sweepOptions struct {
 	out                     string
 	html                    string
 	json                    bool
+	junit                   string
 }
 
 func newSweepCmd() *cobra.Command {
@@ -89,6 +90,7 @@ claims (1,000–2,000 users on one 4-core/8 GB server; 10,000–20,000 with Redi
 	f.StringVarP(&o.out, "out", "o", "", "write the results file here")
 	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots (capacity curve, the knee step's latency) to this file")
 	f.BoolVar(&o.json, "json", false, "print the results file to stdout instead of tables")
+	bindJUnit(f, &o.junit)
 	return c
 }
 
@@ -121,6 +123,9 @@ func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
 		if *c.dst, err = units.ParseCount(c.val); err != nil {
 			return cfg, unitErr(c.flag, err)
 		}
+	}
+	if err := checkJUnitPath(o.junit); err != nil {
+		return cfg, err
 	}
 	if cfg.MaxN < cfg.StartN {
 		return cfg, usageErr("--max %d is below --start %d", cfg.MaxN, cfg.StartN)
@@ -170,6 +175,9 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 		if herr != nil {
 			return failErr(fmt.Errorf("--html: %w", herr))
 		}
+	}
+	if jerr := writeSweepJUnit(o.junit, res); jerr != nil {
+		return failErr(jerr)
 	}
 	if res != nil {
 		var perr error

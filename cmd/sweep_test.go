@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,10 +18,16 @@ func TestSweepCLIShort(t *testing.T) {
 		t.Skip("real sweep")
 	}
 	out := filepath.Join(t.TempDir(), "sweep.json")
+	junit := filepath.Join(t.TempDir(), "sweep.xml")
 	code, stdout, stderr := runChatbench(t, "sweep", "--start", "100", "--max", "200", "--rate", "1/s",
-		"--warmup", "200ms", "--duration", "1s", "--grace", "300ms", "--slo-p99", "2s", "--budget", "40s", "--out", out)
+		"--warmup", "200ms", "--duration", "1s", "--grace", "300ms", "--slo-p99", "2s", "--budget", "40s", "--out", out, "--junit", junit)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// --junit: the clauses at the knee (200 clients) and the knee, all passing.
+	if x, err := os.ReadFile(junit); err != nil || !strings.Contains(string(x), `<testsuite name="chatbench sweep memory at 1/s" tests="3" failures="0"`) ||
+		!strings.Contains(string(x), `<testcase name="slo: p99&lt;2000ms at 200 clients"`) || !strings.Contains(string(x), `<testcase name="knee"`) {
+		t.Errorf("--junit: %v\n%s", err, x)
 	}
 	if !strings.Contains(stdout, "memory   1/s   ≥ 200  2") || !strings.Contains(stderr, "sweep memory: 200 clients at 1/s") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
