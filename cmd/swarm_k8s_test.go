@@ -51,7 +51,9 @@ func TestSwarmClusterFlagsBadInputIsExit2(t *testing.T) {
 func TestClusterOptionsExpand(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	k := &clusterOptions{startAt: "2030-01-02T03:04:06.5Z", now: func() time.Time { return now },
-		lookupEnv: func(name string) (string, bool) { return map[string]string{jobIndexVar: "3"}[name], name == jobIndexVar }}
+		lookupEnv: func(name string) (string, bool) {
+			return map[string]string{jobIndexVar: "3"}[name], name == jobIndexVar
+		}}
 	o := &swarmOptions{}
 	o.part.shardFlag = "$(JOB_COMPLETION_INDEX)/4"
 	if err := k.validate(o); err != nil {
