@@ -256,8 +256,12 @@ func writeOverlay(t *testing.T, base string, body string, files map[string]strin
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	rel, err := filepath.Rel(dir, abs) // kustomize takes no absolute base
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\n%s", abs, body)
+	fmt.Fprintf(&b, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\n%s", rel, body)
 	files["kustomization.yaml"] = b.String()
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
