@@ -116,6 +116,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.droppedSlow = m.dropped.WithLabelValues(dropSlowConsumer)
 	m.droppedWrite = m.dropped.WithLabelValues(dropWriteError)
 	m.rejectedRateLimit = m.msgsRejected.WithLabelValues(rejectMsgRateLimit)
+	// Every reason exists from the start at 0, so rate() and increase()
+	// see a reason's first event (deploy/grafana's panels, alerts).
+	for _, r := range []string{discClientClose, discReadError, discTooBig, discInvalid, discSlowConsumer,
+		discWriteError, discPingTimeout, discShutdown, discPolicyMessage, discRateLimit} {
+		m.disconnects.WithLabelValues(r)
+	}
+	for _, r := range []string{rejectMaxConns, rejectOrigin, rejectUnauthorized, rejectBadRequest, rejectShutdown} {
+		m.rejected.WithLabelValues(r)
+	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.accepted, m.rejected, m.disconnects, m.rooms,
 			m.received, m.receivedBytes, m.remote, m.deliveries, m.sentBytes, m.dropped,
