@@ -50,9 +50,14 @@ func freeLoopbackAddr(t *testing.T) string {
 	return addr
 }
 
-// promQuery runs an instant query through Prometheus's HTTP API and returns
-// each series' value by the value of label.
-func promQuery(ctx context.Context, base, query, label string) (map[string]float64, error) {
+// promSample is one series of an instant query's result.
+type promSample struct {
+	Metric map[string]string
+	Value  float64
+}
+
+// promInstant runs an instant query through Prometheus's HTTP API.
+func promInstant(ctx context.Context, base, query string) ([]promSample, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/query?query="+url.QueryEscape(query), nil)
 	if err != nil {
 		return nil, err
@@ -78,33 +83,37 @@ func promQuery(ctx context.Context, base, query, label string) (map[string]float
 	if body.Status != "success" {
 		return nil, fmt.Errorf("query %q: %s", query, body.Error)
 	}
-	out := map[string]float64{}
+	var out []promSample
 	for _, r := range body.Data.Result {
 		s, _ := r.Value[1].(string)
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			return nil, fmt.Errorf("query %q: value %v", query, r.Value[1])
 		}
-		out[r.Metric[label]] = v
+		out = append(out, promSample{Metric: r.Metric, Value: v})
 	}
 	return out, nil
 }
 
-// A real Prometheus server scrapes a serve node and a swarm run
-// (--metrics-addr) and reads their values back through its query API.
-func TestPrometheusScrapesServeAndSwarm(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs prometheus: skipped with -short")
+// promQuery runs an instant query and returns each series' value by the
+// value of label.
+func promQuery(ctx context.Context, base, query, label string) (map[string]float64, error) {
+	samples, err := promInstant(ctx, base, query)
+	if err != nil {
+		return nil, err
 	}
-	promBin := prometheusPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	out := map[string]float64{}
+	for _, s := range samples {
+		out[s.Metric[label]] = s.Value
+	}
+	return out, nil
+}
 
-	_, serveAddr, _ := startServe(t, "--max-conns", "0")
-	const n = 40
-	swarm := chatbench("swarm", "-n", strconv.Itoa(n), "--url", "ws://"+serveAddr+"/ws?room=r&user={{user}}",
-		"--rate", "2/s", "--warmup", "1s", "--duration", "25s", "--grace", "1s", "--settle", "0",
-		"--metrics-url", "none", "--progress", "never", "--metrics-addr", "127.0.0.1:0")
+// startSwarmMetrics starts "chatbench swarm args... --metrics-addr
+// 127.0.0.1:0" and returns the address of its metrics.
+func startSwarmMetrics(t *testing.T, args ...string) string {
+	t.Helper()
+	swarm := chatbench(append(append([]string{"swarm"}, args...), "--metrics-addr", "127.0.0.1:0")...)
 	swarmErr, err := swarm.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -119,42 +128,66 @@ func TestPrometheusScrapesServeAndSwarm(t *testing.T) {
 		t.Fatalf("swarm's first stderr line %q (%v), want %q...", line, err, prefix)
 	}
 	go func() { _, _ = io.Copy(io.Discard, swarmErr) }()
-	swarmAddr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), prefix), "/metrics")
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), prefix), "/metrics")
+}
 
+// promServer is a Prometheus process of a test.
+type promServer struct {
+	base string        // http://ADDR
+	out  *bytes.Buffer // its output
+	done chan struct{} // closed when it exited
+}
+
+// startPrometheus starts Debian's prometheus scraping each job's target
+// every second; it is stopped when the test ends.
+func startPrometheus(t *testing.T, targets map[string]string) *promServer {
+	t.Helper()
+	promBin := prometheusPath(t)
 	dir := t.TempDir()
-	conf := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: serve
-    static_configs: [{targets: [%q]}]
-  - job_name: swarm
-    static_configs: [{targets: [%q]}]
-`, serveAddr, swarmAddr)
+	conf := "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
+	for job, addr := range targets {
+		conf += fmt.Sprintf("  - job_name: %s\n    static_configs: [{targets: [%q]}]\n", job, addr)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	promAddr := freeLoopbackAddr(t)
 	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr, "--log.level=warn")
-	var promOut bytes.Buffer
-	prom.Stdout, prom.Stderr = &promOut, &promOut
+	ps := &promServer{base: "http://" + promAddr, out: &bytes.Buffer{}, done: make(chan struct{})}
+	prom.Stdout, prom.Stderr = ps.out, ps.out
 	if err := prom.Start(); err != nil {
 		t.Fatal(err)
 	}
-	promDone := make(chan struct{})
-	go func() { _ = prom.Wait(); close(promDone) }()
+	go func() { _ = prom.Wait(); close(ps.done) }()
 	t.Cleanup(func() {
 		_ = prom.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-promDone:
+		case <-ps.done:
 		case <-time.After(5 * time.Second):
 			_ = prom.Process.Kill()
-			<-promDone
+			<-ps.done
 		}
 	})
+	return ps
+}
 
-	base := "http://" + promAddr
+// A real Prometheus server scrapes a serve node and a swarm run
+// (--metrics-addr) and reads their values back through its query API.
+func TestPrometheusScrapesServeAndSwarm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs prometheus: skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	_, serveAddr, _ := startServe(t, "--max-conns", "0")
+	const n = 40
+	swarmAddr := startSwarmMetrics(t, "-n", strconv.Itoa(n), "--url", "ws://"+serveAddr+"/ws?room=r&user={{user}}",
+		"--rate", "2/s", "--warmup", "1s", "--duration", "25s", "--grace", "1s", "--settle", "0",
+		"--metrics-url", "none", "--progress", "never")
+	prom := startPrometheus(t, map[string]string{"serve": serveAddr, "swarm": swarmAddr})
+	base := prom.base
 	var last string
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -172,9 +205,9 @@ scrape_configs:
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("Prometheus never read back the expected values; last: %s\nprometheus output:\n%s", last, promOut.String())
-		case <-promDone:
-			t.Fatalf("prometheus exited: %s", promOut.String())
+			t.Fatalf("Prometheus never read back the expected values; last: %s\nprometheus output:\n%s", last, prom.out.String())
+		case <-prom.done:
+			t.Fatalf("prometheus exited: %s", prom.out.String())
 		case <-tick.C:
 		}
 	}
