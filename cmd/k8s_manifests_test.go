@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,13 @@ func TestK8sManifestsDecodeStrictly(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q -> %q: %v, want an error with %s", bad.from, bad.to, err, bad.want)
 		}
+	}
+
+	// The dashboard's ConfigMap for Grafana's sidecar holds the dashboard as it is.
+	g := renderStrict(t, "../deploy/grafana")
+	dash, err := os.ReadFile("../deploy/grafana/chatbench.json")
+	if cm := g.configMaps["chatbench-dashboard"]; err != nil || cm == nil || cm.Labels["grafana_dashboard"] != "1" || cm.Data["chatbench.json"] != string(dash) {
+		t.Errorf("deploy/grafana: the dashboard ConfigMap (label grafana_dashboard=1) does not hold chatbench.json (%v)", err)
 	}
 
 	// The overlay for an existing Redis drops the Redis objects and points serve at it.
@@ -240,4 +248,23 @@ func ptrText[T any](p *T) string {
 		return "unset"
 	}
 	return fmt.Sprint(*p)
+}
+
+// The patch docs/kubernetes.md gives for K = 8 shards renders a Job whose
+// completions, parallelism and --shard agree.
+func TestK8sDocsShardPatch(t *testing.T) {
+	doc, err := os.ReadFile("../docs/kubernetes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(doc), "(K = 8):\n\n```yaml\n")
+	patch, _, ok := strings.Cut(after, "```")
+	if !ok || !strings.HasPrefix(patch, "patches:") {
+		t.Fatalf("docs/kubernetes.md: no yaml block after \"(K = 8):\"")
+	}
+	m := renderStrict(t, writeOverlay(t, k8sBase, patch, map[string]string{}))
+	job := m.jobs["chatbench-swarm"]
+	if k := shardCount(t, job.Spec.Template.Spec.Containers[0].Args); k != 8 || *job.Spec.Completions != 8 || *job.Spec.Parallelism != 8 {
+		t.Errorf("docs' K=8 patch: --shard K %d, completions %d, parallelism %d", k, *job.Spec.Completions, *job.Spec.Parallelism)
+	}
 }
