@@ -72,7 +72,7 @@ func TestFlooderIsRateLimitedAndOthersKeepTheirLatency(t *testing.T) {
 		floodFor    = 3 * time.Second
 		p99Bound    = raceSlowdown * 100 * time.Millisecond
 	)
-	ts := startServer(t, server.Config{MaxMsgRate: rate, MaxMsgBurst: burst})
+	ts := startServer(t, config(func(c *server.Config) { c.MaxMsgRate, c.MaxMsgBurst = rate, burst }))
 
 	type stats struct {
 		lat   []time.Duration
@@ -212,7 +212,7 @@ func TestFlooderIsRateLimitedAndOthersKeepTheirLatency(t *testing.T) {
 }
 
 func TestRateLimitPolicyCloseClosesWith1008(t *testing.T) {
-	ts := startServer(t, server.Config{MaxMsgRate: 10, MaxMsgBurst: 5, RateLimitPolicy: server.RateLimitClose})
+	ts := startServer(t, config(func(c *server.Config) { c.MaxMsgRate, c.MaxMsgBurst, c.RateLimitPolicy = 10, 5, server.RateLimitClose }))
 	c := ts.dial("user=flooder")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -305,7 +305,7 @@ func init() {
 // counts ping_timeout. While it runs, it survives several ping rounds.
 func TestFrozenClientProcessIsDroppedAfterPingTimeout(t *testing.T) {
 	const interval, timeout = 200 * time.Millisecond, 300 * time.Millisecond
-	ts := startServer(t, server.Config{PingInterval: interval, PingTimeout: timeout})
+	ts := startServer(t, config(func(c *server.Config) { c.PingInterval, c.PingTimeout = interval, timeout }))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childClientEnv+"="+ts.wsURL("user=frozen"))
 	stdout, _ := cmd.StdoutPipe()

@@ -43,7 +43,7 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	if _, _, err := rlimit.Raise(); err != nil {
 		b.Fatal(err)
 	}
-	cs := startChildServer(b, server.Config{PingInterval: time.Hour, TrimMemoryAfter: trimAfter()})
+	cs := startChildServer(b, config(func(c *server.Config) { c.PingInterval, c.TrimMemoryAfter = time.Hour, trimAfter() }))
 	addr := cs.addr
 
 	// Baseline: one connection made and closed, so the HTTP and WebSocket

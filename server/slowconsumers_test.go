@@ -35,8 +35,9 @@ func TestManySlowConsumersStayWithinTheSendQueueBound(t *testing.T) {
 		rate      = 200  // messages per second, for messages/rate seconds
 		pad       = 1000 // bytes of message text besides the timestamp
 	)
-	cs := startChildServer(t, server.Config{SendQueue: sendQueue, SlowPolicy: server.SlowDrop,
-		WriteTimeout: time.Minute, WriteDelay: 10 * time.Millisecond, PingInterval: time.Hour})
+	cs := startChildServer(t, config(func(c *server.Config) {
+		c.SendQueue, c.SlowPolicy, c.WriteTimeout, c.WriteDelay, c.PingInterval, c.MaxMsgRate = sendQueue, server.SlowDrop, time.Minute, 10*time.Millisecond, time.Hour, 0
+	}))
 
 	// Non-readers with a small receive buffer and a small MSS, so that
 	// the kernel buffers on both ends fill after a few frames and the

@@ -276,7 +276,7 @@ func TestConnectionStormOfMalformedUpgrades(t *testing.T) {
 		goroutineSlop = 5
 		rssSlopKB     = 16 << 10
 	)
-	cs := startChildServer(t, server.Config{ReadHeaderTimeout: headerTimeout, PingInterval: time.Hour})
+	cs := startChildServer(t, config(func(c *server.Config) { c.ReadHeaderTimeout, c.PingInterval = headerTimeout, time.Hour }))
 	// Baseline: the server warmed by one connection, before any client.
 	warm, _, err := websocket.Dial(context.Background(), "ws://"+cs.addr+"/ws?user=warm", nil)
 	if err != nil {
