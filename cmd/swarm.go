@@ -212,7 +212,7 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 			return failErr(fmt.Errorf("cannot find chatbench to start the server: %w", err))
 		}
 		child, err = loadgen.StartChild(ctx, exe, []string{"serve", "--addr", "127.0.0.1:0", "--max-conns", "0",
-			"--backend", o.backend, "--log-level", "warn"}, stderr)
+			"--backend", o.backend, "--log-level", "warn", "--max-msg-rate", "0"}, stderr)
 		if err != nil {
 			return failErr(fmt.Errorf("starting the server: %w", err))
 		}

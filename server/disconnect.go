@@ -29,8 +29,11 @@ var (
 	discBadName     = &disconnect{label: "policy", code: websocket.StatusPolicyViolation, text: "first frame must be a user name of 1 to MaxUserBytes bytes"}
 	discNameTimeout = &disconnect{label: "name_timeout", code: websocket.StatusPolicyViolation, text: "no user name in time: send it as the first text frame"}
 	discRateLimit   = &disconnect{label: "rate_limit", code: websocket.StatusPolicyViolation, text: "message rate limit exceeded"}
-	discPingFlood   = &disconnect{label: "ping_flood", code: websocket.StatusPolicyViolation, text: "too many pings"}
-	discFlood       = &disconnect{label: "flood", code: websocket.StatusPolicyViolation, text: "flooding the room"}
+	// A flooder would not answer a close handshake soon, and every frame
+	// it sends meanwhile costs a read: its socket is closed right after
+	// the close frame.
+	discPingFlood = &disconnect{label: "ping_flood", code: websocket.StatusPolicyViolation, text: "too many pings", abrupt: true}
+	discFlood     = &disconnect{label: "flood", code: websocket.StatusPolicyViolation, text: "flooding the room", abrupt: true}
 
 	// Ended by the server for how the client reads.
 	discSlowConsumer = &disconnect{label: "slow_consumer", code: websocket.StatusPolicyViolation, text: "slow consumer"}

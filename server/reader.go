@@ -107,10 +107,27 @@ func (c *client) onControl() bool {
 	now := time.Now().UnixNano()
 	c.lastRead.Store(now)
 	if !c.pingLimit.allow(now) {
-		c.closeAsync(discPingFlood)
+		c.closeFromReader(discPingFlood)
 		return false
 	}
 	return c.reason.Load() == nil // no pong once closing
+}
+
+// closeFromReader closes the connection at once from the reader's own
+// goroutine (inside a library callback, where the library's close would
+// deadlock on the read lock the reader holds): the close frame, then the
+// socket under the library, so that the reader's next read fails and no
+// more of what the peer already sent is processed. For abrupt disconnects
+// only.
+func (c *client) closeFromReader(d *disconnect) {
+	if !c.reason.CompareAndSwap(nil, d) {
+		return
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	_ = c.wire.writeClose(d.code, d.text)
+	c.forceClose()
 }
 
 // readFailed records why the read side ended, unless a reason was set by

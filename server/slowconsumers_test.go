@@ -59,7 +59,7 @@ func TestManySlowConsumersStayWithinTheSendQueueBound(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Readers; one of them sends a timestamp every 1/rate.
-	rc := startRealClients(t, ctx, cs.addr, "slow", readers, time.Second/rate, pad)
+	rc := startRealClients(t, ctx, cs.addr, "slow", readers, 1, time.Second/rate, pad)
 	// startRealClients began sending at once; the baseline is the server
 	// with every socket open, before queues fill. Measure it right away.
 	g0, rss0, heap0 := cs.metric(t, "go_goroutines"), cs.gcRSSKB(t), cs.metric(t, "go_memstats_heap_inuse_bytes")

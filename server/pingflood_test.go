@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatbench/chatbench/server"
+	"github.com/chatbench/chatbench/server/wstest"
+)
+
+// pingFlooder writes ping frames as fast as the socket takes them and reads
+// (and drops) what comes back; when the server closes it, it reconnects at
+// once, until stopped.
+type pingFlooder struct {
+	pings, conns atomic.Int64
+	stop         chan struct{}
+	done         chan struct{}
+}
+
+func startPingFlooder(t *testing.T, addr string) *pingFlooder {
+	t.Helper()
+	f := &pingFlooder{stop: make(chan struct{}), done: make(chan struct{})}
+	chunk := wstest.Repeat(wstest.Frame(wstest.OpPing, []byte("ping")), 4096)
+	perPing := int64(len(chunk) / 4096)
+	go func() {
+		defer close(f.done)
+		for {
+			select {
+			case <-f.stop:
+				return
+			default:
+			}
+			nc, br, err := wstest.Upgrade(&net.Dialer{}, addr, "room=pinger&user=pinger")
+			if err != nil {
+				time.Sleep(10 * time.Millisecond) // refused (at a limit): try again
+				continue
+			}
+			f.conns.Add(1)
+			f.flood(nc, br, chunk, perPing)
+		}
+	}()
+	return f
+}
+
+// flood writes until the connection fails or the flooder is stopped.
+func (f *pingFlooder) flood(nc net.Conn, br *bufio.Reader, chunk []byte, perPing int64) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _, _ = io.Copy(io.Discard, br) }() // pongs, then the close
+	defer func() {
+		nc.Close() // ends the reader too
+		wg.Wait()
+	}()
+	for {
+		select {
+		case <-f.stop:
+			return
+		default:
+		}
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		n, err := nc.Write(chunk)
+		f.pings.Add(int64(n) / perPing)
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (f *pingFlooder) halt() {
+	close(f.stop)
+	<-f.done
+}
+
+// TestPingFloodRaisesOthersP99AtMostTwofold: 20 clients in a room, each
+// sending a timestamp every 50 ms, against a server in its own process on
+// the default settings. Their p99 latency is measured for 3 s without and
+// 3 s with a client that floods pings (reconnecting each time it is
+// closed); with the default ping limit the flood may raise it at most 2×
+// (the baseline floored at 5 ms, below which it is scheduling noise). The
+// same is measured, and only reported, with the limit off
+// (MaxPingRate 0): what the limit saves.
+func TestPingFloodRaisesOthersP99AtMostTwofold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("12 s of load")
+	}
+	const (
+		clients = 20
+		period  = 50 * time.Millisecond
+		phase   = 3 * time.Second
+		floor   = 5 * time.Millisecond
+	)
+	measure := func(cs *childServer, flood bool) (p99 time.Duration, cpu float64, f *pingFlooder) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rc := startRealClients(t, ctx, cs.addr, "busy", clients, clients, period, 100)
+		cpu0 := cs.metric(t, "process_cpu_seconds_total")
+		if flood {
+			f = startPingFlooder(t, cs.addr)
+		}
+		time.Sleep(phase)
+		if f != nil {
+			f.halt()
+		}
+		cpu = cs.metric(t, "process_cpu_seconds_total") - cpu0
+		return rc.check(t, cancel, raceSlowdown*time.Second), cpu, f
+	}
+	type result struct {
+		base, flooded  time.Duration
+		baseCPU, fCPU  float64
+		pings, conns   int64
+		closedForPings float64
+	}
+	run := func(pingRate float64) result {
+		cs := startChildServer(t, config(func(c *server.Config) { c.MaxPingRate = pingRate }))
+		var r result
+		r.base, r.baseCPU, _ = measure(cs, false)
+		var f *pingFlooder
+		r.flooded, r.fCPU, f = measure(cs, true)
+		r.pings, r.conns = f.pings.Load(), f.conns.Load()
+		r.closedForPings = cs.metric(t, `chatbench_disconnects_total{reason="ping_flood"}`)
+		return r
+	}
+	limited := run(server.DefaultConfig().MaxPingRate)
+	open := run(0)
+	for _, x := range []struct {
+		name string
+		r    result
+	}{{"default ping limit", limited}, {"no ping limit", open}} {
+		t.Logf("%s: others' p99 %v -> %v while one client flooded %d pings over %d connections (%.0f closed for pings); server CPU %.2f -> %.2f s per %v",
+			x.name, x.r.base.Round(time.Microsecond), x.r.flooded.Round(time.Microsecond), x.r.pings, x.r.conns, x.r.closedForPings, x.r.baseCPU, x.r.fCPU, phase)
+	}
+	if open.pings < 100_000 {
+		t.Errorf("the unlimited flood wrote only %d pings: it did not flood", open.pings)
+	}
+	if limited.closedForPings < 1 || limited.closedForPings != float64(limited.conns) {
+		t.Errorf("%v of the flooder's %d connections closed for pings, want all", limited.closedForPings, limited.conns)
+	}
+	if bound := 2 * max(limited.base, floor); limited.flooded > bound {
+		t.Errorf("a ping flood raised the others' p99 from %v to %v, want at most %v (2×, baseline floored at %v)", limited.base, limited.flooded, bound, floor)
+	}
+}
