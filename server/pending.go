@@ -16,13 +16,14 @@ import (
 // from MaxConns, so that they cannot spend the open-files limit that
 // upgraded connections need, nor starve each other:
 //
-//   - When the budget is full, the listener stops accepting: new
-//     connections wait in the kernel's accept queue, where they cost the
-//     process no file.
-//   - Meanwhile the oldest pending connection, once it has been pending for
-//     evictAge, is closed to make room. A real client's request takes a
-//     round trip; a connection still pending after a second is a stalled,
-//     slow or idle one, and the first to go.
+//   - When the budget is full, the listener holds the connection it just
+//     accepted and accepts no more: the next ones wait in the kernel's
+//     accept queue, where they cost the process no file.
+//   - The held connection is admitted as soon as a slot frees, or as soon
+//     as the oldest pending connection has been pending for evictAge:
+//     that one is then closed to make room. A real client's request takes
+//     a round trip; a connection still pending after a second is a
+//     stalled, slow or idle one, and the first to go.
 //
 // A connection leaves the budget when it is hijacked (upgraded to a
 // WebSocket) or closed.
@@ -57,15 +58,20 @@ type pendingConn struct {
 	elem  *list.Element // nil once released; guarded by p.mu
 }
 
-// acquire waits until the budget has room for one more connection, evicting
-// the oldest pending connection once it is old enough. It returns false
-// when done is closed first.
-func (p *pendingConns) acquire(done <-chan struct{}) (full bool, ok bool) {
+// admit waits until the budget has room for c, a connection just accepted,
+// evicting the oldest pending connection once it is old enough, and then
+// counts c. It reports whether it had to wait or evict, and returns false
+// when done is closed first. Evicting only with a connection in hand
+// (never in advance) keeps stalled connections from being closed when
+// nobody needs their slot.
+func (p *pendingConns) admit(c net.Conn, done <-chan struct{}) (pc *pendingConn, full, ok bool) {
 	for {
 		p.mu.Lock()
 		if p.list.Len() < p.budget {
+			pc = &pendingConn{Conn: c, p: p, since: time.Now()}
+			pc.elem = p.list.PushBack(pc)
 			p.mu.Unlock()
-			return full, true
+			return pc, full, true
 		}
 		full = true
 		oldest := p.list.Front().Value.(*pendingConn)
@@ -84,19 +90,10 @@ func (p *pendingConns) acquire(done <-chan struct{}) (full bool, ok bool) {
 		case <-t.C:
 		case <-done:
 			t.Stop()
-			return full, false
+			return nil, full, false
 		}
 		t.Stop()
 	}
-}
-
-// track adds a newly accepted connection to the budget.
-func (p *pendingConns) track(c net.Conn) *pendingConn {
-	pc := &pendingConn{Conn: c, p: p, since: time.Now()}
-	p.mu.Lock()
-	pc.elem = p.list.PushBack(pc)
-	p.mu.Unlock()
-	return pc
 }
 
 func (p *pendingConns) release(pc *pendingConn) {
@@ -169,18 +166,19 @@ type pendingListener struct {
 }
 
 func (l *pendingListener) Accept() (net.Conn, error) {
-	full, ok := l.p.acquire(l.done)
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	pc, full, ok := l.p.admit(c, l.done)
 	if !ok {
+		c.Close()
 		return nil, net.ErrClosed
 	}
 	if full {
 		l.onFull()
 	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return l.p.track(c), nil
+	return pc, nil
 }
 
 func (l *pendingListener) Close() error {

@@ -34,6 +34,9 @@ func (s *Server) trimMemory(ctx context.Context, settle time.Duration) {
 			}
 			moved := abs(n-trimmedAt) > max(trimmedAt/10, 256) // >10% (and >256) since the last trim
 			if moved && now.Sub(changedAt) >= settle {
+				// Twice: objects in sync.Pools survive one GC (in the
+				// pools' victim caches) and go with the second.
+				freeOSMemory()
 				freeOSMemory()
 				trimmedAt = n
 			}

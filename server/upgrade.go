@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -103,19 +105,30 @@ func (s *Server) refuseUpgrade(r *http.Request, roomName, user string) (status i
 }
 
 // refuseBody answers any request that carries a body with 400 and closes
-// its connection, without waiting for the body: no route takes one, and a
-// body that never arrives would otherwise hold the connection (net/http
-// drains up to 256 KiB of an unread body before it answers).
+// its connection at once, without reading the body: no route takes one,
+// and a body that never arrives would otherwise hold the connection
+// (net/http drains up to 256 KiB of an unread body, then lingers half a
+// second before it closes).
 func (s *Server) refuseBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// Reads of the body fail at once, so net/http gives up draining it.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
-		w.Header().Set("Connection", "close")
 		s.m.rejected.WithLabelValues(rejectBody).Inc()
-		http.Error(w, "requests to this server carry no body", http.StatusBadRequest)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			w.Header().Set("Connection", "close")
+			http.Error(w, bodyRefusal, http.StatusBadRequest)
+			return
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = io.WriteString(conn, bodyRefusalResponse)
+		_ = conn.Close()
 	})
 }
+
+const bodyRefusal = "requests to this server carry no body\n"
+
+var bodyRefusalResponse = fmt.Sprintf("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+	"Connection: close\r\nContent-Length: %d\r\n\r\n%s", len(bodyRefusal), bodyRefusal)

@@ -1,0 +1,65 @@
+package server_test
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/chatbench/chatbench/server"
+	"github.com/chatbench/chatbench/server/wstest"
+)
+
+// flood writes text frames on a raw WebSocket as fast as the socket takes
+// them for d (or until the server closes it), reading and dropping what
+// comes back, and returns how many frames it wrote.
+func flood(t *testing.T, addr, query string, d time.Duration) int {
+	t.Helper()
+	nc, br, err := wstest.Upgrade(&net.Dialer{}, addr, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	go func() { _, _ = io.Copy(io.Discard, br) }()
+	frame := wstest.Text("flood flood flood flood")
+	chunk := wstest.Repeat(frame, 2048)
+	written := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		n, err := nc.Write(chunk)
+		written += n / len(frame)
+		if err != nil {
+			break
+		}
+	}
+	return written
+}
+
+// TestSlowConsumerDecisionClosesTheFlooderNotItsVictims: with the message
+// rate limit off, one client floods a room of 20 busy clients (each
+// sending every 50 ms) as fast as loopback takes it, reading its echoes.
+// The members' queues overflow together: the decision must close the
+// flooder ("flood") and none of the 20, where the plain slow-consumer rule
+// closed all 21 (issue 12).
+func TestSlowConsumerDecisionClosesTheFlooderNotItsVictims(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods for 3 s")
+	}
+	cs := startChildServer(t, config(func(c *server.Config) { c.MaxMsgRate, c.PingInterval = 0, time.Hour }))
+	room := startRealClients(t, cs.addr, "busy", 20, 20, 50*time.Millisecond, 100)
+	time.Sleep(500 * time.Millisecond)
+	written := flood(t, cs.addr, "room=busy&user=flooder", 3*time.Second)
+	res := room.Stop()
+	floods := cs.metric(t, `chatbench_disconnects_total{reason="flood"}`)
+	slow := cs.metric(t, `chatbench_disconnects_total{reason="slow_consumer"}`)
+	dropped := cs.metric(t, `chatbench_dropped_total{reason="flood"}`)
+	t.Logf("flooder wrote %d frames; flood closes %.0f, slow-consumer closes %.0f; %.0f frames dropped for members while the flooder was closed; "+
+		"the 20 members: %d messages each sent, %d deliveries missing, %d connections failed, p99 %v",
+		written, floods, slow, dropped, res.Sent, res.Lost(), res.Errors, res.P(0.99).Round(time.Microsecond))
+	if floods != 1 || slow != 0 || res.Errors != 0 {
+		t.Errorf("flood closes %v, slow-consumer closes %v, members failed %d: want the flooder closed and no member", floods, slow, res.Errors)
+	}
+	if dropped < 1 {
+		t.Errorf("no member's queue overflowed: the flood did not flood")
+	}
+}
