@@ -1,39 +1,12 @@
 package server_test
 
 import (
-	"io"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/wstest"
 )
-
-// flood writes text frames on a raw WebSocket as fast as the socket takes
-// them for d (or until the server closes it), reading and dropping what
-// comes back, and returns how many frames it wrote.
-func flood(t *testing.T, addr, query string, d time.Duration) int {
-	t.Helper()
-	nc, br, err := wstest.Upgrade(&net.Dialer{}, addr, query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	go func() { _, _ = io.Copy(io.Discard, br) }()
-	frame := wstest.Text("flood flood flood flood")
-	chunk := wstest.Repeat(frame, 2048)
-	written := 0
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		n, err := nc.Write(chunk)
-		written += n / len(frame)
-		if err != nil {
-			break
-		}
-	}
-	return written
-}
 
 // TestSlowConsumerDecisionClosesTheFlooderNotItsVictims: with the message
 // rate limit off, one client floods a room of 20 busy clients (each
@@ -48,7 +21,10 @@ func TestSlowConsumerDecisionClosesTheFlooderNotItsVictims(t *testing.T) {
 	cs := startChildServer(t, config(func(c *server.Config) { c.MaxMsgRate, c.PingInterval = 0, time.Hour }))
 	room := startRealClients(t, cs.addr, "busy", 20, 20, 50*time.Millisecond, 100)
 	time.Sleep(500 * time.Millisecond)
-	written := flood(t, cs.addr, "room=busy&user=flooder", 3*time.Second)
+	written, err := wstest.Flood(cs.addr, "room=busy&user=flooder", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res := room.Stop()
 	floods := cs.metric(t, `chatbench_disconnects_total{reason="flood"}`)
 	slow := cs.metric(t, `chatbench_disconnects_total{reason="slow_consumer"}`)

@@ -1,80 +1,12 @@
 package server_test
 
 import (
-	"bufio"
-	"io"
-	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/wstest"
 )
-
-// pingFlooder writes ping frames as fast as the socket takes them and reads
-// (and drops) what comes back; when the server closes it, it reconnects at
-// once, until stopped.
-type pingFlooder struct {
-	pings, conns atomic.Int64
-	stop         chan struct{}
-	done         chan struct{}
-}
-
-func startPingFlooder(t *testing.T, addr string) *pingFlooder {
-	t.Helper()
-	f := &pingFlooder{stop: make(chan struct{}), done: make(chan struct{})}
-	chunk := wstest.Repeat(wstest.Frame(wstest.OpPing, []byte("ping")), 4096)
-	perPing := int64(len(chunk) / 4096)
-	go func() {
-		defer close(f.done)
-		for {
-			select {
-			case <-f.stop:
-				return
-			default:
-			}
-			nc, br, err := wstest.Upgrade(&net.Dialer{}, addr, "room=pinger&user=pinger")
-			if err != nil {
-				time.Sleep(10 * time.Millisecond) // refused (at a limit): try again
-				continue
-			}
-			f.conns.Add(1)
-			f.flood(nc, br, chunk, perPing)
-		}
-	}()
-	return f
-}
-
-// flood writes until the connection fails or the flooder is stopped.
-func (f *pingFlooder) flood(nc net.Conn, br *bufio.Reader, chunk []byte, perPing int64) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _, _ = io.Copy(io.Discard, br) }() // pongs, then the close
-	defer func() {
-		nc.Close() // ends the reader too
-		wg.Wait()
-	}()
-	for {
-		select {
-		case <-f.stop:
-			return
-		default:
-		}
-		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		n, err := nc.Write(chunk)
-		f.pings.Add(int64(n) / perPing)
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (f *pingFlooder) halt() {
-	close(f.stop)
-	<-f.done
-}
 
 // TestPingFloodRaisesOthersP99AtMostTwofold: 20 clients in a room, each
 // sending a timestamp every 50 ms, against a server in its own process on
@@ -94,18 +26,19 @@ func TestPingFloodRaisesOthersP99AtMostTwofold(t *testing.T) {
 		phase   = 3 * time.Second
 		floor   = 5 * time.Millisecond
 	)
-	measure := func(cs *childServer, flood bool) (p99 time.Duration, cpu float64, f *pingFlooder) {
+	measure := func(cs *childServer, flood bool) (p99 time.Duration, cpu float64, pings, conns int64) {
 		rc := startRealClients(t, cs.addr, "busy", clients, clients, period, 100)
 		cpu0 := cs.metric(t, "process_cpu_seconds_total")
+		var f *wstest.PingFlooder
 		if flood {
-			f = startPingFlooder(t, cs.addr)
+			f = wstest.StartPingFlooder(cs.addr)
 		}
 		time.Sleep(phase)
 		if f != nil {
-			f.halt()
+			pings, conns = f.Stop()
 		}
 		cpu = cs.metric(t, "process_cpu_seconds_total") - cpu0
-		return checkRoom(t, rc, raceSlowdown*time.Second).P(0.99), cpu, f
+		return checkRoom(t, rc, raceSlowdown*time.Second).P(0.99), cpu, pings, conns
 	}
 	type result struct {
 		base, flooded  time.Duration
@@ -116,10 +49,8 @@ func TestPingFloodRaisesOthersP99AtMostTwofold(t *testing.T) {
 	run := func(pingRate float64) result {
 		cs := startChildServer(t, config(func(c *server.Config) { c.MaxPingRate = pingRate }))
 		var r result
-		r.base, r.baseCPU, _ = measure(cs, false)
-		var f *pingFlooder
-		r.flooded, r.fCPU, f = measure(cs, true)
-		r.pings, r.conns = f.pings.Load(), f.conns.Load()
+		r.base, r.baseCPU, _, _ = measure(cs, false)
+		r.flooded, r.fCPU, r.pings, r.conns = measure(cs, true)
 		r.closedForPings = cs.metric(t, `chatbench_disconnects_total{reason="ping_flood"}`)
 		return r
 	}
