@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/server/wstest"
 )
 
@@ -431,3 +432,82 @@ func blockedWriter(t *testing.T, addr string) {
 		}
 	}
 }
+
+// TestMeasureFlooderCostByRateLimit is the measurement behind the default
+// --max-msg-rate (docs/serve.md). A room of 200 members, 10 of them
+// sending a timestamped message every 100 ms; one more member sends at
+// exactly L messages a second, the most --max-msg-rate L lets through;
+// then the same member floods as fast as loopback takes it and the server
+// holds it to L. For each L it reports the members' latency and loss and
+// the server's deliveries and CPU. It asserts nothing beyond the runs
+// completing, and takes about two minutes: set CHATBENCH_MEASURE=1.
+func TestMeasureFlooderCostByRateLimit(t *testing.T) {
+	if os.Getenv("CHATBENCH_MEASURE") == "" {
+		t.Skip("a measurement, not a check: set CHATBENCH_MEASURE=1 to run it")
+	}
+	const (
+		members = 200
+		senders = 10
+		period  = 100 * time.Millisecond
+		phase   = 5 * time.Second
+	)
+	for _, rate := range []float64{0, 20, 50, 100, 200, 500} {
+		for _, mode := range []string{"paced", "flood"} {
+			if rate == 0 && mode == "flood" {
+				continue
+			}
+			_, addr, _ := startServe(t, "--log-level", "warn", "--max-msg-rate", estimate.FormatRate(rate))
+			room, err := wstest.JoinRoom(context.Background(), "ws://"+addr+"/ws?room=big", members, senders, period, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			cpu0, del0 := serveMetric(t, addr, "process_cpu_seconds_total"), serveMetric(t, addr, "chatbench_deliveries_total")
+			start := time.Now()
+			switch {
+			case rate == 0:
+				time.Sleep(phase)
+			case mode == "paced":
+				if err := pacedSender(addr, rate, phase); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if _, err := wstest.Flood(addr, "room=big&user=flooder", phase); err != nil {
+					t.Fatal(err)
+				}
+			}
+			secs := time.Since(start).Seconds()
+			cpu, del := serveMetric(t, addr, "process_cpu_seconds_total")-cpu0, serveMetric(t, addr, "chatbench_deliveries_total")-del0
+			res := room.Stop()
+			label := estimate.FormatRate(rate) + " " + mode
+			if rate == 0 {
+				label = "no sender at L"
+			}
+			t.Logf("%-14s room of %d: members' p50 %6.1f ms p99 %6.1f ms, %d deliveries missing; server %6.0f deliveries/s, %.2f cores",
+				label, members, ms(res.P(0.5)), ms(res.P(0.99)), res.Lost(), del/secs, cpu/secs)
+		}
+	}
+}
+
+// pacedSender joins room big and sends rate messages a second for d.
+func pacedSender(addr string, rate float64, d time.Duration) error {
+	nc, br, err := wstest.Upgrade(&net.Dialer{}, addr, "room=big&user=paced")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	go func() { _, _ = io.Copy(io.Discard, br) }()
+	frame := wstest.Text("paced paced paced paced")
+	interval := time.Duration(float64(time.Second) / rate)
+	next := time.Now()
+	for end := next.Add(d); time.Now().Before(end); {
+		if _, err := nc.Write(frame); err != nil {
+			return err
+		}
+		next = next.Add(interval)
+		time.Sleep(time.Until(next))
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

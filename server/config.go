@@ -166,11 +166,12 @@ type Config struct {
 // serve` binds its flags to it, so a library user who starts from it gets
 // the same server.
 //
-// MaxMsgRate 50/s: a connection at that rate in a room of 1,000 costs the
-// node 50,000 deliveries/s, a sixth of what one 2-core node delivers
-// (300,000/s, see docs/serve.md), and is 5× the blog's busiest user (10/s);
-// measured, a flooder held to it in a busy room cost the room's other
-// members no message and no latency (docs/serve.md, "Under abuse").
+// MaxMsgRate is on: one connection at rate L costs L deliveries a second to
+// every member of its room. 50/s is the largest rate at which, measured, a
+// member sending at the limit left the other members' latency where it was
+// (docs/serve.md has the measurement; twice that raised it several-fold),
+// and it is well above what a person or the blog's busiest user (10/s)
+// sends.
 func DefaultConfig() Config {
 	return Config{
 		Addr:              "127.0.0.1:8080",
