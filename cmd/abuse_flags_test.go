@@ -85,6 +85,7 @@ func TestServeFlagDefaultsAreTheLibrarysDefaults(t *testing.T) {
 // a burst of 200 through, --shutdown-timeout 0 exits at once even with a
 // socket that would not answer its close.
 func TestServeZerosMeanWhatTheySay(t *testing.T) {
+	noRaceExitSleep(t)
 	cmd, addr, stderr := startServe(t, "--max-msg-rate", "0", "--max-ping-rate", "0", "--max-conns", "0", "--write-delay", "0",
 		"--ping-interval", "0", "--shutdown-timeout", "0", "--trim-memory-after", "0", "--fd-reserve", "0", "--max-msg-burst", "0")
 	nc, br, err := wstest.Upgrade(&net.Dialer{}, addr, "user=burst")

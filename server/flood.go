@@ -16,8 +16,9 @@ import (
 // Under SlowDisconnect the decision tells the two apart:
 //
 //   - The flooder is the member that sent the most messages in the last one
-//     to two seconds, if that is at least half a send queue: it alone could
-//     fill a queue that fast.
+//     to two seconds, if that is at least half a send queue (it alone could
+//     fill a queue that fast) and more than half of all the room's members
+//     sent (it, not the room's traffic as a whole, is the excess).
 //   - The room is congested if at least half of its other members (a sample
 //     of up to floodSample) have a queue at least a quarter full: the flood
 //     reaches everyone, while a slow consumer is alone in its backlog.
@@ -30,9 +31,10 @@ import (
 // room costs one scan, not one per member. Under SlowDrop every overflow
 // is a drop, as that policy says.
 //
-// With the default MaxMsgRate no single connection can send half a queue
-// in a second, so the per-connection rate limit is the first defence and
-// this decision the second, for rates set high or off.
+// The per-connection rate limit (MaxMsgRate) is the first defence, and
+// this decision the second, for rates set high or off: a room whose many
+// members together send more than its members can read has no flooder,
+// and the slow consumers go.
 
 const (
 	floodVerdictTTL = 100 * time.Millisecond
@@ -79,13 +81,15 @@ func (r *room) verdict(now int64, sendQueue int) *client {
 // findFlooder returns the member flooding a congested room, or nil.
 func findFlooder(members []*client, now int64, sendQueue int) *client {
 	var top *client
-	var topSent int64
+	var topSent, total int64
 	for _, m := range members {
-		if n := m.sent.recent(now); n > topSent {
+		n := m.sent.recent(now)
+		total += n
+		if n > topSent {
 			top, topSent = m, n
 		}
 	}
-	if top == nil || 2*topSent < int64(sendQueue) {
+	if top == nil || 2*topSent < int64(sendQueue) || 2*topSent <= total {
 		return nil
 	}
 	others := len(members) - 1

@@ -62,6 +62,9 @@ func TestFindFlooderNeedsATopSenderAndABroadlyCongestedRoom(t *testing.T) {
 	}{
 		{"flood reaching everyone", []int{500, 5, 5, 5, 5}, []int{0, 256, 200, 100, 64}, 0},
 		{"half the others congested", []int{3, 500, 2, 2, 2}, []int{64, 0, 64, 0, 0}, 1},
+		{"busy room, no one sends most of it", []int{200, 150, 150, 150, 150}, []int{0, 256, 256, 256, 256}, -1},
+		{"top sender just over half", []int{301, 100, 100, 100}, []int{0, 256, 256, 256}, 0},
+		{"top sender exactly half", []int{300, 100, 100, 100}, []int{0, 256, 256, 256}, -1},
 		{"one slow consumer, the others keep up", []int{500, 5, 5, 5, 5}, []int{0, 256, 1, 0, 2}, -1},
 		{"top sender below half a queue", []int{127, 5, 5}, []int{0, 256, 256}, -1},
 		{"top sender at half a queue", []int{128, 5, 5}, []int{0, 256, 256}, 0},
