@@ -42,7 +42,6 @@ type pendingConns struct {
 	mu    sync.Mutex
 	list  list.List     // of *pendingConn, oldest first
 	freed chan struct{} // a slot was released (capacity 1: a wake-up, not a count)
-	warn  time.Time     // when the last "budget full" warning was logged
 }
 
 func newPendingConns(budget int, minAge time.Duration, evicted func()) *pendingConns {

@@ -462,6 +462,7 @@ func TestMaxConnsRefusesBeforeUpgrade(t *testing.T) {
 	ts := startServer(t, config(func(c *server.Config) { c.MaxConns = 2 }))
 	ts.dial("user=a")
 	ts.dial("user=b")
+	ts.waitMembers("chat", 2) // counted once upgraded: after the client saw its 101
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, resp, err := websocket.Dial(ctx, ts.wsURL("user=c"), nil)
