@@ -189,12 +189,9 @@ func (c *client) writeLoop() {
 // disconnect closes the socket without waiting for the close handshake,
 // after a best-effort close frame when it has a code.
 func (c *client) closeAsync(d *disconnect) {
-	if !c.reason.CompareAndSwap(nil, d) {
+	if !c.closing(d) {
 		return
 	}
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
 	go func() {
 		if d.abrupt {
 			if d.code != 0 {
@@ -205,6 +202,19 @@ func (c *client) closeAsync(d *disconnect) {
 		}
 		_ = c.conn.Close(d.code, d.text)
 	}()
+}
+
+// closing records d as the reason the connection closes, if it is the
+// first, and stops the queue from taking frames. It reports whether d was
+// the first: only the first closes.
+func (c *client) closing(d *disconnect) bool {
+	if !c.reason.CompareAndSwap(nil, d) {
+		return false
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	return true
 }
 
 // forceClose closes the socket under the WebSocket library, ending a close

@@ -120,12 +120,9 @@ func (c *client) onControl() bool {
 // more of what the peer already sent is processed. For abrupt disconnects
 // only.
 func (c *client) closeFromReader(d *disconnect) {
-	if !c.reason.CompareAndSwap(nil, d) {
+	if !c.closing(d) {
 		return
 	}
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
 	_ = c.wire.writeClose(d.code, d.text)
 	c.forceClose()
 }

@@ -157,18 +157,19 @@ func New(cfg Config) (*Server, error) {
 // configured one was 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// MaxConns is the cap on WebSockets in force (MaxConnsAuto resolved; 0: no
-// cap), and OpenFilesLimit the limit it was fitted to (0: unknown).
+// MaxConns is the cap on WebSockets in force: Config.MaxConns with
+// MaxConnsAuto resolved (0: no cap).
 func (s *Server) MaxConns() int { return s.maxConns }
 
-// OpenFilesLimit is the soft open-files limit New found (after raising it).
+// OpenFilesLimit is the soft open-files limit New found after raising it,
+// which MaxConns was fitted to (0: it could not be read).
 func (s *Server) OpenFilesLimit() uint64 { return s.fdLimit }
 
 // Registry is the server's Prometheus registry, served on /metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
-// errClosed is returned by Run on a server already closed or run.
-var errClosed = errors.New("server already closed or run")
+// ErrClosed is returned by Run on a server that was closed or has run.
+var ErrClosed = errors.New("server: closed, or already run")
 
 // Run serves until ctx is done (or Close is called), then shuts down: it
 // stops accepting, closes every WebSocket with 1001 (going away), waits up
@@ -180,7 +181,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.runMu.Lock()
 	if s.closed || s.runDone != nil {
 		s.runMu.Unlock()
-		return errClosed
+		return ErrClosed
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s.runCancel, s.runDone = cancel, make(chan struct{})

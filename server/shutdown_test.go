@@ -129,8 +129,8 @@ func TestCloseReleasesAServerThatNeverRan(t *testing.T) {
 		t.Fatalf("port %s still taken after Close: %v", addr, err)
 	}
 	ln.Close()
-	if err := srv.Run(context.Background()); err == nil {
-		t.Error("Run after Close returned nil, want an error")
+	if err := srv.Run(context.Background()); !errors.Is(err, server.ErrClosed) {
+		t.Errorf("Run after Close returned %v, want ErrClosed", err)
 	}
 
 	running, err := server.New(cfg)
