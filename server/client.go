@@ -85,12 +85,17 @@ const (
 // socket and never drops: a full queue is reported to the caller, who
 // applies the slow-consumer decision.
 func (c *client) enqueue(frame []byte) enqueueResult {
+	return c.enqueueUpTo(frame, c.srv.cfg.SendQueue)
+}
+
+// enqueueUpTo is enqueue with a queue of limit frames.
+func (c *client) enqueueUpTo(frame []byte, limit int) enqueueResult {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return queueClosed
 	}
-	if len(c.queue) >= c.srv.cfg.SendQueue {
+	if len(c.queue) >= limit {
 		c.mu.Unlock()
 		return queueFull
 	}

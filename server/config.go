@@ -85,6 +85,8 @@ type Config struct {
 	// frames queued are at most the last few SendQueue messages of each
 	// room, shared by all its members. Bytes already handed to the kernel
 	// sit in socket buffers, kernel memory that is not the process's RSS.
+	// While a flooder is being closed (see SlowDisconnect), the members of
+	// its room may queue up to twice SendQueue.
 	SendQueue int
 	// SlowPolicy is SlowDisconnect or SlowDrop.
 	SlowPolicy string

@@ -24,9 +24,11 @@ import (
 //     reaches everyone, while a slow consumer is alone in its backlog.
 //
 // With both, the flooder is closed with 1008 "flooding the room"
-// (disconnects{reason="flood"}) and the overflowing frame is dropped for
-// the member whose queue was full (dropped{reason="flood"}), who stays
-// connected. Otherwise the member is the slow consumer. The verdict is
+// (disconnects{reason="flood"}) and the member whose queue was full stays
+// connected. Its queue may then hold up to twice SendQueue, so that what
+// the others say while the flood drains is not lost; a frame past that is
+// dropped (dropped{reason="flood"}). Otherwise the member is the slow
+// consumer. The verdict is
 // reached at most once per floodVerdictTTL per room, so a flood of a large
 // room costs one scan, not one per member. Under SlowDrop every overflow
 // is a drop, as that policy says.
@@ -49,20 +51,22 @@ type floodVerdict struct {
 }
 
 // overflow applies the slow-consumer decision to c, a member of r whose
-// queue was full for one more frame. Called with r.mu held for reading.
-func (r *room) overflow(c *client) {
+// queue was full for frame. Called with r.mu held for reading.
+func (r *room) overflow(c *client, frame []byte) {
 	if c.srv.cfg.SlowPolicy == SlowDrop {
 		c.slow()
 		return
 	}
-	now := time.Now().UnixNano()
-	f := r.verdict(now, c.srv.cfg.SendQueue)
+	sendQueue := c.srv.cfg.SendQueue
+	f := r.verdict(time.Now().UnixNano(), sendQueue)
 	if f == nil {
 		c.slow()
 		return
 	}
-	c.srv.m.droppedFlood.Inc()
 	f.closeAsync(discFlood)
+	if f == c || c.enqueueUpTo(frame, 2*sendQueue) != queued {
+		c.srv.m.droppedFlood.Inc()
+	}
 }
 
 // verdict returns the room's flooder, reaching a new verdict when the last

@@ -13,7 +13,8 @@ import (
 // sending every 50 ms) as fast as loopback takes it, reading its echoes.
 // The members' queues overflow together: the decision must close the
 // flooder ("flood") and none of the 20, where the plain slow-consumer rule
-// closed all 21 (issue 12).
+// closed all 21 (issue 12). What the others said while the flood drained
+// is queued past SendQueue rather than lost.
 func TestSlowConsumerDecisionClosesTheFlooderNotItsVictims(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods for 3 s")
@@ -35,10 +36,10 @@ func TestSlowConsumerDecisionClosesTheFlooderNotItsVictims(t *testing.T) {
 	t.Logf("flooder wrote %d frames; flood closes %.0f, slow-consumer closes %.0f; %.0f frames dropped for members while the flooder was closed; "+
 		"the 20 members: %d messages each sent, %d deliveries missing, %d connections failed, p99 %v",
 		written, floods, slow, dropped, res.Sent, res.Lost(), res.Errors, res.P(0.99).Round(time.Microsecond))
-	if floods != 1 || slow != 0 || res.Errors != 0 {
-		t.Errorf("flood closes %v, slow-consumer closes %v, members failed %d: want the flooder closed and no member", floods, slow, res.Errors)
-	}
-	if dropped < 1 {
-		t.Errorf("no member's queue overflowed: the flood did not flood")
+	// A flood close happens only when a member's queue overflowed: it is
+	// also the proof that the flood did flood.
+	if floods != 1 || slow != 0 || res.Errors != 0 || res.Lost() != 0 {
+		t.Errorf("flood closes %v, slow-consumer closes %v, members failed %d, deliveries missing %d: want the flooder closed, no member, nothing lost",
+			floods, slow, res.Errors, res.Lost())
 	}
 }

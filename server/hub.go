@@ -113,7 +113,7 @@ func (h *hub) broadcast(roomName string, frame []byte) int {
 		case queued:
 			n++
 		case queueFull:
-			r.overflow(c)
+			r.overflow(c, frame)
 		}
 	}
 	r.mu.RUnlock()

@@ -69,8 +69,10 @@ func TestPingFloodRaisesOthersP99AtMostTwofold(t *testing.T) {
 	if open.pings < 100_000 {
 		t.Errorf("the unlimited flood wrote only %d pings: it did not flood", open.pings)
 	}
-	if limited.closedForPings < 1 || limited.closedForPings != float64(limited.conns) {
-		t.Errorf("%v of the flooder's %d connections closed for pings, want all", limited.closedForPings, limited.conns)
+	// Every connection is closed for its pings, but the last may have been
+	// hung up by the flooder first when it stopped.
+	if limited.closedForPings < 1 || limited.closedForPings < float64(limited.conns-1) {
+		t.Errorf("%v of the flooder's %d connections closed for pings, want all (but perhaps the last)", limited.closedForPings, limited.conns)
 	}
 	if bound := 2 * max(limited.base, floor); limited.flooded > bound {
 		t.Errorf("a ping flood raised the others' p99 from %v to %v, want at most %v (2×, baseline floored at %v)", limited.base, limited.flooded, bound, floor)
