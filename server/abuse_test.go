@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -23,37 +22,20 @@ import (
 	"github.com/chatbench/chatbench/server/rlimit"
 
 	"github.com/chatbench/chatbench/server"
+	"github.com/chatbench/chatbench/server/wstest"
 	"github.com/coder/websocket"
 )
 
-// rawUpgrade opens a TCP connection to addr and upgrades it to a WebSocket by
-// hand (/ws?<query>), for clients that write or read at the byte level: a
-// flooder, a consumer that never reads. It fails the test unless the answer
-// is 101.
+// rawUpgrade upgrades a raw connection to addr (see wstest.Upgrade), for
+// clients that write or read at the byte level: a flooder, a consumer that
+// never reads. It fails the test unless the answer is 101.
 func rawUpgrade(t testing.TB, d *net.Dialer, addr, query string) net.Conn {
 	t.Helper()
-	nc, err := d.Dial("tcp", addr)
+	nc, _, err := wstest.Upgrade(d, addr, query)
 	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
+		t.Fatal(err)
 	}
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(nc, "GET /ws?%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", query, addr)
-	resp, err := http.ReadResponse(bufio.NewReaderSize(nc, 256), nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		nc.Close()
-		t.Fatalf("upgrade %s: %v %v", query, resp, err)
-	}
-	_ = nc.SetDeadline(time.Time{})
 	return nc
-}
-
-// maskedText is one client text frame (mask key 0: payload unchanged).
-func maskedText(payload string) []byte {
-	if len(payload) > 125 {
-		panic("maskedText: payload over 125 bytes")
-	}
-	return append([]byte{0x81, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
 }
 
 // TestFlooderIsRateLimitedAndOthersKeepTheirLatency: one client writes
@@ -118,9 +100,9 @@ func TestFlooderIsRateLimitedAndOthersKeepTheirLatency(t *testing.T) {
 	defer flooder.Close()
 	go func() { _, _ = io.Copy(io.Discard, flooder) }() // it reads: only its sending is abusive
 	var chunk []byte
-	frameLen := len(maskedText("flood flood flood flood"))
+	frameLen := len(wstest.Text("flood flood flood flood"))
 	for len(chunk) < 64<<10 {
-		chunk = append(chunk, maskedText("flood flood flood flood")...)
+		chunk = append(chunk, wstest.Text("flood flood flood flood")...)
 	}
 
 	start := time.Now()
