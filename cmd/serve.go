@@ -9,9 +9,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/chatbench/chatbench/estimate"
+	"github.com/chatbench/chatbench/internal/serveline"
 	"github.com/chatbench/chatbench/internal/units"
 	"github.com/chatbench/chatbench/server"
+	"github.com/chatbench/chatbench/server/broker"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
 	"github.com/chatbench/chatbench/server/broker/redisbroker"
 	"github.com/spf13/cobra"
@@ -20,7 +21,7 @@ import (
 func init() { register(newServeCmd) }
 
 // backends lists the --backend values this build ships (serve and sweep).
-var backends = estimate.Backends
+var backends = broker.Backends
 
 type serveOptions struct {
 	cfg      server.Config
@@ -154,7 +155,7 @@ func (o *serveOptions) run(c *cobra.Command) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(c.OutOrStdout(), "chatbench serve: listening on %s (backend %s)\n", srv.URL(), o.backend)
+	fmt.Fprintln(c.OutOrStdout(), serveline.Format(srv.URL(), o.backend))
 	o.cfg.Logger.Info("serving", "addr", srv.Addr(), "backend", o.backend, "max_conns", srv.MaxConns(),
 		"max_pending", o.cfg.MaxPending, "open_files_limit", srv.OpenFilesLimit())
 	if err := srv.Run(c.Context()); err != nil {
