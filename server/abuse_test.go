@@ -145,7 +145,7 @@ func TestFlooderIsRateLimitedAndOthersKeepTheirLatency(t *testing.T) {
 		return counter(t, ts, "chatbench_messages_rejected_total", "reason", "rate_limit")
 	}
 	prev := -1.0
-	waitFor(t, "the flood's buffered bytes read", func() bool {
+	waitForWithin(t, "the flood's buffered bytes read", raceSlowdown*10*time.Second, func() bool {
 		time.Sleep(200 * time.Millisecond)
 		cur := rejected()
 		done := cur == prev
