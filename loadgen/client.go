@@ -89,7 +89,7 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	t0 := time.Now()
 	ws, err := wsclient.Dial(dctx, u, wsclient.DialOptions{Dialer: d, Header: cfg.Header, ReadBuffer: cfg.ReadBuffer,
-		Compression: cfg.Compression, TLS: cfg.TLS, Limit: cfg.ReadLimit})
+		Compression: cfg.Compression, TLS: cfg.TLS, Limit: cfg.ReadLimit, Subprotocol: subprotocolOf(r.proto)})
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {

@@ -419,7 +419,10 @@ func (r *run) fanout(s schedule) (first, last *hdr.Histogram) {
 func (r *run) frameErrors() map[string]int64 {
 	var bin, bad int64
 	for _, c := range r.clients {
-		if c != nil {
+		if c == nil {
+			continue
+		}
+		if _, raw := c.sess.(*rawSession); raw { // other protocols may speak binary (MQTT)
 			bin += c.ws.Binary
 		}
 	}
