@@ -103,6 +103,7 @@ func (r *run) connect(ctx context.Context, i int, d *net.Dialer) {
 		ws.NetConn().Close()
 		if ctx.Err() == nil {
 			r.addConnErr(errKind(err))
+			r.addReason(errKind(err), err)
 		}
 		return
 	}
@@ -151,6 +152,29 @@ func (r *run) read(c *client, rm int) {
 	}
 	r.mu.Lock()
 	r.discErrs[kind]++
+	r.mu.Unlock()
+	r.addReason(kind, err)
+}
+
+// addReason keeps the server's words for an error kind, the first seen: a
+// protocol's error (a refused login) or a close frame's reason.
+func (r *run) addReason(kind string, err error) {
+	var pe *ProtocolError
+	var ce *wsclient.CloseError
+	reason := ""
+	switch {
+	case errors.As(err, &pe):
+		reason = pe.Reason
+	case errors.As(err, &ce):
+		reason = ce.Reason
+	}
+	if reason == "" {
+		return
+	}
+	r.mu.Lock()
+	if _, ok := r.reasons[kind]; !ok {
+		r.reasons[kind] = reason
+	}
 	r.mu.Unlock()
 }
 

@@ -3,6 +3,8 @@ package results
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +24,9 @@ func WriteSummary(w io.Writer, r *Result) error {
 		c.Clients, c.Rooms, c.RoomSize, c.Senders, c.RatePerS, c.SizeBytes, c.WarmupS, c.DurationS, human(c.RequestedPerS))
 	p("connections\t%d connected, %d connect errors%s, %d lost mid-run%s; connect p50 %.1f ms, p99 %.1f ms\n",
 		s.Connected, s.ConnectErrors, kindCounts(r.Errors.Connect), s.Disconnected, kindCounts(r.Errors.Disconnect), s.ConnectMs.P50, s.ConnectMs.P99)
+	for _, k := range slices.Sorted(maps.Keys(r.Errors.Reasons)) {
+		p("\t%s: %s\n", k, r.Errors.Reasons[k])
+	}
 	if len(r.Errors.Frames) > 0 {
 		p("\tunexpected frames from the server%s\n", kindCounts(r.Errors.Frames))
 	}
