@@ -4,6 +4,7 @@ package cmd
 // registers itself with loadgen.RegisterProtocol. Workers of --procs are
 // this binary too, so they know the same protocols.
 import (
+	_ "github.com/chatbench/chatbench/loadgen/protocol/centrifuge"
 	_ "github.com/chatbench/chatbench/loadgen/protocol/mqtt"
 	_ "github.com/chatbench/chatbench/loadgen/protocol/stomp"
 )
