@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	neturl "net/url"
 	"os/exec"
 	"regexp"
@@ -90,7 +91,7 @@ func ErrorRun(url, protocol string, options map[string]string, clients int) load
 // Listening is the line the test servers print when ready.
 const Listening = `listening (\d+)`
 
-// Start starts cmd, waits (up to 60 s) for a line matching ready on its
+// Start starts cmd, waits (up to 20 s) for a line matching ready on its
 // stdout or stderr, and returns the match's first group (e.g. Listening's
 // port); its output is printed with -v. The process is stopped (SIGTERM,
 // then waited for) when the test ends.
@@ -135,8 +136,8 @@ func Start(t *testing.T, cmd *exec.Cmd, ready string) string {
 			t.Fatalf("%s exited before it listened", strings.Join(cmd.Args, " "))
 		}
 		return p
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not listen in 60 s", strings.Join(cmd.Args, " "))
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s was not ready in 20 s", strings.Join(cmd.Args, " "))
 	}
 	return ""
 }
@@ -179,4 +180,16 @@ func SilentSessionDropped(t *testing.T, p loadgen.Protocol, url string, within t
 		ws.NetConn().Close()
 		<-done
 	}
+}
+
+// FreePort is a loopback TCP port free a moment ago, for servers that
+// cannot report the port they chose.
+func FreePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
