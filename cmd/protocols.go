@@ -6,5 +6,6 @@ package cmd
 import (
 	_ "github.com/chatbench/chatbench/loadgen/protocol/centrifuge"
 	_ "github.com/chatbench/chatbench/loadgen/protocol/mqtt"
+	_ "github.com/chatbench/chatbench/loadgen/protocol/socketio"
 	_ "github.com/chatbench/chatbench/loadgen/protocol/stomp"
 )
