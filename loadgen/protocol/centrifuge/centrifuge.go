@@ -117,19 +117,23 @@ func (p *Protocol) Open(_ context.Context, s loadgen.Setup) (loadgen.Session, er
 	if err != nil {
 		return nil, err
 	}
-	channel := p.channel.Expand(s)
-	sess := &session{conn: s.Conn, pong: r.Connect != nil && r.Connect.Pong}
-	if err := wire.WriteString(s.Conn, `{"id":2,"subscribe":{"channel":"`+channel+`"}}`, s.Deadline); err != nil {
+	if err := wire.WriteString(s.Conn, `{"id":2,"subscribe":{"channel":"`+p.channel.Expand(s)+`"}}`, s.Deadline); err != nil {
 		return nil, err
 	}
 	if _, err := await(s, 2); err != nil {
 		return nil, err
 	}
+	return p.newSession(s, r.Connect != nil && r.Connect.Pong), nil
+}
+
+// newSession is client s's session after the handshake (commands 1 and 2):
+// its publish command around the probe.
+func (p *Protocol) newSession(s loadgen.Setup, pong bool) *session {
 	before, after := p.data.Split(s)
+	sess := &session{conn: s.Conn, pong: pong,
+		middle: append([]byte(`,"publish":{"channel":"`+p.channel.Expand(s)+`","data":`), before...), after: append(after, "}}"...)}
 	sess.nextID.Store(2)
-	sess.middle = append([]byte(`,"publish":{"channel":"`+channel+`","data":`), before...)
-	sess.after = append(after, "}}"...)
-	return sess, nil
+	return sess
 }
 
 // await reads replies and pushes until the reply to command id; an error

@@ -122,7 +122,7 @@ func (p *Protocol) Open(_ context.Context, s loadgen.Setup) (loadgen.Session, er
 	if err := wire.WriteString(s.Conn, connect, s.Deadline); err != nil {
 		return nil, err
 	}
-	sess := &session{conn: s.Conn, ns: []byte(p.nsPrefix())}
+	sess := p.newSession(s)
 	for {
 		msg, _, err := s.Conn.ReadMessage(s.Deadline)
 		if err != nil {
@@ -140,10 +140,14 @@ func (p *Protocol) Open(_ context.Context, s loadgen.Setup) (loadgen.Session, er
 			break
 		}
 	}
-	before, after := p.data.Split(s)
-	sess.prefix = append([]byte(`42`+p.nsPrefix()+`["`+p.event.Expand(s)+`",`), before...)
-	sess.suffix = append(after, ']')
 	return sess, nil
+}
+
+// newSession is client s's session: its namespace and its event packet.
+func (p *Protocol) newSession(s loadgen.Setup) *session {
+	before, after := p.data.Split(s)
+	return &session{conn: s.Conn, ns: []byte(p.nsPrefix()),
+		prefix: append([]byte(`42`+p.nsPrefix()+`["`+p.event.Expand(s)+`",`), before...), suffix: append(after, ']')}
 }
 
 // connectError is a 44 packet's body as the server's reason.
