@@ -8,8 +8,8 @@
 // one. Each probe is the payload of a PUBLISH to the same topic, at QoS 0
 // or 1; every PUBLISH the server sends is handed to swarm's accounting and,
 // at QoS 1, answered with PUBACK (the server's PUBACKs to the client's own
-// QoS 1 publishes are read and dropped). PINGREQ is sent after the keep
-// alive of the client's own silence. MQTT is binary: packets may share a
+// QoS 1 publishes are read and dropped). PINGREQ is sent after half the
+// keep alive of the client's own silence. MQTT is binary: packets may share a
 // WebSocket frame or span several, and both are read.
 //
 // Errors in MQTT's terms: a CONNACK with return code N is a connect error
@@ -101,13 +101,16 @@ func New(given map[string]string) (loadgen.Protocol, error) {
 // Subprotocol is the WebSocket subprotocol of MQTT (3.1.1, section 6).
 func (p *Protocol) Subprotocol() string { return "mqtt" }
 
-// Keepalive is how often a silent client sends PINGREQ.
-func (p *Protocol) Keepalive() time.Duration { return p.keepalive }
+// Keepalive is how often a silent client sends PINGREQ: after half its
+// keep alive. MQTT asks for a packet within the keep alive, and brokers
+// are strict about it (Mosquitto drops a WebSocket client whose PINGREQs
+// come a full keep alive apart); half leaves room for a busy machine.
+func (p *Protocol) Keepalive() time.Duration { return p.keepalive / 2 }
 
 // Open connects and subscribes (see the package comment).
 func (p *Protocol) Open(_ context.Context, s loadgen.Setup) (loadgen.Session, error) {
 	topic := p.topic.Expand(s)
-	sess := &session{conn: s.Conn, qos: p.qos, keepalive: p.keepalive}
+	sess := &session{conn: s.Conn, qos: p.qos, keepalive: p.Keepalive()}
 	if err := wire.Write(s.Conn, p.connect(s), true, s.Deadline); err != nil {
 		return nil, err
 	}
