@@ -63,13 +63,24 @@ type DiffRow struct {
 	// Change is B − A; Relative is (B − A) / A.
 	Change   Figure `json:"change"`
 	Relative Figure `json:"relative"`
-	// Noise is the half-width of the band the change must leave to be one
-	// (absent for knees, whose bounds are compared instead, and where no
-	// spread is known).
+	// Compared, when set, is what the verdict tested instead of A and B
+	// themselves: for latency and deliveries/s, the mean of each run's
+	// per-second values, the quantity whose spread the timelines give.
+	Compared *Compared `json:"compared,omitempty"`
+	// Noise is the half-width of the band the change (of Compared, when
+	// set) must leave to be one; absent for knees, whose bounds are
+	// compared instead, and where no spread is known.
 	Noise   *float64 `json:"noise,omitempty"`
 	Verdict string   `json:"verdict"`
 	// Basis says what the noise estimate rests on.
 	Basis string `json:"basis"`
+}
+
+// Compared is the quantity a verdict tested, on each side.
+type Compared struct {
+	What string  `json:"what"`
+	A    float64 `json:"a"`
+	B    float64 `json:"b"`
 }
 
 // Bounds is a closed range; Hi absent means no upper bound.
@@ -126,16 +137,17 @@ func (r *DiffRow) compare() bool {
 }
 
 // judge sets the verdict of a measured row whose figures differ: noise
-// within band, else beyond (DiffChange when the band holds a spread,
-// DiffBeyondResolution when it is a resolution only).
-func (r *DiffRow) judge(band float64, beyond, basis string) {
+// when the tested difference d is within band, else beyond (DiffChange
+// when the band holds a spread, DiffBeyondResolution when it is a
+// resolution only).
+func (r *DiffRow) judge(d, band float64, beyond, basis string) {
 	r.Basis = basis
 	r.Noise = &band
 	if r.Verdict == DiffSame {
 		return
 	}
 	r.Verdict = beyond
-	if math.Abs(r.Change.Value) <= band {
+	if math.Abs(d) <= band {
 		r.Verdict = DiffNoise
 	}
 }

@@ -29,16 +29,14 @@ func DiffRuns(a, b *Result) *Comparison {
 	timed := func(v func(Second) float64) seriesOf {
 		return func(s Second) (float64, bool) { return v(s), s.P99Ms > 0 }
 	}
-	hdr := func(row DiffRow) float64 { return hdrResolution * (math.Abs(row.A.Value) + math.Abs(row.B.Value)) }
 	c.Rows = append(c.Rows,
 		timelineRow(newRow("latency p50", "ms", a, b, lat(func(p Percentiles) float64 { return p.P50 })), a, b,
-			timed(func(s Second) float64 { return s.P50Ms }), "p50", hdr),
+			timed(func(s Second) float64 { return s.P50Ms }), "p50", hdrResolution),
 		timelineRow(newRow("latency p99", "ms", a, b, lat(func(p Percentiles) float64 { return p.P99 })), a, b,
-			timed(func(s Second) float64 { return s.P99Ms }), "p99", hdr),
+			timed(func(s Second) float64 { return s.P99Ms }), "p99", hdrResolution),
 		lossRow(a, b),
 		timelineRow(newRow("deliveries/s", "1/s", a, b, deliveriesPerS), a, b,
-			func(s Second) (float64, bool) { return float64(s.Deliveries), true }, "deliveries",
-			func(DiffRow) float64 { return 1/a.Summary.SteadyS + 1/b.Summary.SteadyS }),
+			func(s Second) (float64, bool) { return float64(s.Deliveries), true }, "deliveries", 0),
 		cpuRow("server CPU per delivery", a.Server, b.Server),
 		memRow("server memory per connection", a.Server, b.Server),
 		cpuRow("swarm CPU per received message", a.Swarm, b.Swarm),
@@ -76,9 +74,14 @@ func steadySeries(r *Result, f seriesOf) []float64 {
 	return xs
 }
 
-// timelineRow judges a figure by its per-second spread over each run's
-// steady seconds (secondsSpread, welchBand), plus resolution.
-func timelineRow(row DiffRow, a, b *Result, f seriesOf, what string, resolution func(DiffRow) float64) DiffRow {
+// timelineRow judges a figure by its per-second values over each run's
+// steady seconds: the difference of their means against its band
+// (secondsSpread, welchBand), plus the values' relative resolution res
+// (counts are exact; latencies are read from histograms). The means are what is
+// tested, not the run's figure itself: the per-second spread is the
+// spread of a mean of seconds. A whole-run p99 leans on its worst seconds,
+// and a band for it built from that spread calls too much a change.
+func timelineRow(row DiffRow, a, b *Result, f seriesOf, what string, res float64) DiffRow {
 	if !row.compare() {
 		return row
 	}
@@ -91,9 +94,12 @@ func timelineRow(row DiffRow, a, b *Result, f seriesOf, what string, resolution 
 		row.Basis = fmt.Sprintf("per-second %s of %d and %d steady seconds; %d each are needed", what, sa.n, sb.n, MinSpreadSeconds)
 		return row
 	}
-	row.judge(welchBand(sa, sb)+resolution(row), DiffChange,
-		fmt.Sprintf("per-second %s over %d and %d steady seconds (%s and %s effectively independent), Student's t at %s%%",
-			what, sa.n, sb.n, units.FormatSig(sa.neff, 2), units.FormatSig(sb.neff, 2), units.FormatSig(NoiseLevel*100, 2)))
+	row.Compared = &Compared{What: "mean per-second " + what, A: sa.mean, B: sb.mean}
+	band := welchBand(sa, sb) + res*(math.Abs(sa.mean)+math.Abs(sb.mean))
+	row.judge(sb.mean-sa.mean, band, DiffChange,
+		fmt.Sprintf("mean per-second %s %s → %s (%s, within ±%s is noise) over %d and %d steady seconds (%s and %s effectively independent), Student's t at %s%%",
+			what, formatUnit(sa.mean, row.Unit), formatUnit(sb.mean, row.Unit), signed(sb.mean-sa.mean, row.Unit), formatUnit(band, row.Unit),
+			sa.n, sb.n, units.FormatSig(sa.neff, 2), units.FormatSig(sb.neff, 2), units.FormatSig(NoiseLevel*100, 2)))
 	return row
 }
 
@@ -111,7 +117,7 @@ func lossRow(a, b *Result) DiffRow {
 	}
 	sa, sb := a.Summary, b.Summary
 	band, p := lossNoise(sa.Lost, sa.Expected, sb.Lost, sb.Expected)
-	row.judge(band, DiffChange, fmt.Sprintf("binomial: %d lost of %d vs %d of %d; exact conditional test p = %s",
+	row.judge(row.Change.Value, band, DiffChange, fmt.Sprintf("binomial: %d lost of %d vs %d of %d; exact conditional test p = %s",
 		sa.Lost, sa.Expected, sb.Lost, sb.Expected, units.FormatSig(p, 2)))
 	if row.Verdict == DiffChange && p >= 1-NoiseLevel {
 		row.Verdict = DiffNoise // too few losses for the normal band to hold
@@ -133,7 +139,7 @@ func cpuRow(metric string, a, b Cost) DiffRow {
 		return cpuBound(c) / c.CPU.Value
 	}
 	ra, rb := rel(a), rel(b)
-	row.judge(row.A.Value*ra+row.B.Value*rb, DiffBeyondResolution,
+	row.judge(row.Change.Value, row.A.Value*ra+row.B.Value*rb, DiffBeyondResolution,
 		fmt.Sprintf("CPU clock resolution: ±%s%% and ±%s%% of the CPU measured; one run holds no run-to-run spread",
 			units.FormatSig(ra*100, 2), units.FormatSig(rb*100, 2)))
 	return row

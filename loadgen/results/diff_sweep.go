@@ -158,8 +158,12 @@ func sweepSide(s *Sweep) DiffSide {
 	if backends == "" {
 		backends = strings.Join(c.URLs, " ")
 	}
-	return DiffSide{Load: fmt.Sprintf("%s at %s; SLO p99 < %s ms, loss ≤ %s; steps of %gs",
-		backends, strings.Join(rates, ", "), units.FormatSig(c.SLOP99Ms, 3), units.FormatSig(c.MaxLoss, 3), c.DurationS)}
+	load := fmt.Sprintf("%s at %s; SLO p99 < %s ms, loss ≤ %s", backends, strings.Join(rates, ", "),
+		units.FormatSig(c.SLOP99Ms, 3), units.FormatSig(c.MaxLoss, 3))
+	if c.DurationS > 0 {
+		load += fmt.Sprintf("; steps of %gs", c.DurationS)
+	}
+	return DiffSide{Load: load}
 }
 
 // sweepNotes says what makes two sweeps' knees harder to compare.

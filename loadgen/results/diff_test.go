@@ -45,7 +45,9 @@ func rowOf(t *testing.T, c *results.Comparison, metric string) results.DiffRow {
 }
 
 var (
-	tight = []float64{9.8, 10.2, 10, 9.9, 10.1, 10}
+	sameLoadA = []float64{13.047, 12.903, 13.655, 17.887, 17.167, 150.911, 112.767, 18.591, 23.551, 13.815}
+	sameLoadB = []float64{13.359, 13.015, 13.271, 18.047, 19.295, 12.719, 14.479, 31.599, 34.623, 16.127}
+	tight     = []float64{9.8, 10.2, 10, 9.9, 10.1, 10}
 	wideA = []float64{10, 70, 25, 55, 40, 20, 60}
 	wideB = []float64{65, 15, 50, 30, 45, 70, 20}
 )
@@ -93,6 +95,11 @@ func TestDiffLatency(t *testing.T) {
 		{"2x p99, tight seconds", fakeRun(10, tight), fakeRun(20, []float64{19.8, 20.2, 20, 19.9, 20.1, 20}), results.DiffChange},
 		// 5% higher while the seconds range over 10–70 ms: noise.
 		{"5% p99, wide seconds", fakeRun(40, wideA), fakeRun(42, wideB), results.DiffNoise},
+		// Two runs of one load measured here (swarm -n 500 --rooms 5
+		// --senders 50 --rate 10/s --duration 10s, twice): no change, though
+		// their whole-run p99s are 82 and 20 ms, because two of A's seconds
+		// were slow. Their per-second p99s are what tells.
+		{"same load, two slow seconds", fakeRun(82.431, sameLoadA), fakeRun(19.839, sameLoadB), results.DiffNoise},
 		{"2 steady seconds", fakeRun(10, []float64{10, 10}), fakeRun(20, tight), results.DiffNoSpread},
 		{"B timed nothing", fakeRun(10, tight), noLatency, results.DiffNotMeasured},
 	} {
@@ -104,10 +111,12 @@ func TestDiffLatency(t *testing.T) {
 			t.Errorf("%s: a change is shown for a figure not measured: %+v", tc.name, r)
 		}
 	}
-	// The change and its relative size are B − A over A.
+	// The change and its relative size are B − A over A; the verdict
+	// tested the per-second means (2.5 and 2.5 ms: the same seconds).
 	r := rowOf(t, results.DiffRuns(fakeRun(10, tight), fakeRun(20, tight)), "latency p50")
-	if r.Change.Value != 2.5 || r.Relative.Value != 1 {
-		t.Errorf("p50 2.5 → 5 ms: change %+v relative %+v, want 2.5 and 1", r.Change, r.Relative)
+	if r.Change.Value != 2.5 || r.Relative.Value != 1 || r.Verdict != results.DiffNoise ||
+		r.Compared == nil || r.Compared.What != "mean per-second p50" || r.Compared.A != 2.5 || r.Compared.B != 2.5 {
+		t.Errorf("p50 2.5 → 5 ms over the same seconds: %+v, want change 2.5, relative 1, noise, compared 2.5 and 2.5", r)
 	}
 }
 
@@ -340,6 +349,9 @@ func TestWriteComparison(t *testing.T) {
 		rows[metric] = strings.Join(strings.Fields(l), " ")
 	}
 	for metric, want := range map[string]string{
+		// mean per-second p99 10 → 20 ms; the band is Welch's t(0.975, 10)
+		// · √(2 · 0.1/5/6) = 0.1819 ms (each side's seconds deviate by
+		// ±0.2, ±0.1, 0: Σ² 0.1) plus 0.1% of 10 + 20 ms.
 		"latency p99":                  "latency p99 10 ms 20 ms +10 ms (+100%) ±0.212 ms change",
 		"server CPU per delivery":      "server CPU per delivery 2 µs not measured - - not measured",
 		"server memory per connection": "server memory per connection 9 KB not measured - - not measured",

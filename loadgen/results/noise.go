@@ -22,15 +22,16 @@ const MinSpreadSeconds = 3
 // spread is what a run's timeline says about the noise of one of its
 // figures: the figure's standard error and the degrees of freedom behind it.
 type spread struct {
+	mean float64 // of the per-second values
 	se   float64 // standard error of the run's figure
 	df   float64 // degrees of freedom of se (effective seconds − 1, at least 1)
 	n    int     // seconds used
 	neff float64 // effective independent seconds
 }
 
-// secondsSpread estimates the standard error of a run-level figure from
-// its per-second values xs by batch means (each second one batch): the
-// standard deviation of the seconds over √n_eff, where n_eff = n(1−r₁)/(1+r₁)
+// secondsSpread estimates the mean of a run's per-second values xs and its
+// standard error by batch means (each second one batch): the standard
+// deviation of the seconds over √n_eff, where n_eff = n(1−r₁)/(1+r₁)
 // discounts seconds that follow each other (lag-1 autocorrelation r₁ > 0:
 // a backlog or a GC that spans seconds) and is held to [1, n] (negative
 // r₁ earns no credit). With n_eff = 1 the standard error is the per-second
@@ -58,7 +59,7 @@ func secondsSpread(xs []float64) (s spread, ok bool) {
 		neff = math.Max(1, float64(n)*(1-r1)/(1+r1))
 	}
 	sd := math.Sqrt(ss / float64(n-1))
-	return spread{se: sd / math.Sqrt(neff), df: math.Max(1, neff-1), n: n, neff: neff}, true
+	return spread{mean: mean, se: sd / math.Sqrt(neff), df: math.Max(1, neff-1), n: n, neff: neff}, true
 }
 
 // welchBand is the half-width of the NoiseLevel band of the difference of
