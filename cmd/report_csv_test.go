@@ -31,21 +31,13 @@ func TestReportCSVOutFile(t *testing.T) {
 func TestReportCSVBadInputIsExit2(t *testing.T) {
 	dir := t.TempDir()
 	a := steadyRun(t, dir, "a", 10, 9, 10, 11)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{[]string{"report", "csv"}, "give one or more results files"},
 		{[]string{"report", "csv", a, filepath.Join(dir, "none.json")}, "none.json: no such file"},
 		{[]string{"report", "csv", a, "--table", "seconds"}, `--table "seconds": want timeline or steps`},
 		{[]string{"report", "csv", a, "-o", dir}, "is a directory, not a file"},
 		{[]string{"report", "csv", a, "-o", filepath.Join(dir, "no", "such", "dir.csv")}, "-o:"},
-	} {
-		code, out, errOut := runCLI(tc.args...)
-		if code != ExitUsage || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 || out != "" {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", tc.args, code, out, errOut, tc.want)
-		}
-	}
+	})
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("bad input left files behind: %v", entries)
 	}

@@ -101,10 +101,7 @@ func TestReportDiffSweeps(t *testing.T) {
 func TestReportDiffBadInputIsExit2(t *testing.T) {
 	dir := t.TempDir()
 	run := steadyRun(t, dir, "run", 10, 10, 10, 10)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{[]string{"report", "diff"}, "give two results files, A and B (got 0)"},
 		{[]string{"report", "diff", run}, "(got 1)"},
 		{[]string{"report", "diff", run, run, run}, "(got 3)"},
@@ -113,12 +110,7 @@ func TestReportDiffBadInputIsExit2(t *testing.T) {
 		{[]string{"report", "diff", run, "../estimate/testdata/bad-schema.json"}, "bad-schema.json: schema"},
 		{[]string{"report", "diff", run, "../estimate/testdata/sweep-memory.json"}, "run.json is a swarm result and ../estimate/testdata/sweep-memory.json a sweep result: give two swarm runs or two sweeps"},
 		{[]string{"report", "diff", run, run, "--jsn"}, "unknown flag: --jsn"},
-	} {
-		code, out, errOut := runCLI(tc.args...)
-		if code != ExitUsage || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 || out != "" {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", tc.args, code, out, errOut, tc.want)
-		}
-	}
+	})
 }
 
 // A real run (serve and swarm as processes) compared with itself: every
@@ -166,6 +158,23 @@ func TestReportDiffAndCSVRealRun(t *testing.T) {
 	for i, s := range r.Timeline {
 		if f := strings.Split(lines[1+i], ","); f[0] != path || f[2] != r.Config.RunID || f[4] != s.Phase || f[7] != strconv.FormatInt(s.Deliveries, 10) {
 			t.Errorf("line %d %q for second %+v", 1+i, lines[1+i], s)
+		}
+	}
+}
+
+type usageCase struct {
+	args []string
+	want string
+}
+
+// checkUsageErrors runs each case in-process: exit 2, one line on stderr
+// containing want, nothing on stdout.
+func checkUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		code, out, errOut := runCLI(tc.args...)
+		if code != ExitUsage || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 || out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", tc.args, code, out, errOut, tc.want)
 		}
 	}
 }
