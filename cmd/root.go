@@ -55,14 +55,46 @@ var subcommands []func() *cobra.Command
 
 func register(f func() *cobra.Command) { subcommands = append(subcommands, f) }
 
+// version is the -ldflags Version, else the module version from the build
+// info, with the VCS revision it was built from (and "+dirty" when the
+// tree had changes): v1.2.0, or devel+3f9c1a2d0b4e (2026-12-01T10:00:00Z),
+// or dev when built without either.
 func version() string {
 	if Version != "" {
 		return Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
 	}
-	return "dev"
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	switch {
+	case rev != "" && v == "devel":
+		return fmt.Sprintf("devel+%.12s%s (%s)", rev, dirty, at)
+	case v == "devel":
+		return "dev"
+	}
+	return v
 }
 
 // NewRoot builds the root command. stdout and stderr are where commands write.
