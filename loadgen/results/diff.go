@@ -111,15 +111,19 @@ func Diff(a, b *File) (*Comparison, error) {
 	return nil, fmt.Errorf("diff: empty %s result", a.Kind)
 }
 
-// row fills Change and Relative of r from A and B and sets its verdict to
-// not measured when either side is; it reports whether both were measured.
+// compare fills Change and Relative from A and B, or, when either side
+// was not measured, says so (and why) in their place and in the verdict;
+// it reports whether both were measured.
 func (r *DiffRow) compare() bool {
-	switch {
-	case !r.A.OK() || !r.B.OK():
-		why := "A: " + r.A.Why
-		if r.A.OK() {
-			why = "B: " + r.B.Why
+	if !r.A.OK() || !r.B.OK() {
+		var whys []string
+		if !r.A.OK() {
+			whys = append(whys, "A: "+r.A.Why)
 		}
+		if !r.B.OK() {
+			whys = append(whys, "B: "+r.B.Why)
+		}
+		why := strings.Join(whys, "; ")
 		r.Change, r.Relative = NotMeasured(why), NotMeasured(why)
 		r.Verdict = DiffNotMeasured
 		return false

@@ -18,22 +18,9 @@ const hdrResolution = 0.001
 // verdict against the runs' own spread.
 func DiffRuns(a, b *Result) *Comparison {
 	c := &Comparison{Schema: DiffSchema, Kind: KindSwarm, A: runSide(a), B: runSide(b)}
-	lat := func(q func(Percentiles) float64) func(*Result) Figure {
-		return func(r *Result) Figure {
-			if r.Summary.LatencyMs.Count == 0 {
-				return NotMeasured("no delivery was timed")
-			}
-			return Measured(q(r.Summary.LatencyMs))
-		}
-	}
-	timed := func(v func(Second) float64) seriesOf {
-		return func(s Second) (float64, bool) { return v(s), s.P99Ms > 0 }
-	}
 	c.Rows = append(c.Rows,
-		timelineRow(newRow("latency p50", "ms", a, b, lat(func(p Percentiles) float64 { return p.P50 })), a, b,
-			timed(func(s Second) float64 { return s.P50Ms }), "p50", hdrResolution),
-		timelineRow(newRow("latency p99", "ms", a, b, lat(func(p Percentiles) float64 { return p.P99 })), a, b,
-			timed(func(s Second) float64 { return s.P99Ms }), "p99", hdrResolution),
+		latencyRow("p50", a, b, func(p Percentiles) float64 { return p.P50 }, func(s Second) float64 { return s.P50Ms }),
+		latencyRow("p99", a, b, func(p Percentiles) float64 { return p.P99 }, func(s Second) float64 { return s.P99Ms }),
 		lossRow(a, b),
 		timelineRow(newRow("deliveries/s", "1/s", a, b, deliveriesPerS), a, b,
 			func(s Second) (float64, bool) { return float64(s.Deliveries), true }, "deliveries", 0),
@@ -44,6 +31,20 @@ func DiffRuns(a, b *Result) *Comparison {
 	)
 	c.Notes = runNotes(a, b)
 	return c
+}
+
+// latencyRow compares one percentile of the latency from due time: the
+// run's (pick) and, for the verdict, its seconds' (perSecond) over the
+// seconds that timed a delivery.
+func latencyRow(q string, a, b *Result, pick func(Percentiles) float64, perSecond func(Second) float64) DiffRow {
+	row := newRow("latency "+q, "ms", a, b, func(r *Result) Figure {
+		if r.Summary.LatencyMs.Count == 0 {
+			return NotMeasured("no delivery was timed")
+		}
+		return Measured(pick(r.Summary.LatencyMs))
+	})
+	timed := func(s Second) (float64, bool) { return perSecond(s), s.P99Ms > 0 }
+	return timelineRow(row, a, b, timed, q, hdrResolution)
 }
 
 // seriesOf reads one figure of a timeline second, and whether it has one.
@@ -77,10 +78,10 @@ func steadySeries(r *Result, f seriesOf) []float64 {
 // timelineRow judges a figure by its per-second values over each run's
 // steady seconds: the difference of their means against its band
 // (secondsSpread, welchBand), plus the values' relative resolution res
-// (counts are exact; latencies are read from histograms). The means are what is
-// tested, not the run's figure itself: the per-second spread is the
-// spread of a mean of seconds. A whole-run p99 leans on its worst seconds,
-// and a band for it built from that spread calls too much a change.
+// (counts are exact; latencies are read from histograms). The means are
+// tested, not the run's figure itself: the per-second spread is that of a
+// mean of seconds. A whole-run p99 leans on its worst seconds, and held
+// against that band it calls too much a change (docs/report.md).
 func timelineRow(row DiffRow, a, b *Result, f seriesOf, what string, res float64) DiffRow {
 	if !row.compare() {
 		return row

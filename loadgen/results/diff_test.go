@@ -216,6 +216,19 @@ func TestDiffCost(t *testing.T) {
 	}
 }
 
+// Neither side measured: both reasons, no change.
+func TestDiffNeitherMeasured(t *testing.T) {
+	a, b := fakeRun(10, tight), fakeRun(10, tight)
+	a.Server.Processes, b.Server.Processes = nil, nil
+	a.Finish()
+	b.Finish()
+	r := rowOf(t, results.DiffRuns(a, b), "server memory per connection")
+	if r.Verdict != results.DiffNotMeasured || r.Change.OK() || r.Relative.OK() ||
+		!strings.HasPrefix(r.Change.Why, "A: no server process") || !strings.Contains(r.Change.Why, "; B: no server process") {
+		t.Errorf("%+v, want not measured with both reasons", r)
+	}
+}
+
 func TestDiffNotes(t *testing.T) {
 	a, b := fakeRun(10, tight), fakeRun(10, tight)
 	b.Config.Clients, b.Environment.Cores = 2000, 4
