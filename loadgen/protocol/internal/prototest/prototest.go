@@ -30,6 +30,7 @@ func Config(url, protocol string, options map[string]string, clients, rooms int,
 	cfg := loadgen.DefaultConfig()
 	cfg.URLs, cfg.Protocol, cfg.ProtocolOptions = []string{url}, protocol, options
 	cfg.Clients, cfg.Rooms, cfg.Senders, cfg.Rate, cfg.Ramp = clients, rooms, clients/2, 10, 500
+	cfg.RoomSize = 0 // rooms given by count
 	cfg.Warmup, cfg.Duration, cfg.Grace, cfg.Settle = 500*time.Millisecond, dur, 2*time.Second, 0
 	return cfg
 }
