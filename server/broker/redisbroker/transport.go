@@ -65,13 +65,13 @@ func (t *transport) Close() error { return t.client.Close() }
 // session is one generation of subscriber connections: one for a single
 // server, one per master for a cluster.
 type session struct {
-	t      *transport
-	sink   *brokerkit.Sink
-	ctx    context.Context // cancelled by close: ends the readers
-	cancel context.CancelFunc
+	t           *transport
+	sink        *brokerkit.Sink
+	ctx         context.Context // cancelled by close: ends the readers
+	cancel      context.CancelFunc
 	subscribers map[string]*subscriber // by master address ("" for a single server)
-	subbed map[string]string // room -> subscriber key
-	wg     sync.WaitGroup
+	subbed      map[string]string      // room -> subscriber key
+	wg          sync.WaitGroup
 }
 
 // subscriber is one subscriber connection (one per master on a cluster: sharded channels live on their master).
