@@ -1,8 +1,9 @@
 # The README's test command is `make test`: it checks formatting, vet and
 # staticcheck, installs and starts the real services the integration tests
 # talk to (Redis, RabbitMQ, Chromium, ...), runs every test with the race
-# detector, runs the server package again without it (its memory and latency
-# bounds are loosened or skipped under -race), fuzzes every target briefly,
+# detector, runs the server package and swarm's latency tests again without
+# it (their memory and latency bounds are loosened or skipped under -race),
+# fuzzes every target briefly,
 # and stops what it started.
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -25,6 +26,7 @@ test: lint
 	trap 'scripts/services.sh stop; rm -rf "$$CHATBENCH_SERVICES_STATE"' EXIT && \
 	$(GO) test -race -count=1 -timeout 20m ./... && \
 	$(GO) test -count=1 -timeout 10m ./server/ && \
+	$(GO) test -count=1 -run 'DelayServer|HeldSender' ./loadgen/ && \
 	$(MAKE) fuzz FUZZTIME=5s
 
 test-short:

@@ -31,7 +31,9 @@ func newReportCmd() *cobra.Command {
 
   chatbench report results.json                          the summary of a saved run or sweep again (report show)
   chatbench report merge a.json b.json -o all.json       merge runs exactly (several machines: swarm --shard i/K)
-  chatbench report html a.json sweep.json -o report.html   plots in one self-contained HTML file`,
+  chatbench report html a.json sweep.json -o report.html   plots in one self-contained HTML file
+  chatbench report diff a.json b.json                    what changed between two runs or sweeps, and what is noise
+  chatbench report csv a.json sweep.json -o t.csv        timelines and sweep steps for spreadsheets`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {

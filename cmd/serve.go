@@ -8,14 +8,11 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/chatbench/chatbench/internal/serveline"
 	"github.com/chatbench/chatbench/internal/units"
-
-	"github.com/chatbench/chatbench/internal/rlimit"
-
-	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/server"
+	"github.com/chatbench/chatbench/server/broker"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
 	"github.com/chatbench/chatbench/server/broker/redisbroker"
 	"github.com/spf13/cobra"
@@ -24,16 +21,16 @@ import (
 func init() { register(newServeCmd) }
 
 // backends lists the --backend values this build ships (serve and sweep).
-var backends = estimate.Backends
+var backends = broker.Backends
 
 type serveOptions struct {
-	cfg       server.Config
-	backend   string
-	logLevel  string
-	origins   []string
-	fdReserve int
-	cpuProf   string
-	msgRate   string
+	cfg      server.Config
+	backend  string
+	logLevel string
+	origins  []string
+	cpuProf  string
+	msgRate  string
+	pingRate string
 
 	redisURL     string
 	redisCluster []string
@@ -43,7 +40,7 @@ type serveOptions struct {
 }
 
 func newServeCmd() *cobra.Command {
-	o := &serveOptions{}
+	o := &serveOptions{cfg: server.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the reference chat server",
@@ -56,49 +53,64 @@ Every text frame is broadcast to the room, sender included, as
 
 The first line on stdout is "chatbench serve: listening on http://ADDR (backend B)"
 (https:// with --tls-cert and --tls-key: the page then connects with wss://).
-SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0.`,
+SIGINT/SIGTERM: stop accepting, close every socket with 1001, exit 0 within
+--shutdown-timeout (connections still open then are closed).
+
+The flag defaults are the server library's (server.DefaultConfig). A zero
+means what the flag's help says, or is refused with exit 2. Reference:
+docs/serve.md.`,
 		Example: `  chatbench serve                                  # 127.0.0.1:8080, memory backend
   chatbench serve --addr 127.0.0.1:0               # any free port (printed on stdout)
   chatbench serve --max-conns 15000 --slow-policy drop --send-queue 1024
+  chatbench serve --max-msg-rate 0                 # no per-connection message limit (benchmarks)
   chatbench serve --token s3cret --allow-origin '*.example.com'
   chatbench serve --tls-cert cert.pem --tls-key key.pem   # https:// and wss://`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return o.run(c) },
 	}
-	f := c.Flags()
-	f.StringVar(&o.cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	o.bindFlags(c)
+	return c
+}
+
+// bindFlags binds the flags to o.cfg, whose values (server.DefaultConfig)
+// are the defaults shown by --help.
+func (o *serveOptions) bindFlags(c *cobra.Command) {
+	f, d := c.Flags(), &o.cfg
+	f.StringVar(&d.Addr, "addr", d.Addr, "address to listen on (host:port; port 0 picks a free one)")
 	f.StringVar(&o.backend, "backend", "memory", "fan-out backend between nodes: "+strings.Join(backends, ", "))
-	f.Int64Var(&o.cfg.MaxMessageBytes, "max-message-bytes", 16<<10, "largest text frame a client may send; larger closes with 1009")
-	f.IntVar(&o.cfg.MaxConns, "max-conns", -1, "cap on open WebSockets, upgrades past it get HTTP 503 (-1: the open-files limit less a reserve; 0: no cap)")
-	f.IntVar(&o.cfg.SendQueue, "send-queue", 256, "frames that may wait for one client before it counts as a slow consumer")
-	f.StringVar(&o.cfg.SlowPolicy, "slow-policy", server.SlowDisconnect, "what happens to a slow consumer: disconnect (close 1008) or drop (drop its messages)")
-	f.StringVar(&o.msgRate, "max-msg-rate", "0", "chat messages per second one connection may send, e.g. 20/s or 600/min (a token bucket per connection; 0: no limit)")
-	f.IntVar(&o.cfg.MaxMsgBurst, "max-msg-burst", 0, "messages a connection may send at once before --max-msg-rate applies (default: one second's worth)")
-	f.StringVar(&o.cfg.RateLimitPolicy, "rate-limit-policy", server.RateLimitDrop, "past --max-msg-rate: drop (drop and count the excess messages) or close (close with 1008)")
-	f.DurationVar(&o.cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "longest a client may take to send its HTTP request headers (slowloris); it then gets its connection closed")
-	f.DurationVar(&o.cfg.WriteTimeout, "write-timeout", 10*time.Second, "longest a write to one client may take before it is disconnected")
-	f.DurationVar(&o.cfg.WriteDelay, "write-delay", 10*time.Millisecond, "on sockets busier than one frame per write-delay, hold writes this long so frames share a system call: less CPU per delivery for up to this much latency (0: always write at once)")
-	f.DurationVar(&o.cfg.PingInterval, "ping-interval", 25*time.Second, "ping a connection after this much silence")
-	f.DurationVar(&o.cfg.PingTimeout, "ping-timeout", 10*time.Second, "drop a pinged connection silent this much longer (half-open peer)")
+	f.Int64Var(&d.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "largest text frame a client may send, 1 to 67108864; larger closes with 1009")
+	f.IntVar(&d.MaxConns, "max-conns", d.MaxConns, "cap on open WebSockets, upgrades past it get HTTP 503 (-1: the open-files limit less --fd-reserve and --max-pending; 0: no cap)")
+	f.IntVar(&d.FDReserve, "fd-reserve", d.FDReserve, "open files kept back from the open-files limit for listeners, backends and the process")
+	f.IntVar(&d.MaxPending, "max-pending", d.MaxPending, "connections that are not WebSockets (yet) the server holds at once; past it new ones wait and the oldest pending for over a second are closed")
+	f.IntVar(&d.SendQueue, "send-queue", d.SendQueue, "frames that may wait for one client before it counts as a slow consumer (at least 1)")
+	f.StringVar(&d.SlowPolicy, "slow-policy", d.SlowPolicy, "a full send queue: disconnect (close 1008 the slow consumer, or the member flooding the room) or drop (drop its messages)")
+	f.StringVar(&o.msgRate, "max-msg-rate", units.FormatRate(d.MaxMsgRate), "chat messages per second one connection may send, e.g. 20/s or 600/min (a token bucket per connection; 0: no limit)")
+	f.IntVar(&d.MaxMsgBurst, "max-msg-burst", d.MaxMsgBurst, "messages a connection may send at once before --max-msg-rate applies (0: one second's worth)")
+	f.StringVar(&d.RateLimitPolicy, "rate-limit-policy", d.RateLimitPolicy, "past --max-msg-rate: drop (drop and count the excess messages) or close (close with 1008)")
+	f.StringVar(&o.pingRate, "max-ping-rate", units.FormatRate(d.MaxPingRate), "pings and pongs per second one connection may send, one second's worth at once; past it close 1008 (0: no limit)")
+	f.DurationVar(&d.ReadHeaderTimeout, "read-header-timeout", d.ReadHeaderTimeout, "longest a client may take to send its HTTP request (slowloris); it then gets its connection closed")
+	f.DurationVar(&d.NameTimeout, "name-timeout", d.NameTimeout, "longest a WebSocket without ?user= may take to send its name (first frame); it then gets 1008")
+	f.DurationVar(&d.WriteTimeout, "write-timeout", d.WriteTimeout, "longest a write to one client may take before it is disconnected")
+	f.DurationVar(&d.WriteDelay, "write-delay", d.WriteDelay, "on sockets busier than one frame per write-delay, hold writes this long so frames share a system call: less CPU per delivery for up to this much latency (0: always write at once)")
+	f.DurationVar(&d.PingInterval, "ping-interval", d.PingInterval, "ping a connection after this much silence (0: never)")
+	f.DurationVar(&d.PingTimeout, "ping-timeout", d.PingTimeout, "drop a pinged connection silent this much longer (half-open peer)")
 	f.StringSliceVar(&o.origins, "allow-origin", nil, "extra allowed Origin host patterns, e.g. '*.example.com' or 'https://app.example.com' (default: same origin only)")
-	f.StringVar(&o.cfg.TLSCertFile, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (needs --tls-key)")
-	f.StringVar(&o.cfg.TLSKeyFile, "tls-key", "", "PEM private key file for --tls-cert")
-	f.StringVar(&o.cfg.Token, "token", "", "require this token as ?token= or Authorization: Bearer (or set $CHATBENCH_TOKEN)")
-	f.DurationVar(&o.cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before remaining sockets are dropped")
-	f.DurationVar(&o.cfg.TrimMemoryAfter, "trim-memory-after", time.Second, "after the connection count grows >10% and holds this long, return freed memory to the OS (0: never)")
+	f.StringVar(&d.TLSCertFile, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (needs --tls-key)")
+	f.StringVar(&d.TLSKeyFile, "tls-key", "", "PEM private key file for --tls-cert")
+	f.StringVar(&d.Token, "token", "", "require this token as ?token= or Authorization: Bearer (or set $CHATBENCH_TOKEN)")
+	f.DurationVar(&d.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "longest graceful shutdown; every connection still open after it is closed (0: at once)")
+	f.DurationVar(&d.TrimMemoryAfter, "trim-memory-after", d.TrimMemoryAfter, "after the connection count grows or shrinks >10% and holds this long, return freed memory to the OS (0: never)")
 	f.StringVar(&o.redisURL, "redis-url", envOr("CHATBENCH_REDIS_URL", redisbroker.DefaultURL), "Redis for --backend redis (or $CHATBENCH_REDIS_URL)")
 	f.StringSliceVar(&o.redisCluster, "redis-cluster", nil, "Redis Cluster seed addresses host:port,... for --backend redis: sharded pub/sub (SPUBLISH/SSUBSCRIBE)")
 	f.StringVar(&o.redisPrefix, "redis-prefix", "chatbench:", "Redis channel prefix; nodes share rooms when they share it")
 	f.StringVar(&o.amqpURL, "amqp-url", envOr("CHATBENCH_AMQP_URL", rabbitmq.DefaultURL), "RabbitMQ for --backend rabbitmq (or $CHATBENCH_AMQP_URL)")
 	f.StringVar(&o.amqpExchange, "amqp-exchange", "chatbench", "RabbitMQ topic exchange; nodes share rooms when they share it")
-	f.StringVar(&o.cfg.NodeID, "node-id", "", "this node's id on the backend (default: random)")
+	f.StringVar(&d.NodeID, "node-id", "", "this node's id on the backend (default: random)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
-	f.IntVar(&o.fdReserve, "fd-reserve", 64, "open files kept back from --max-conns -1 for listeners, backends and scrapes")
 	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for 'go tool pprof')")
 	_ = c.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions(backends, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("rate-limit-policy", cobra.FixedCompletions([]string{server.RateLimitDrop, server.RateLimitClose}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("slow-policy", cobra.FixedCompletions([]string{server.SlowDisconnect, server.SlowDrop}, cobra.ShellCompDirectiveNoFileComp))
-	return c
 }
 
 func (o *serveOptions) run(c *cobra.Command) error {
@@ -108,34 +120,24 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	}
 	o.cfg.Logger = slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	o.cfg.AllowOrigins = o.origins
-	rate, err := units.ParseRate(o.msgRate)
-	if err != nil {
+	var err error
+	if o.cfg.MaxMsgRate, err = units.ParseRate(o.msgRate); err != nil {
 		return usageErr("--max-msg-rate %q: want a rate such as 20/s or 600/min (0: no limit)", o.msgRate)
 	}
-	o.cfg.MaxMsgRate = rate
+	if o.cfg.MaxPingRate, err = units.ParseRate(o.pingRate); err != nil {
+		return usageErr("--max-ping-rate %q: want a rate such as 10/s (0: no limit)", o.pingRate)
+	}
 	if !c.Flags().Changed("token") {
 		o.cfg.Token = os.Getenv("CHATBENCH_TOKEN") // not a flag default: --help must not print it
+	}
+	if err := o.cfg.Validate(); err != nil { // before a backend is dialled
+		return usageErr("%v", err)
 	}
 
 	o.cfg.Registry = server.NewRegistry()
 	if err := o.buildBroker(); err != nil {
 		return err
 	}
-	limit, _, err := rlimit.Raise()
-	if err != nil {
-		o.cfg.Logger.Warn("could not raise the open-files limit", "err", err)
-	}
-	switch {
-	case o.cfg.MaxConns == -1 && limit == 0: // the limit could not be read: no cap rather than a wrong one
-		o.cfg.MaxConns = 0
-	case o.cfg.MaxConns == -1:
-		o.cfg.MaxConns = max(int(limit)-o.fdReserve, 1)
-	}
-	if o.cfg.MaxConns > 0 && limit > 0 && uint64(o.cfg.MaxConns) > limit {
-		o.cfg.Logger.Warn("--max-conns exceeds the open-files limit: upgrades past it will fail with accept errors",
-			"max_conns", o.cfg.MaxConns, "open_files_limit", limit)
-	}
-
 	srv, err := server.New(o.cfg)
 	if err != nil {
 		return serveStartErr(err, o)
@@ -143,16 +145,19 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	if o.cpuProf != "" {
 		f, err := os.Create(o.cpuProf)
 		if err != nil {
+			_ = srv.Close()
 			return usageErr("--cpuprofile: %v", err)
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = srv.Close()
 			return usageErr("--cpuprofile: %v", err)
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(c.OutOrStdout(), "chatbench serve: listening on %s (backend %s)\n", srv.URL(), o.backend)
-	o.cfg.Logger.Info("serving", "addr", srv.Addr(), "backend", o.backend, "max_conns", o.cfg.MaxConns, "open_files_limit", limit)
+	fmt.Fprintln(c.OutOrStdout(), serveline.Format(srv.URL(), o.backend))
+	o.cfg.Logger.Info("serving", "addr", srv.Addr(), "backend", o.backend, "max_conns", srv.MaxConns(),
+		"max_pending", o.cfg.MaxPending, "open_files_limit", srv.OpenFilesLimit())
 	if err := srv.Run(c.Context()); err != nil {
 		return failErr(err)
 	}
@@ -212,7 +217,8 @@ func serveStartErr(err error, o *serveOptions) error {
 		}
 	}
 	var te *server.TLSConfigError
-	if errors.As(err, &te) {
+	var ce *server.ConfigError
+	if errors.As(err, &te) || errors.As(err, &ce) {
 		return usageErr("%v", err)
 	}
 	var be *server.BackendError

@@ -519,7 +519,7 @@ func startEmbeddedServe(ctx context.Context, backend string, stderr io.Writer) (
 		return nil, failErr(fmt.Errorf("cannot find chatbench to start the server: %w", err))
 	}
 	child, err := loadgen.StartChild(ctx, exe, []string{"serve", "--addr", "127.0.0.1:0", "--max-conns", "0",
-		"--backend", backend, "--log-level", "warn"}, stderr)
+		"--backend", backend, "--log-level", "warn", "--max-msg-rate", "0"}, stderr)
 	if err != nil {
 		return nil, failErr(fmt.Errorf("starting the server: %w", err))
 	}

@@ -55,6 +55,16 @@ func TestSwarmBadInputIsExit2(t *testing.T) {
 		{[]string{"--out", os.TempDir()}, `is a directory, not a file`},
 		{[]string{"--hgrm", "/proc/version"}, `--hgrm: /proc/version`},
 		{[]string{"--metrics-url", "ftp://x/metrics"}, `--metrics-url "ftp://x/metrics": want http://host:port/metrics`},
+		{[]string{"--protocol", "xmpp"}, `unknown protocol "xmpp" (known: centrifuge, mqtt, socketio, stomp)`},
+		{[]string{"--protocol-opt", "topic=chat/{{room}}"}, `need a --protocol`},
+		{[]string{"--protocol", "raw", "--protocol-opt", "qos=1"}, `need a --protocol`},
+		{[]string{"--protocol", "mqtt", "--message", "hi {{probe}}"}, `--hello and --message are for the raw protocol`},
+		{[]string{"--protocol", "stomp", "--protocol-opt", "destinaton=/topic/a"}, `--protocol stomp: unknown option "destinaton" (known: login,`},
+		{[]string{"--protocol", "mqtt", "--protocol-opt", "topic="}, `--protocol mqtt: --protocol-opt topic="": empty`},
+		{[]string{"--protocol", "centrifuge", "--protocol-opt", "channel={{rom}}"}, `unknown placeholder {{rom}}`},
+		{[]string{"--protocol", "socketio", "--protocol-opt", "data={{probe}}"}, `not JSON once {{probe}} is in`},
+		{[]string{"--protocol", "mqtt", "--protocol-opt", "qos=2"}, `want a number from 0 to 1`},
+		{[]string{"--protocol", "stomp", "--protocol-opt", "body=no probe"}, `must contain {{probe}} once`},
 	} {
 		code, _, errOut := runCLI(append([]string{"swarm"}, tc.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {

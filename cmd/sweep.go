@@ -227,7 +227,7 @@ func sweepChildServe(exe, redisURL, amqpURL string) sweep.Starter {
 			return nil, err
 		}
 		for i := 0; i < n; i++ {
-			args := []string{"serve", "--addr", "127.0.0.1:0", "--backend", backend, "--log-level", "warn", "--slow-policy", "drop"}
+			args := []string{"serve", "--addr", "127.0.0.1:0", "--backend", backend, "--log-level", "warn", "--slow-policy", "drop", "--max-msg-rate", "0"}
 			switch backend {
 			case "redis":
 				args = append(args, "--redis-url", redisURL)

@@ -8,11 +8,12 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/chatbench/chatbench/internal/serveline"
 )
 
 // ChildServer is a `chatbench serve` started by swarm.
@@ -22,8 +23,6 @@ type ChildServer struct {
 	cmd     *exec.Cmd
 	done    chan error
 }
-
-var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
 
 // StartChild runs exe with args (e.g. os.Executable(), "serve", "--addr",
 // "127.0.0.1:0", "--max-conns", "0"), reads the address from its first stdout
@@ -68,8 +67,8 @@ func StartChild(ctx context.Context, exe string, args []string, stderr io.Writer
 	defer cancel()
 	select {
 	case line := <-lines:
-		m := listenLine.FindStringSubmatch(line)
-		if m == nil {
+		base, perr := serveline.Parse(line)
+		if perr != nil {
 			if line == "" { // exited: wait for it, then say why in its words
 				select {
 				case <-c.done:
@@ -81,7 +80,7 @@ func StartChild(ctx context.Context, exe string, args []string, stderr io.Writer
 			}
 			return fail(fmt.Errorf("serve did not print its address (first line %q)", strings.TrimSpace(line)))
 		}
-		c.BaseURL = strings.TrimSuffix(m[1], "/")
+		c.BaseURL = base
 	case <-startCtx.Done():
 		return fail(fmt.Errorf("serve did not start: %w", startCtx.Err()))
 	}

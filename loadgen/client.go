@@ -74,7 +74,7 @@ func (r *run) connect(ctx context.Context, i int) bool {
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	t0 := time.Now()
 	ws, err := wsclient.Dial(dctx, u, wsclient.DialOptions{Dialer: r.dialers[i%len(r.dialers)], Header: cfg.Header, ReadBuffer: cfg.ReadBuffer,
-		Compression: cfg.Compression, TLS: cfg.TLS, Limit: cfg.ReadLimit})
+		Compression: cfg.Compression, TLS: cfg.TLS, Limit: cfg.ReadLimit, Subprotocol: subprotocolOf(r.proto)})
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -88,6 +88,7 @@ func (r *run) connect(ctx context.Context, i int) bool {
 		ws.NetConn().Close()
 		if ctx.Err() == nil {
 			r.addConnErr(errKind(err))
+			r.addReason(errKind(err), err)
 		}
 		return false
 	}
@@ -119,7 +120,9 @@ func (r *run) read(c *client, rm int) {
 	err := c.ws.ReadLoop(onMessage)
 	c.leftAt.Store(r.members.change(c.id, rm, -1, r.t.now))
 	r.connected.Add(-1)
-	r.binary.Add(c.ws.Binary)
+	if _, raw := c.sess.(*rawSession); raw { // other protocols may speak binary (MQTT)
+		r.binary.Add(c.ws.Binary)
+	}
 	if r.closing.Load() || c.leaving.Load() {
 		return
 	}
@@ -136,6 +139,29 @@ func (r *run) read(c *client, rm int) {
 	}
 	r.mu.Lock()
 	r.discErrs[kind]++
+	r.mu.Unlock()
+	r.addReason(kind, err)
+}
+
+// addReason keeps the server's words for an error kind, the first seen: a
+// protocol's error (a refused login) or a close frame's reason.
+func (r *run) addReason(kind string, err error) {
+	var pe *ProtocolError
+	var ce *wsclient.CloseError
+	reason := ""
+	switch {
+	case errors.As(err, &pe):
+		reason = pe.Reason
+	case errors.As(err, &ce):
+		reason = ce.Reason
+	}
+	if reason == "" {
+		return
+	}
+	r.mu.Lock()
+	if _, ok := r.reasons[kind]; !ok {
+		r.reasons[kind] = reason
+	}
 	r.mu.Unlock()
 }
 

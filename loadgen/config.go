@@ -26,10 +26,10 @@ type Config struct {
 	URLs []string
 	// Clients is the number of sockets (-n).
 	Clients int
-	// Room sizes, one way of RoomSize (every room that big, the last
-	// smaller), Rooms (that many rooms of equal size), RoomWeights (rooms
-	// of each size holding a share of the users) or Zipf; none: one room
-	// of all clients (the blog's setup). Clients are assigned round-robin
+	// Room sizes: RoomWeights (rooms of each size holding a share of the
+	// users), else Zipf, else Rooms (that many rooms of equal size), else
+	// RoomSize (every room that big, the last smaller), else one room of
+	// all clients (the blog's setup): the first given wins. Clients are assigned round-robin
 	// over the rooms that still have room: with equal rooms client i is in
 	// room i%Rooms.
 	RoomSize    int
@@ -211,15 +211,6 @@ func (c *Config) complete() error {
 		return errors.New("duration must be more than 0; warmup, grace and settle not negative")
 	case c.Size < 0 || c.Ramp < 0 || c.Senders < 0 || c.RoomSize < 0 || c.Rooms < 0:
 		return errors.New("size, ramp, senders, room size and rooms must not be negative")
-	}
-	ways := 0
-	for _, set := range []bool{c.RoomSize > 0, c.Rooms > 0, len(c.RoomWeights) > 0, c.Zipf != nil} {
-		if set {
-			ways++
-		}
-	}
-	if ways > 1 {
-		return errors.New("room sizes: give one of room size, rooms, weighted room sizes or zipf")
 	}
 	if c.Talkers < 0 || c.Talkers > 1 {
 		return fmt.Errorf("talkers %g: want a share from 0 to 100%%", c.Talkers)

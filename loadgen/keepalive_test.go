@@ -91,7 +91,9 @@ func TestSilentServerIsCountedAsPingTimeout(t *testing.T) {
 // a live server that sends nothing (its own pings are an hour away), so a
 // quiet room is never mistaken for a dead server.
 func TestQuietButLiveServerKeepsItsSockets(t *testing.T) {
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", PingInterval: time.Hour})
+	scfg := server.DefaultConfig()
+	scfg.Addr, scfg.PingInterval = "127.0.0.1:0", time.Hour
+	srv, err := server.New(scfg)
 	if err != nil {
 		t.Fatal(err)
 	}

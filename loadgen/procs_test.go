@@ -36,7 +36,9 @@ func procsOptions(k int) loadgen.ProcsOptions {
 
 func startRefServer(t *testing.T) string {
 	t.Helper()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	scfg := server.DefaultConfig()
+	scfg.Addr = "127.0.0.1:0"
+	srv, err := server.New(scfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,15 @@ type Protocol interface {
 // A Protocol whose clients must send keepalives says how often by also
 // having Keepalive() time.Duration (the same as its sessions').
 
+// A Protocol whose servers want a WebSocket subprotocol (Sec-WebSocket-
+// Protocol: mqtt, v12.stomp) names it by also having Subprotocol() string.
+func subprotocolOf(p Protocol) string {
+	if sp, ok := p.(interface{ Subprotocol() string }); ok {
+		return sp.Subprotocol()
+	}
+	return ""
+}
+
 // Setup is what a Protocol needs to open one client's session.
 type Setup struct {
 	Conn   *wsclient.Conn

@@ -24,7 +24,9 @@ func TestReferenceServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration")
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	scfg := server.DefaultConfig()
+	scfg.Addr = "127.0.0.1:0"
+	srv, err := server.New(scfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +130,9 @@ func TestBlogServer(t *testing.T) {
 const fakeServeEnv = "LOADGEN_TEST_FAKE_SERVE"
 
 func fakeServe() {
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	scfg := server.DefaultConfig()
+	scfg.Addr = "127.0.0.1:0"
+	srv, err := server.New(scfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -175,7 +179,9 @@ func TestPingsAnswered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration")
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", PingInterval: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
+	scfg := server.DefaultConfig()
+	scfg.Addr, scfg.PingInterval, scfg.PingTimeout = "127.0.0.1:0", 50*time.Millisecond, 100*time.Millisecond
+	srv, err := server.New(scfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,9 +50,10 @@ type run struct {
 	// Clients the workload took out and put back (churn.go).
 	left, rejoined atomic.Int64
 
-	mu       sync.Mutex // guards connErrs, discErrs
+	mu       sync.Mutex // guards connErrs, discErrs, reasons
 	connErrs map[string]int64
 	discErrs map[string]int64
+	reasons  map[string]string // the server's words for a kind (first seen)
 }
 
 // Run executes one swarm run and returns its results, judged
@@ -117,6 +118,7 @@ func newRun(cfg Config) (*run, error) {
 		connectHist: newAtomicHist(),
 		connErrs:    map[string]int64{},
 		discErrs:    map[string]int64{},
+		reasons:     map[string]string{},
 		t:           newTracker(cfg.runID, cfg.origin),
 	}
 	var err error
@@ -381,6 +383,9 @@ func (r *run) collect(res *results.Result, s *schedule, steadyS float64) {
 	res.Errors.Connect = r.connErrs
 	if len(r.discErrs) > 0 {
 		res.Errors.Disconnect = r.discErrs
+	}
+	if len(r.reasons) > 0 {
+		res.Errors.Reasons = r.reasons
 	}
 	r.mu.Unlock()
 	res.Environment.Compression = r.compression.Load()

@@ -153,8 +153,10 @@ func TestDelayServerP50(t *testing.T) {
 	sm := res.Summary
 	t.Logf("p50 %.2f ms (send %.2f), p99 %.2f ms; sent %d expected %d delivered %d",
 		sm.LatencyMs.P50, sm.SendLatencyMs.P50, sm.LatencyMs.P99, sm.Sent, sm.Expected, sm.Delivered)
-	if sm.LatencyMs.P50 < 50 || sm.LatencyMs.P50 > 56 {
-		t.Errorf("p50 = %.2f ms, want 50..56 ms (server holds every message 50 ms)", sm.LatencyMs.P50)
+	// The hold is a floor whatever the machine; the ceiling holds without
+	// the race detector (make test checks it again without -race).
+	if ceiling := 56.0; sm.LatencyMs.P50 < 50 || (!raceEnabled && sm.LatencyMs.P50 > ceiling) {
+		t.Errorf("p50 = %.2f ms, want 50..%.0f ms (server holds every message 50 ms)", sm.LatencyMs.P50, ceiling)
 	}
 	if sm.Lost != 0 || sm.Expected != sm.Sent*20 || sm.Sent < 500 {
 		t.Errorf("sent %d expected %d lost %d, want ~600 sent, 20 receivers each, no loss", sm.Sent, sm.Expected, sm.Lost)
@@ -219,7 +221,7 @@ func TestHeldSenderShowsInDueLatency(t *testing.T) {
 	// Unaffected: far below the hold-up and the due-time p99. The bound is
 	// loose so that a busy machine (CI shares two cores between test
 	// packages) does not fail it; the hold-up itself is 1000 ms.
-	if sm.SendLatencyMs.P99 > 250 || sm.SendLatencyMs.P99 > sm.LatencyMs.P99/3 {
+	if !raceEnabled && (sm.SendLatencyMs.P99 > 250 || sm.SendLatencyMs.P99 > sm.LatencyMs.P99/3) {
 		t.Errorf("send-time latency p99 %.1f ms (due-time p99 %.1f ms), want it unaffected by the hold-up", sm.SendLatencyMs.P99, sm.LatencyMs.P99)
 	}
 	if sm.Lost != 0 {

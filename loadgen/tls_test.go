@@ -19,7 +19,9 @@ func startTLSRef(t *testing.T) (addr, cert string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", TLSCertFile: cert, TLSKeyFile: key})
+	scfg := server.DefaultConfig()
+	scfg.Addr, scfg.TLSCertFile, scfg.TLSKeyFile = "127.0.0.1:0", cert, key
+	srv, err := server.New(scfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func TestNodeSurvivesLosingRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := startServer(t, server.Config{Broker: b, Registry: reg})
+	ts := startServer(t, config(func(c *server.Config) { c.Broker, c.Registry = b, reg }))
 	a, z := ts.dial("room=r&user=a"), ts.dial("room=r&user=z")
 	ts.waitMembers("r", 2)
 	ready := func() (int, string) {

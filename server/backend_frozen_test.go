@@ -43,7 +43,7 @@ func TestFrozenBackendFlipsReadyz(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ts := startServer(t, server.Config{Broker: b, Registry: reg})
+			ts := startServer(t, config(func(c *server.Config) { c.Broker, c.Registry = b, reg }))
 			testFrozenBackend(t, ts, p)
 		})
 	}

@@ -33,15 +33,16 @@ func (d discardConn) WriteBuffers(v *net.Buffers) (int64, error) { return 0, nil
 // discardConn.
 func benchHub(b *testing.B, n int) (*Server, *room, *atomic.Int64) {
 	b.Helper()
-	cfg := Config{Addr: "x", SendQueue: 1 << 16}
-	cfg.setDefaults()
+	cfg := DefaultConfig()
+	// Writers write at once (no WriteDelay): the benchmark measures the
+	// fan-out path, not time spent waiting for a batch.
+	cfg.SendQueue, cfg.WriteDelay = 1<<16, 0
 	s := &Server{cfg: cfg, broker: broker.NewMemory(nil)}
 	s.m = newMetrics(nil)
 	s.hub = newHub(s.broker, s.m)
 	var written atomic.Int64
 	for range n {
-		c := &client{srv: s, roomName: "bench", user: "u"}
-		c.writeFn = c.writeLoop
+		c := newClient(s, "bench", "u")
 		c.wire = &wireWriter{conn: countingConn{discardConn{written: &written}}}
 		s.hub.join(c)
 	}

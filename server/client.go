@@ -1,10 +1,6 @@
 package server
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,24 +9,25 @@ import (
 	"github.com/coder/websocket"
 )
 
-// client is one WebSocket connection: a member of exactly one room.
+// client is one WebSocket connection: once named, a member of exactly one
+// room.
 //
-// Goroutines: one reader (readLoop) for the connection's lifetime, and a
-// writer (writeLoop) that exists only while frames are queued. Fan-out never
-// touches the socket: it calls enqueue, which appends under c.mu and starts
-// the writer if none runs.
+// Goroutines: one reader (readLoop, in reader.go) for the connection's
+// lifetime, and a writer (writeLoop) that exists only while frames are
+// queued. Fan-out never touches the socket: it calls enqueue, which appends
+// under c.mu and starts the writer if none runs.
 type client struct {
 	srv      *Server
 	conn     *websocket.Conn
 	wire     *wireWriter
 	roomName string
-	user     string
+	user     string // empty until named; written only by the reader
 
 	// writeFn is c.writeLoop as a func value made once: "go c.writeFn()"
 	// starts the writer without allocating a closure per start.
 	writeFn func()
 
-	// Owned by the hub (under the room's lock).
+	// Owned by the hub (under the room's lock); room is nil until joined.
 	room  *room
 	index int
 
@@ -51,38 +48,56 @@ type client struct {
 	closed    bool // no more frames are accepted
 
 	// reason is the first reason given for closing; later ones are ignored.
-	reason atomic.Pointer[string]
+	// Once it is set, nothing the client sends is broadcast.
+	reason atomic.Pointer[disconnect]
 
-	// limit is the chat-message token bucket (Config.MaxMsgRate); only
-	// readLoop uses it.
-	limit msgLimiter
+	// Token buckets for chat messages (Config.MaxMsgRate) and control
+	// frames (Config.MaxPingRate); only the reader uses them.
+	limit     msgLimiter
+	pingLimit msgLimiter
+	// sent counts the messages this client published lately: the hub reads
+	// it to find who floods a congested room (see findFlooder).
+	sent sendMeter
+	// nameTimer closes a connection that does not name itself in time
+	// (Config.NameTimeout); nil once named or when named by ?user=.
+	nameTimer *time.Timer
 }
 
+func newClient(s *Server, roomName, user string) *client {
+	c := &client{srv: s, roomName: roomName, user: user,
+		limit:     newMsgLimiter(s.cfg.MaxMsgRate, burstFor(s.cfg.MaxMsgRate, s.cfg.MaxMsgBurst)),
+		pingLimit: newMsgLimiter(s.cfg.MaxPingRate, burstFor(s.cfg.MaxPingRate, 0)),
+	}
+	c.writeFn = c.writeLoop
+	return c
+}
+
+// enqueueResult is what enqueue did with a frame.
+type enqueueResult int8
+
+const (
+	queued      enqueueResult = iota
+	queueClosed               // the client takes no more frames
+	queueFull                 // the send queue is full: the caller decides (see hub.overflow)
+)
+
 // enqueue queues a shared frame for the writer. It never blocks on the
-// socket. A full queue makes the client a slow consumer: per the slow policy
-// the frame is dropped, or the client is closed with 1008. It reports whether
-// the frame was queued.
-func (c *client) enqueue(frame []byte) bool {
-	m := c.srv.m
+// socket and never drops: a full queue is reported to the caller, who
+// applies the slow-consumer decision.
+func (c *client) enqueue(frame []byte) enqueueResult {
+	return c.enqueueUpTo(frame, c.srv.cfg.SendQueue)
+}
+
+// enqueueUpTo is enqueue with a queue of limit frames.
+func (c *client) enqueueUpTo(frame []byte, limit int) enqueueResult {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return false
+		return queueClosed
 	}
-	if len(c.queue) >= c.srv.cfg.SendQueue {
-		if c.srv.cfg.SlowPolicy == SlowDrop {
-			c.mu.Unlock()
-			m.droppedQueueFull.Inc()
-			return false
-		}
-		// Disconnect: stop accepting now, close in the background.
-		c.closed = true
-		dropped := len(c.queue) + 1
-		c.queue = nil // release the shared frames now; nothing is queued after closed
+	if len(c.queue) >= limit {
 		c.mu.Unlock()
-		m.droppedSlow.Add(float64(dropped))
-		c.closeAsync(discSlowConsumer, websocket.StatusPolicyViolation, "slow consumer")
-		return false
+		return queueFull
 	}
 	c.queue = append(c.queue, frame)
 	start := !c.writing
@@ -91,7 +106,36 @@ func (c *client) enqueue(frame []byte) bool {
 	if start {
 		go c.writeFn()
 	}
-	return true
+	return queued
+}
+
+// queueLen is how many frames wait for the writer.
+func (c *client) queueLen() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
+// slow applies the slow-consumer policy to a client whose queue was full
+// for one more frame: drop the frame, or stop accepting frames, release
+// those queued and close with 1008.
+func (c *client) slow() {
+	m := c.srv.m
+	if c.srv.cfg.SlowPolicy == SlowDrop {
+		m.droppedQueueFull.Inc()
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	dropped := len(c.queue) + 1
+	c.queue = nil // release the shared frames now; nothing is queued after closed
+	c.mu.Unlock()
+	m.droppedSlow.Add(float64(dropped))
+	c.closeAsync(discSlowConsumer)
 }
 
 // writeLoop drains the queue, one writev per batch of whatever is queued,
@@ -132,7 +176,7 @@ func (c *client) writeLoop() {
 		m.sentBytes.Add(float64(n))
 		if err != nil {
 			m.droppedWrite.Add(float64(frames))
-			c.closeAsync(discWriteError, websocket.StatusGoingAway, "")
+			c.closeAsync(discWriteError)
 			c.mu.Lock()
 			c.writing = false
 			c.mu.Unlock()
@@ -145,105 +189,39 @@ func (c *client) writeLoop() {
 	}
 }
 
-// closeAsync closes the connection in a goroutine of its own (the caller may
-// hold hub locks). The first reason wins. StatusGoingAway without a reason
-// after a write error closes without a handshake: the socket is unusable.
-func (c *client) closeAsync(reason string, code websocket.StatusCode, text string) {
-	r := reason
-	if !c.reason.CompareAndSwap(nil, &r) {
+// closeAsync closes the connection for reason d in a goroutine of its own
+// (the caller may hold hub locks). The first reason wins. An abrupt
+// disconnect closes the socket without waiting for the close handshake,
+// after a best-effort close frame when it has a code.
+func (c *client) closeAsync(d *disconnect) {
+	if !c.closing(d) {
 		return
 	}
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
 	go func() {
-		switch reason {
-		case discWriteError, discPingTimeout:
+		if d.abrupt {
+			if d.code != 0 {
+				_ = c.wire.writeClose(d.code, d.text)
+			}
 			_ = c.conn.CloseNow()
-		default:
-			_ = c.conn.Close(code, text)
+			return
 		}
+		_ = c.conn.Close(d.code, d.text)
 	}()
 }
 
-// readLoop reads the client's frames until the connection ends, then
-// removes the client from its room. It runs in a goroutine of its own (not
-// the HTTP handler's, whose stack is deep) so an idle connection costs a
-// small stack.
-func (c *client) readLoop() {
-	s := c.srv
-	defer s.clientDone(c)
-	// Allocated on the first message: idle connections never need it.
-	var buf *bytes.Buffer
-	for {
-		typ, r, err := c.conn.Reader(context.Background())
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
-		now := time.Now().UnixNano()
-		c.lastRead.Store(now)
-		if buf == nil {
-			buf = bytes.NewBuffer(make([]byte, 0, 256))
-		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
-			c.readFailed(err)
-			return
-		}
-		if int64(buf.Len()) > s.cfg.MaxMessageBytes {
-			// The library lets one byte past its limit through.
-			c.closeAsync(discTooBig, websocket.StatusMessageTooBig, "message too big")
-			continue
-		}
-		if typ != websocket.MessageText {
-			c.closeAsync(discInvalid, websocket.StatusUnsupportedData, "binary frames are not supported: send text")
-			continue // read until the close handshake completes
-		}
-		msg := buf.Bytes()
-		if !validText(msg) {
-			c.closeAsync(discInvalid, websocket.StatusInvalidFramePayloadData, "text frame is not valid UTF-8")
-			continue
-		}
-		if c.user == "" {
-			// The blog's protocol: the first frame is the user name.
-			name := string(bytes.TrimSpace(msg))
-			if name == "" || len(name) > s.cfg.MaxUserBytes {
-				c.closeAsync(discPolicyMessage, websocket.StatusPolicyViolation, "first frame must be a user name of 1 to MaxUserBytes bytes")
-				continue
-			}
-			c.user = name
-			continue
-		}
-		if !c.limit.allow(now) {
-			s.m.rejectedRateLimit.Inc()
-			if s.cfg.RateLimitPolicy == RateLimitClose {
-				c.closeAsync(discRateLimit, websocket.StatusPolicyViolation, "message rate limit exceeded")
-			}
-			continue
-		}
-		s.publish(c, msg)
-		if buf.Cap() > 64<<10 {
-			buf = nil // don't pin a large buffer
-		}
+// closing records d as the reason the connection closes, if it is the
+// first, and stops the queue from taking frames. It reports whether d was
+// the first: only the first closes.
+func (c *client) closing(d *disconnect) bool {
+	if !c.reason.CompareAndSwap(nil, d) {
+		return false
 	}
-}
-
-// readFailed records why the read side ended, unless a reason was set by
-// whoever closed the connection first.
-func (c *client) readFailed(err error) {
-	reason := discReadError
-	switch {
-	case errors.Is(err, websocket.ErrMessageTooBig):
-		reason = discTooBig
-	case websocket.CloseStatus(err) != -1, errors.Is(err, io.EOF):
-		reason = discClientClose
-	}
-	r := reason
-	c.reason.CompareAndSwap(nil, &r)
 	c.mu.Lock()
 	c.closed = true
-	c.queue = nil
 	c.mu.Unlock()
-	_ = c.conn.CloseNow()
+	return true
 }
+
+// forceClose closes the socket under the WebSocket library, ending a close
+// handshake in progress at once (shutdown past its timeout).
+func (c *client) forceClose() { _ = c.wire.raw.Close() }

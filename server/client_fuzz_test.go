@@ -28,7 +28,7 @@ func FuzzClientFrames(f *testing.F) {
 	f.Add(bytes.Repeat([]byte("n"), 129), []byte("hi"))
 	f.Add([]byte("dave"), bytes.Repeat([]byte("m"), 16385))
 	f.Add([]byte("eve"), []byte("cb1.run.1.2.3.s4 \x00 \u2028 😀"))
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", MaxMessageBytes: 16 << 10, MaxUserBytes: 128})
+	srv, err := server.New(config(func(c *server.Config) { c.Addr, c.MaxMessageBytes, c.MaxUserBytes = "127.0.0.1:0", 16<<10, 128 }))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func FuzzClientFrames(f *testing.F) {
 		}
 		defer c.CloseNow()
 		c.SetReadLimit(1 << 20)
-		// expectClose reads until the server closes and checks the code.
+		// expectClose reads the server's close and checks its code.
 		expectClose := func(what string, want websocket.StatusCode) {
 			t.Helper()
 			_, b, err := c.Read(ctx)

@@ -16,40 +16,62 @@ import (
 const (
 	// SlowDisconnect closes a client whose send queue is full with 1008
 	// ("slow consumer"): the others keep their pace, the slow one reconnects.
+	// When the room as a whole is congested by one member's flood, the
+	// flooder is closed instead (see hub.full).
 	SlowDisconnect = "disconnect"
 	// SlowDrop drops messages for a client whose send queue is full and
 	// keeps the connection: lossy but connected.
 	SlowDrop = "drop"
 )
 
-// Config configures a Server. The zero value of a field means its default.
+// MaxConnsAuto as Config.MaxConns derives the cap from the process's
+// open-files limit: the limit less FDReserve and MaxPending.
+const MaxConnsAuto = -1
+
+// Config configures a Server. Start from DefaultConfig: New takes every
+// field literally, so a zero means zero (no limit, never, none) where the
+// field's comment says so, and is refused where it could mean nothing.
 type Config struct {
 	// Addr is the TCP address to listen on, e.g. "127.0.0.1:8080"; port 0
 	// picks a free port (see Server.Addr).
 	Addr string
 
 	// TLSCertFile and TLSKeyFile (PEM), when both are set, make the server
-	// speak https and wss instead of http and ws. Default: plain TCP.
+	// speak https and wss instead of http and ws. Empty: plain TCP.
 	TLSCertFile string
 	TLSKeyFile  string
 
-	// Broker carries messages between nodes. Default: a memory broker of
-	// its own (one node).
+	// Broker carries messages between nodes. nil: a memory broker of its
+	// own (one node).
 	Broker broker.Broker
-	// NodeID identifies this node to the broker; default: random.
+	// NodeID identifies this node to the broker; empty: random.
 	NodeID string
 
-	// MaxMessageBytes is the largest text frame a client may send; a larger
-	// one closes the connection with 1009. Default 16 KiB.
+	// MaxMessageBytes is the largest text frame a client may send (1 byte
+	// to 64 MiB); a larger one closes the connection with 1009.
 	MaxMessageBytes int64
-	// MaxUserBytes is the longest user name. Default 128.
+	// MaxUserBytes is the longest user name (at least 1).
 	MaxUserBytes int
-	// MaxConns caps open WebSocket connections; upgrades past it get HTTP
-	// 503. 0 means no cap beyond the process's open-files limit.
-	MaxConns int
 
-	// SendQueue is how many frames may wait for one client's socket. Past
-	// it the client is a slow consumer (see SlowPolicy). Default 256.
+	// MaxConns caps open WebSocket connections; upgrades past it get HTTP
+	// 503. A connection counts once it is upgraded. MaxConnsAuto: the
+	// open-files limit less FDReserve and MaxPending; 0: no cap. An
+	// explicit cap must fit in the open-files limit with FDReserve and
+	// MaxPending beside it.
+	MaxConns int
+	// FDReserve is how many open files are kept back from the open-files
+	// limit for the listener, the broker and the process itself.
+	FDReserve int
+	// MaxPending bounds the connections that are not WebSockets (yet):
+	// requests being read, plain HTTP (/metrics, the page), keep-alive
+	// connections between requests. When all are taken, the listener
+	// waits; a connection pending longer than a second is then closed to
+	// make room (oldest first), so a slow or stalled client cannot starve
+	// the others or the open-files limit. At least 1.
+	MaxPending int
+
+	// SendQueue is how many frames may wait for one client's socket (at
+	// least 1). Past it the client is a slow consumer (see SlowPolicy).
 	//
 	// Memory bound: frames are shared between receivers (a queue slot is a
 	// 24-byte slice header pointing at a frame encoded once per message),
@@ -61,28 +83,32 @@ type Config struct {
 	// (two queue arrays per client: the batch its blocked writer holds and
 	// the queue behind it; 8 KiB for that writer goroutine's stack). The
 	// frames queued are at most the last few SendQueue messages of each
-	// room, shared by all its members. Measured with 1,000 non-reading
-	// clients, SendQueue 64 and 1 KB messages: +5.8 MB RSS against a bound
-	// of 11.5 MB (TestManySlowConsumersStayWithinTheSendQueueBound). Bytes
-	// already handed to the kernel sit in socket buffers (on loopback up to
-	// about 1.5 MB per socket), kernel memory that is not the process's RSS.
+	// room, shared by all its members. Bytes already handed to the kernel
+	// sit in socket buffers, kernel memory that is not the process's RSS.
+	// While a flooder is being closed (see SlowDisconnect), the members of
+	// its room may queue up to twice SendQueue.
 	SendQueue int
-	// SlowPolicy is SlowDisconnect (default) or SlowDrop.
+	// SlowPolicy is SlowDisconnect or SlowDrop.
 	SlowPolicy string
 	// MaxMsgRate limits each connection to this many chat messages per
 	// second (a token bucket per connection, see MaxMsgBurst); past it the
-	// RateLimitPolicy applies. 0 (the default): no limit.
+	// RateLimitPolicy applies. 0: no limit.
 	MaxMsgRate float64
 	// MaxMsgBurst is how many messages a connection may send at once
-	// before MaxMsgRate applies. Default: MaxMsgRate rounded up (one
-	// second's worth), at least 1.
+	// before MaxMsgRate applies (at most 1,000,000). 0: one second's worth
+	// of MaxMsgRate, rounded up.
 	MaxMsgBurst int
-	// RateLimitPolicy is RateLimitDrop (default: excess messages are
-	// dropped and counted) or RateLimitClose (close with 1008).
+	// RateLimitPolicy is RateLimitDrop (excess messages are dropped and
+	// counted) or RateLimitClose (close with 1008).
 	RateLimitPolicy string
+	// MaxPingRate limits the control frames (pings and pongs) one
+	// connection may send per second, with one second's worth at once; a
+	// connection past it is closed with 1008. 0: no limit.
+	MaxPingRate float64
 
-	// WriteTimeout bounds one write to a client socket; a client that does
-	// not take its bytes in time is disconnected. Default 10s.
+	// WriteTimeout bounds one write to a client socket, and the writing of
+	// a plain HTTP response; a client that does not take its bytes in time
+	// is disconnected. Must be positive.
 	WriteTimeout time.Duration
 
 	// WriteDelay holds the writer of a busy connection, one whose last
@@ -93,12 +119,13 @@ type Config struct {
 	// The kernel's cost per write is most of a delivery's cost, so on busy
 	// sockets this trades up to WriteDelay of latency for CPU; on a
 	// CPU-bound node it lowers latency as well. 0 writes at once, always.
-	// The serve command defaults to 10ms.
 	WriteDelay time.Duration
 
 	// PingInterval is how long a connection may be silent before the
 	// server pings it; PingTimeout how long it then has to answer (any
-	// frame counts) before it is dropped as half-open. Defaults 25s and 10s.
+	// frame counts) before it is dropped as half-open. PingInterval 0:
+	// never ping (half-open peers are then never noticed); otherwise
+	// PingTimeout must be positive.
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 
@@ -111,103 +138,171 @@ type Config struct {
 	// "Authorization: Bearer <token>"; otherwise the upgrade gets 401.
 	Token string
 
-	// ShutdownTimeout bounds the close handshakes at shutdown; connections
-	// still open after it are dropped. Default 10s.
+	// ShutdownTimeout bounds shutdown: the close handshakes and the plain
+	// HTTP requests in flight get this long, then every connection still
+	// open, upgraded or not, is closed. 0: close them at once.
 	ShutdownTimeout time.Duration
-	// ReadHeaderTimeout bounds reading an HTTP request's headers
-	// (slowloris). Default 10s.
+	// ReadHeaderTimeout bounds reading an HTTP request (slowloris); the
+	// server's routes take no request body. Must be positive.
 	ReadHeaderTimeout time.Duration
+	// NameTimeout bounds the wait for the first frame (the user name) of a
+	// connection that came without ?user=; it is closed with 1008 after
+	// it. Until it is named it is in no room and receives nothing. Must be
+	// positive.
+	NameTimeout time.Duration
 
-	// TrimMemoryAfter: when the connection count has grown by more than
-	// 10% and then held still this long, run a GC and return freed memory
-	// to the OS (see trimMemory). 0 disables it. The serve command sets 1s.
+	// TrimMemoryAfter: when the connection count has grown or shrunk by
+	// more than 10% and then held still this long, run a GC and return
+	// freed memory to the OS (see trimMemory). 0: never.
 	TrimMemoryAfter time.Duration
 
 	// Registry is where the server registers its metrics, served on
-	// /metrics. Default: a NewRegistry of its own.
+	// /metrics. nil: a NewRegistry of its own.
 	Registry *prometheus.Registry
 
-	// Logger receives the server's logs. Default: discard.
+	// Logger receives the server's logs. nil: discard.
 	Logger *slog.Logger
 }
 
-func (c *Config) setDefaults() {
-	if c.MaxMessageBytes == 0 {
-		c.MaxMessageBytes = 16 << 10
-	}
-	if c.MaxUserBytes == 0 {
-		c.MaxUserBytes = 128
-	}
-	if c.SendQueue == 0 {
-		c.SendQueue = 256
-	}
-	if c.SlowPolicy == "" {
-		c.SlowPolicy = SlowDisconnect
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
-	if c.MaxMsgBurst == 0 && c.MaxMsgRate > 0 {
-		c.MaxMsgBurst = max(1, int(math.Ceil(c.MaxMsgRate)))
-	}
-	if c.RateLimitPolicy == "" {
-		c.RateLimitPolicy = RateLimitDrop
-	}
-	if c.PingInterval == 0 {
-		c.PingInterval = 25 * time.Second
-	}
-	if c.PingTimeout == 0 {
-		c.PingTimeout = 10 * time.Second
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 10 * time.Second
-	}
-	if c.ReadHeaderTimeout == 0 {
-		c.ReadHeaderTimeout = 10 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+// DefaultConfig is the one source of the server's defaults: `chatbench
+// serve` binds its flags to it, so a library user who starts from it gets
+// the same server.
+//
+// MaxMsgRate is on: one connection at rate L costs L deliveries a second to
+// every member of its room. 50/s is the largest rate at which, measured, a
+// member sending at the limit left the other members' latency where it was
+// (docs/serve.md has the measurement; twice that raised it several-fold),
+// and it is well above what a person or the blog's busiest user (10/s)
+// sends.
+func DefaultConfig() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		MaxMessageBytes:   16 << 10,
+		MaxUserBytes:      128,
+		MaxConns:          MaxConnsAuto,
+		FDReserve:         64,
+		MaxPending:        256,
+		SendQueue:         256,
+		SlowPolicy:        SlowDisconnect,
+		MaxMsgRate:        50,
+		RateLimitPolicy:   RateLimitDrop,
+		MaxPingRate:       10,
+		WriteTimeout:      10 * time.Second,
+		WriteDelay:        10 * time.Millisecond,
+		PingInterval:      25 * time.Second,
+		PingTimeout:       10 * time.Second,
+		ShutdownTimeout:   10 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second,
+		NameTimeout:       10 * time.Second,
+		TrimMemoryAfter:   time.Second,
 	}
 }
 
-// Validate reports the first invalid setting, in words a user can act on.
+// Bounds of settings whose larger values would overflow or could not be
+// meant.
+const (
+	maxMessageBytesLimit = 64 << 20
+	maxBurst             = 1_000_000
+)
+
+// ConfigError is a setting New refuses, in words a user can act on.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return e.Msg }
+
+func configErr(format string, args ...any) error {
+	return &ConfigError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate reports the first invalid setting as a *ConfigError. The limits
+// that depend on the open-files limit (MaxConns, FDReserve, MaxPending) are
+// checked further by New, which reads it.
 func (c *Config) Validate() error {
 	if c.Addr == "" {
-		return fmt.Errorf("listen address is empty: give host:port, e.g. 127.0.0.1:8080")
+		return configErr("listen address is empty: give host:port, e.g. 127.0.0.1:8080")
 	}
-	if c.MaxMessageBytes < 1 {
-		return fmt.Errorf("max message size %d must be at least 1 byte", c.MaxMessageBytes)
+	if err := c.validateSizes(); err != nil {
+		return err
 	}
-	if c.MaxConns < 0 {
-		return fmt.Errorf("max connections %d must be 0 (no cap) or more", c.MaxConns)
+	if err := c.validateRates(); err != nil {
+		return err
 	}
-	if c.SendQueue < 1 {
-		return fmt.Errorf("send queue %d must be at least 1 frame", c.SendQueue)
-	}
-	if c.SlowPolicy != SlowDisconnect && c.SlowPolicy != SlowDrop {
-		return fmt.Errorf("slow policy %q is not one of %q, %q", c.SlowPolicy, SlowDisconnect, SlowDrop)
-	}
-	if c.MaxMsgRate < 0 || math.IsNaN(c.MaxMsgRate) || math.IsInf(c.MaxMsgRate, 0) {
-		return fmt.Errorf("max message rate %v must be 0 (no limit) or a positive number per second", c.MaxMsgRate)
-	}
-	if c.MaxMsgBurst < 0 {
-		return fmt.Errorf("max message burst %d must not be negative", c.MaxMsgBurst)
-	}
-	if c.RateLimitPolicy != RateLimitDrop && c.RateLimitPolicy != RateLimitClose {
-		return fmt.Errorf("rate limit policy %q is not one of %q, %q", c.RateLimitPolicy, RateLimitDrop, RateLimitClose)
-	}
-	for name, d := range map[string]time.Duration{
-		"write timeout": c.WriteTimeout, "write delay": c.WriteDelay, "ping interval": c.PingInterval, "ping timeout": c.PingTimeout,
-		"shutdown timeout": c.ShutdownTimeout, "read header timeout": c.ReadHeaderTimeout,
-	} {
-		if d < 0 {
-			return fmt.Errorf("%s %v must not be negative", name, d)
-		}
+	if err := c.validateDurations(); err != nil {
+		return err
 	}
 	for _, p := range c.AllowOrigins {
 		if _, err := path.Match(strings.ToLower(p), ""); err != nil {
-			return fmt.Errorf("origin pattern %q is malformed: %w", p, err)
+			return configErr("origin pattern %q is malformed: %v", p, err)
 		}
 	}
 	return nil
+}
+
+func (c *Config) validateSizes() error {
+	switch {
+	case c.MaxMessageBytes < 1 || c.MaxMessageBytes > maxMessageBytesLimit:
+		return configErr("max message size %d must be 1 byte to 64 MiB (%d)", c.MaxMessageBytes, maxMessageBytesLimit)
+	case c.MaxUserBytes < 1:
+		return configErr("max user name size %d must be at least 1 byte", c.MaxUserBytes)
+	case c.MaxConns < MaxConnsAuto:
+		return configErr("max connections %d must be %d (from the open-files limit), 0 (no cap) or more", c.MaxConns, MaxConnsAuto)
+	case c.FDReserve < 0:
+		return configErr("fd reserve %d must not be negative", c.FDReserve)
+	case c.MaxPending < 1:
+		return configErr("max pending connections %d must be at least 1", c.MaxPending)
+	case c.SendQueue < 1:
+		return configErr("send queue %d must be at least 1 frame", c.SendQueue)
+	case c.SlowPolicy != SlowDisconnect && c.SlowPolicy != SlowDrop:
+		return configErr("slow policy %q is not one of %q, %q", c.SlowPolicy, SlowDisconnect, SlowDrop)
+	}
+	return nil
+}
+
+func (c *Config) validateRates() error {
+	for name, r := range map[string]float64{"max message rate": c.MaxMsgRate, "max ping rate": c.MaxPingRate} {
+		if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+			return configErr("%s %v must be 0 (no limit) or a positive number per second", name, r)
+		}
+	}
+	if c.MaxMsgBurst < 0 || c.MaxMsgBurst > maxBurst {
+		return configErr("max message burst %d must be 0 (one second's worth) to %d", c.MaxMsgBurst, maxBurst)
+	}
+	if c.RateLimitPolicy != RateLimitDrop && c.RateLimitPolicy != RateLimitClose {
+		return configErr("rate limit policy %q is not one of %q, %q", c.RateLimitPolicy, RateLimitDrop, RateLimitClose)
+	}
+	return nil
+}
+
+func (c *Config) validateDurations() error {
+	for _, d := range []struct {
+		name     string
+		v        time.Duration
+		positive bool // zero would mean "unbounded": refused
+	}{
+		{"write timeout", c.WriteTimeout, true},
+		{"write delay", c.WriteDelay, false},
+		{"ping interval", c.PingInterval, false},
+		{"ping timeout", c.PingTimeout, c.PingInterval > 0},
+		{"shutdown timeout", c.ShutdownTimeout, false},
+		{"read header timeout", c.ReadHeaderTimeout, true},
+		{"name timeout", c.NameTimeout, true},
+		{"trim memory after", c.TrimMemoryAfter, false},
+	} {
+		switch {
+		case d.v < 0:
+			return configErr("%s %v must not be negative", d.name, d.v)
+		case d.v == 0 && d.positive:
+			return configErr("%s must be positive: 0 would leave it unbounded", d.name)
+		}
+	}
+	return nil
+}
+
+// burstFor is a token bucket's burst: the configured one, or one second's
+// worth of rate (at least 1).
+func burstFor(rate float64, burst int) int {
+	if burst > 0 {
+		return burst
+	}
+	return max(1, int(math.Ceil(min(rate, maxBurst))))
 }

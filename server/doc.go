@@ -14,10 +14,18 @@
 //     per-connection writer goroutine, started on demand and gone when the
 //     queue is empty, drains the queue with one writev syscall per batch. A
 //     member whose queue is full is a slow consumer: it is disconnected with
-//     1008 or its messages are dropped (Config.SlowPolicy), and counted.
+//     1008 or its messages are dropped (Config.SlowPolicy), and counted;
+//     unless one member floods the room, which is then closed instead
+//     (flood.go).
 //   - Stay lean when idle. An idle connection holds one reader goroutine and
 //     small read/write buffers of its own instead of net/http's 4 KiB hijack
 //     buffers; it has no writer goroutine until something is queued.
+//
+// Every stage of a connection is bounded (pending.go, upgrade.go,
+// reader.go, lifecycle.go): connections that are not WebSockets yet share a
+// budget of their own, no request body is taken, a socket without a name
+// gets a deadline, each connection's messages and pings are rate-limited,
+// and shutdown ends within its timeout whatever clients hold.
 //
 // Rooms live in a sharded hub, so broadcasts to different rooms never contend.
 // Messages between nodes travel through a broker.Broker (memory, redis,

@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/binary"
 	"unicode/utf8"
+
+	"github.com/coder/websocket"
 )
 
 // maxFrameHeader is the largest server-to-client WebSocket frame header:
@@ -106,6 +108,15 @@ func appendJSONString[S string | []byte](buf []byte, s S) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+// closeFrame is a server close frame (unmasked) with code and text (at most
+// 123 bytes, as every text in the disconnect table is).
+func closeFrame(code websocket.StatusCode, text string) []byte {
+	f := make([]byte, 4, 4+len(text))
+	f[0], f[1] = finBit|opClose, byte(2+len(text))
+	binary.BigEndian.PutUint16(f[2:], uint16(code))
+	return append(f, text...)
 }
 
 // validText reports whether b may be carried in a text frame.

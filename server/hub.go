@@ -32,6 +32,8 @@ type room struct {
 	name    string
 	mu      sync.RWMutex
 	members []*client
+
+	flood floodVerdict // who, if anyone, floods the room (see overflow)
 }
 
 func newHub(b broker.Broker, m *metrics) *hub {
@@ -104,16 +106,19 @@ func (h *hub) broadcast(roomName string, frame []byte) int {
 	if r == nil {
 		return 0
 	}
-	queued := 0
+	n := 0
 	r.mu.RLock()
 	for _, c := range r.members {
-		if c.enqueue(frame) {
-			queued++
+		switch c.enqueue(frame) {
+		case queued:
+			n++
+		case queueFull:
+			r.overflow(c, frame)
 		}
 	}
 	r.mu.RUnlock()
 	h.m.broadcastSeconds.Observe(time.Since(start).Seconds())
-	return queued
+	return n
 }
 
 // clients appends every local client to dst and returns it. The snapshot is

@@ -43,7 +43,7 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	if _, _, err := rlimit.Raise(); err != nil {
 		b.Fatal(err)
 	}
-	cs := startChildServer(b, server.Config{PingInterval: time.Hour, TrimMemoryAfter: trimAfter()})
+	cs := startChildServer(b, config(func(c *server.Config) { c.PingInterval, c.TrimMemoryAfter = time.Hour, trimAfter() }))
 	addr := cs.addr
 
 	// Baseline: one connection made and closed, so the HTTP and WebSocket
@@ -56,6 +56,22 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	waitConnections(b, cs, 0)
 	rss0, heap0, stack0 := cs.rssKB(b), cs.metric(b, "go_memstats_heap_inuse_bytes"), cs.metric(b, "go_memstats_stack_inuse_bytes")
 
+	conns := openIdle(b, addr, n)
+	defer closeAll(conns)
+	waitConnections(b, cs, n)
+	// Let the server's runtime settle (GC, scavenger) as a long-running
+	// server would.
+	time.Sleep(3 * time.Second)
+	rss1, heap1, stack1 := cs.rssKB(b), cs.metric(b, "go_memstats_heap_inuse_bytes"), cs.metric(b, "go_memstats_stack_inuse_bytes")
+	b.ReportMetric(float64(rss1-rss0)/float64(n), "KB/conn")
+	b.ReportMetric((heap1-heap0)/1024/float64(n), "heapKB/conn")
+	b.ReportMetric((stack1-stack0)/1024/float64(n), "stackKB/conn")
+	b.Logf("%d idle connections: server RSS %d -> %d KB, heap in use %.0f -> %.0f KB", n, rss0, rss1, heap0/1024, heap1/1024)
+}
+
+// openIdle opens n WebSockets to addr (64 at a time) in 100 rooms.
+func openIdle(t testing.TB, addr string, n int) []*websocket.Conn {
+	t.Helper()
 	conns := make([]*websocket.Conn, n)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -79,29 +95,23 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.CloseNow()
-			}
-		}
-	}()
 	if dialErr != nil {
-		b.Fatalf("dial: %v", dialErr)
+		closeAll(conns)
+		t.Fatalf("dial: %v", dialErr)
 	}
-	waitConnections(b, cs, n)
-	// Let the server's runtime settle (GC, scavenger) as a long-running
-	// server would.
-	time.Sleep(3 * time.Second)
-	rss1, heap1, stack1 := cs.rssKB(b), cs.metric(b, "go_memstats_heap_inuse_bytes"), cs.metric(b, "go_memstats_stack_inuse_bytes")
-	b.ReportMetric(float64(rss1-rss0)/float64(n), "KB/conn")
-	b.ReportMetric((heap1-heap0)/1024/float64(n), "heapKB/conn")
-	b.ReportMetric((stack1-stack0)/1024/float64(n), "stackKB/conn")
-	b.Logf("%d idle connections: server RSS %d -> %d KB, heap in use %.0f -> %.0f KB", n, rss0, rss1, heap0/1024, heap1/1024)
+	return conns
+}
+
+func closeAll(conns []*websocket.Conn) {
+	for _, c := range conns {
+		if c != nil {
+			c.CloseNow()
+		}
+	}
 }
 
 // waitConnections waits (bounded) until the child server has n connections.
-func waitConnections(b *testing.B, cs *childServer, n int) {
+func waitConnections(b testing.TB, cs *childServer, n int) {
 	b.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for int(cs.metric(b, "chatbench_connections")) != n {

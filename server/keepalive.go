@@ -29,10 +29,12 @@ func (s *Server) keepalive(ctx context.Context) {
 			idle := now - c.lastRead.Load()
 			switch {
 			case idle >= interval+timeout:
-				c.closeAsync(discPingTimeout, 1001, "")
+				c.closeAsync(discPingTimeout)
 			case idle >= interval && now-c.lastPing.Load() >= interval:
 				c.lastPing.Store(now)
-				c.enqueue(pingFrame)
+				if c.enqueue(pingFrame) == queueFull {
+					c.slow()
+				}
 			}
 		}
 		clear(snapshot)

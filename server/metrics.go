@@ -14,18 +14,10 @@ const (
 	rejectUnauthorized = "unauthorized"
 	rejectBadRequest   = "bad_request"
 	rejectShutdown     = "shutting_down"
+	rejectBody         = "request_body" // any route: requests carry no body
 
-	// chatbench_disconnects_total{reason}
-	discClientClose   = "client_close"
-	discReadError     = "read_error"
-	discTooBig        = "message_too_big"
-	discInvalid       = "invalid_message"
-	discSlowConsumer  = "slow_consumer"
-	discWriteError    = "write_error"
-	discPingTimeout   = "ping_timeout"
-	discShutdown      = "shutdown"
-	discPolicyMessage = "policy"
-	discRateLimit     = "rate_limit" // --rate-limit-policy close
+	// chatbench_disconnects_total{reason}: the labels of the disconnect
+	// table (disconnect.go).
 
 	// chatbench_messages_rejected_total{reason}
 	rejectMsgRateLimit = "rate_limit" // over --max-msg-rate
@@ -34,6 +26,7 @@ const (
 	dropQueueFull    = "queue_full"    // --slow-policy drop: the newest message is dropped
 	dropSlowConsumer = "slow_consumer" // --slow-policy disconnect: the message that overflowed and what was queued
 	dropWriteError   = "write_error"   // queued frames discarded when a write failed
+	dropFlood        = "flood"         // --slow-policy disconnect: the frame that overflowed a member while another flooded the room
 )
 
 // metrics are the server's Prometheus metrics. Counters on the hot path are
@@ -54,10 +47,12 @@ type metrics struct {
 	msgsRejected     *prometheus.CounterVec
 	broadcastSeconds prometheus.Histogram
 	batchFrames      prometheus.Histogram
+	pendingEvicted   prometheus.Counter
+	pendingFull      prometheus.Counter
 
 	// Pre-resolved children of the vectors used on hot paths.
-	droppedQueueFull, droppedSlow, droppedWrite prometheus.Counter
-	rejectedRateLimit                           prometheus.Counter
+	droppedQueueFull, droppedSlow, droppedWrite, droppedFlood prometheus.Counter
+	rejectedRateLimit                                         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -69,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "chatbench_connections_accepted_total", Help: "WebSocket connections accepted (upgrade completed).",
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "chatbench_connections_rejected_total", Help: "WebSocket upgrade requests refused, by reason.",
+			Name: "chatbench_connections_rejected_total", Help: "WebSocket upgrade requests refused, by reason; request_body: requests of any route refused for carrying a body.",
 		}, []string{"reason"}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatbench_disconnects_total", Help: "WebSocket connections closed, by reason.",
@@ -111,24 +106,32 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Frames written to a socket by one writev system call.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10), // 1 .. 512
 		}),
+		pendingEvicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatbench_pending_evicted_total", Help: "Connections not (yet) WebSockets closed after a second or more to make room when --max-pending was reached.",
+		}),
+		pendingFull: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatbench_pending_full_total", Help: "Accepts that found --max-pending connections pending and had to wait or evict one.",
+		}),
 	}
 	m.droppedQueueFull = m.dropped.WithLabelValues(dropQueueFull)
 	m.droppedSlow = m.dropped.WithLabelValues(dropSlowConsumer)
 	m.droppedWrite = m.dropped.WithLabelValues(dropWriteError)
+	m.droppedFlood = m.dropped.WithLabelValues(dropFlood)
 	m.rejectedRateLimit = m.msgsRejected.WithLabelValues(rejectMsgRateLimit)
 	// Every reason exists from the start at 0, so rate() and increase()
 	// see a reason's first event (deploy/grafana's panels, alerts).
-	for _, r := range []string{discClientClose, discReadError, discTooBig, discInvalid, discSlowConsumer,
-		discWriteError, discPingTimeout, discShutdown, discPolicyMessage, discRateLimit} {
-		m.disconnects.WithLabelValues(r)
+	for _, d := range []*disconnect{discClientClose, discReadError, discTooBig, discBinary, discBadUTF8, discBadName,
+		discNameTimeout, discRateLimit, discPingFlood, discFlood, discSlowConsumer, discWriteError, discPingTimeout,
+		discShutdown, discMaxConns} {
+		m.disconnects.WithLabelValues(d.label)
 	}
-	for _, r := range []string{rejectMaxConns, rejectOrigin, rejectUnauthorized, rejectBadRequest, rejectShutdown} {
+	for _, r := range []string{rejectMaxConns, rejectOrigin, rejectUnauthorized, rejectBadRequest, rejectShutdown, rejectBody} {
 		m.rejected.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.accepted, m.rejected, m.disconnects, m.rooms,
 			m.received, m.receivedBytes, m.remote, m.deliveries, m.sentBytes, m.dropped,
-			m.publishErrors, m.msgsRejected, m.broadcastSeconds, m.batchFrames)
+			m.publishErrors, m.msgsRejected, m.broadcastSeconds, m.batchFrames, m.pendingEvicted, m.pendingFull)
 	}
 	return m
 }

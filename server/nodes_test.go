@@ -69,9 +69,9 @@ func TestNodesShareRoomsThroughTheBackend(t *testing.T) {
 			newBroker := bf.make(t)
 			room := fmt.Sprintf("nodes-%s-%s", bf.name, t.Name())
 			nodes := []*testServer{
-				startServer(t, server.Config{Broker: newBroker()}),
-				startServer(t, server.Config{Broker: newBroker()}),
-				startServer(t, server.Config{Broker: newBroker()}),
+				startServer(t, config(func(c *server.Config) { c.Broker = newBroker() })),
+				startServer(t, config(func(c *server.Config) { c.Broker = newBroker() })),
+				startServer(t, config(func(c *server.Config) { c.Broker = newBroker() })),
 			}
 			var members []*member
 			for i, n := range nodes {

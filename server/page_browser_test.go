@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbench/chatbench/server"
 	"github.com/chatbench/chatbench/server/browsertest"
 	"github.com/chromedp/chromedp"
 )
@@ -23,7 +22,7 @@ func TestChatPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
 	}
-	ts := startServer(t, server.Config{})
+	ts := startServer(t, config(nil))
 	browser := newBrowser(t)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbench/chatbench/server"
 	"github.com/chromedp/chromedp"
 )
 
@@ -16,7 +15,7 @@ func TestChatPageOverHTTPSUsesWSS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
 	}
-	ts, _ := startTLSServer(t, server.Config{})
+	ts, _ := startTLSServer(t, config(nil))
 	// The test's certificate is self-signed: tell Chromium to accept it.
 	browser := newBrowser(t, chromedp.Flag("ignore-certificate-errors", true))
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)

@@ -60,6 +60,15 @@ func startServer(t *testing.T, cfg server.Config) *testServer {
 	return &testServer{Server: srv, t: t, base: "http://" + srv.Addr(), stop: stop}
 }
 
+// config is server.DefaultConfig changed by set (nil: the defaults).
+func config(set func(c *server.Config)) server.Config {
+	c := server.DefaultConfig()
+	if set != nil {
+		set(&c)
+	}
+	return c
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -95,7 +104,13 @@ func (ts *testServer) waitMembers(room string, n int) {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitForWithin(t, what, 10*time.Second, cond)
+}
+
+// waitForWithin is waitFor with its own bound.
+func waitForWithin(t *testing.T, what string, bound time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -198,7 +213,7 @@ func labelsMatch(m *dto.Metric, kv []string) bool {
 }
 
 func TestBroadcastReachesEveryMemberOfTheRoomAndNobodyElse(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := startServer(t, config(nil))
 	a1, a2, a3 := ts.dial("room=a&user=ann"), ts.dial("room=a&user=bob"), ts.dial("room=a&user=cy")
 	b1 := ts.dial("room=b&user=dee")
 	ts.waitMembers("a", 3)
@@ -220,23 +235,29 @@ func TestBroadcastReachesEveryMemberOfTheRoomAndNobodyElse(t *testing.T) {
 }
 
 func TestDefaultRoomAndFirstFrameUserName(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := startServer(t, config(nil))
 	c := ts.dial("") // no room, no user: room "chat", first frame names the user
 	other := ts.dial("user=zed")
-	ts.waitMembers("chat", 2)
+	ts.waitMembers("chat", 1) // the unnamed socket is in no room yet
+	send(t, other, "before the name")
+	if got := readMsg(t, other); got.Message != "before the name" {
+		t.Fatalf("got %+v", got)
+	}
 	send(t, c, "  alice \n")
 	send(t, c, "hi all")
 	want := chatMsg{User: "alice", Room: "chat", Message: "hi all"}
 	if got := readMsg(t, other); got != want {
 		t.Fatalf("got %+v, want %+v (the first frame must be taken as the user name)", got, want)
 	}
+	// The first thing the named socket reads is its own message: what the
+	// room said before it was named never reached it.
 	if got := readMsg(t, c); got != want {
 		t.Fatalf("sender got %+v, want its own message", got)
 	}
 }
 
 func TestOversizedFrameClosesWith1009(t *testing.T) {
-	ts := startServer(t, server.Config{MaxMessageBytes: 1000})
+	ts := startServer(t, config(func(c *server.Config) { c.MaxMessageBytes = 1000 }))
 	ok := ts.dial("user=ok")
 	big := ts.dial("user=big")
 	ts.waitMembers("chat", 2)
@@ -260,7 +281,7 @@ func TestOversizedFrameClosesWith1009(t *testing.T) {
 }
 
 func TestBinaryAndInvalidUTF8FramesAreRefused(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := startServer(t, config(nil))
 	bin := ts.dial("user=b")
 	ctx := context.Background()
 	if err := bin.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3}); err != nil {
@@ -282,7 +303,9 @@ func TestBinaryAndInvalidUTF8FramesAreRefused(t *testing.T) {
 // off with 1008 while every other member gets every message.
 func TestSlowConsumerIsCutOffAndOthersGetEverything(t *testing.T) {
 	const queue, messages, size = 8, 200, 60 << 10
-	ts := startServer(t, server.Config{SendQueue: queue, MaxMessageBytes: 64 << 10, WriteTimeout: 30 * time.Second})
+	ts := startServer(t, config(func(c *server.Config) {
+		c.SendQueue, c.MaxMessageBytes, c.WriteTimeout, c.MaxMsgRate = queue, 64<<10, 30*time.Second, 0
+	}))
 
 	// The slow client: a tiny receive buffer, and nobody reads it.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -346,7 +369,9 @@ func TestSlowConsumerIsCutOffAndOthersGetEverything(t *testing.T) {
 }
 
 func TestSlowPolicyDropKeepsTheConnection(t *testing.T) {
-	ts := startServer(t, server.Config{SendQueue: 4, SlowPolicy: server.SlowDrop, MaxMessageBytes: 64 << 10})
+	ts := startServer(t, config(func(c *server.Config) {
+		c.SendQueue, c.SlowPolicy, c.MaxMessageBytes, c.MaxMsgRate = 4, server.SlowDrop, 64<<10, 0
+	}))
 	slow := ts.dial("user=slow")
 	sender := ts.dial("user=s")
 	ts.waitMembers("chat", 2)
@@ -375,7 +400,7 @@ func TestSlowPolicyDropKeepsTheConnection(t *testing.T) {
 }
 
 func TestOriginCheck(t *testing.T) {
-	ts := startServer(t, server.Config{AllowOrigins: []string{"*.trusted.test", "https://pinned.test"}})
+	ts := startServer(t, config(func(c *server.Config) { c.AllowOrigins = []string{"*.trusted.test", "https://pinned.test"} }))
 	cases := []struct {
 		origin string
 		want   int
@@ -412,7 +437,7 @@ func TestOriginCheck(t *testing.T) {
 }
 
 func TestToken(t *testing.T) {
-	ts := startServer(t, server.Config{Token: "s3cret"})
+	ts := startServer(t, config(func(c *server.Config) { c.Token = "s3cret" }))
 	try := func(query string, h http.Header) int {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -440,9 +465,10 @@ func TestToken(t *testing.T) {
 }
 
 func TestMaxConnsRefusesBeforeUpgrade(t *testing.T) {
-	ts := startServer(t, server.Config{MaxConns: 2})
+	ts := startServer(t, config(func(c *server.Config) { c.MaxConns = 2 }))
 	ts.dial("user=a")
 	ts.dial("user=b")
+	ts.waitMembers("chat", 2) // counted once upgraded: after the client saw its 101
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, resp, err := websocket.Dial(ctx, ts.wsURL("user=c"), nil)
@@ -455,7 +481,7 @@ func TestMaxConnsRefusesBeforeUpgrade(t *testing.T) {
 }
 
 func TestGracefulShutdownClosesEverySocketWith1001(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := startServer(t, config(nil))
 	conns := []*websocket.Conn{ts.dial("user=a"), ts.dial("user=b&room=x"), ts.dial("user=c")}
 	ts.waitMembers("chat", 2)
 	ts.waitMembers("x", 1)
@@ -479,7 +505,7 @@ func TestGracefulShutdownClosesEverySocketWith1001(t *testing.T) {
 func TestHalfOpenPeerIsDroppedAfterPingTimeout(t *testing.T) {
 	// A timeout long enough that the reading client's pongs are never late,
 	// even on a loaded machine.
-	ts := startServer(t, server.Config{PingInterval: 200 * time.Millisecond, PingTimeout: time.Second})
+	ts := startServer(t, config(func(c *server.Config) { c.PingInterval, c.PingTimeout = 200*time.Millisecond, time.Second }))
 	// alive reads, so its library answers pings; mute never reads, so its
 	// pongs never go out: to the server it is a half-open peer.
 	alive := ts.dial("user=alive")
@@ -504,7 +530,7 @@ func TestHalfOpenPeerIsDroppedAfterPingTimeout(t *testing.T) {
 }
 
 func TestPagesHealthReadyAndLintedMetrics(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := startServer(t, config(nil))
 	get := func(path string) (int, string) {
 		resp, err := http.Get(ts.base + path)
 		if err != nil {
@@ -567,7 +593,7 @@ func TestPagesHealthReadyAndLintedMetrics(t *testing.T) {
 // A client may send its first frame in the same packet as its handshake;
 // those bytes sit in net/http's buffer at hijack time and must not be lost.
 func TestFrameSentWithTheHandshakeIsKept(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := startServer(t, config(nil))
 	watcher := ts.dial("user=w")
 	ts.waitMembers("chat", 1)
 	nc, err := net.Dial("tcp", strings.TrimPrefix(ts.base, "http://"))
@@ -591,7 +617,7 @@ func TestFrameSentWithTheHandshakeIsKept(t *testing.T) {
 // its frames batched into one write.
 func TestWriteDelayBatchesBusySocketsOnly(t *testing.T) {
 	const delay = 300 * time.Millisecond
-	ts := startServer(t, server.Config{WriteDelay: delay})
+	ts := startServer(t, config(func(c *server.Config) { c.WriteDelay = delay }))
 	c := ts.dial("user=a")
 	ts.waitMembers("chat", 1)
 
@@ -618,7 +644,9 @@ func TestWriteDelayBatchesBusySocketsOnly(t *testing.T) {
 // A client that stops taking bytes is cut off by the write timeout even when
 // its queue never fills (a large --send-queue), and the others carry on.
 func TestWriteTimeoutDropsAStuckClient(t *testing.T) {
-	ts := startServer(t, server.Config{SendQueue: 1 << 20, WriteTimeout: 300 * time.Millisecond, MaxMessageBytes: 64 << 10})
+	ts := startServer(t, config(func(c *server.Config) {
+		c.SendQueue, c.WriteTimeout, c.MaxMessageBytes, c.MaxMsgRate = 1<<20, 300*time.Millisecond, 64<<10, 0
+	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	smallBuf := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {

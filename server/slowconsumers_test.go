@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -35,8 +34,9 @@ func TestManySlowConsumersStayWithinTheSendQueueBound(t *testing.T) {
 		rate      = 200  // messages per second, for messages/rate seconds
 		pad       = 1000 // bytes of message text besides the timestamp
 	)
-	cs := startChildServer(t, server.Config{SendQueue: sendQueue, SlowPolicy: server.SlowDrop,
-		WriteTimeout: time.Minute, WriteDelay: 10 * time.Millisecond, PingInterval: time.Hour})
+	cs := startChildServer(t, config(func(c *server.Config) {
+		c.SendQueue, c.SlowPolicy, c.WriteTimeout, c.WriteDelay, c.PingInterval, c.MaxMsgRate = sendQueue, server.SlowDrop, time.Minute, 10*time.Millisecond, time.Hour, 0
+	}))
 
 	// Non-readers with a small receive buffer and a small MSS, so that
 	// the kernel buffers on both ends fill after a few frames and the
@@ -55,10 +55,8 @@ func TestManySlowConsumersStayWithinTheSendQueueBound(t *testing.T) {
 		nc := rawUpgrade(t, d, cs.addr, fmt.Sprintf("room=slow&user=s%d", i))
 		t.Cleanup(func() { nc.Close() })
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	// Readers; one of them sends a timestamp every 1/rate.
-	rc := startRealClients(t, ctx, cs.addr, "slow", readers, time.Second/rate, pad)
+	rc := startRealClients(t, cs.addr, "slow", readers, 1, time.Second/rate, pad)
 	// startRealClients began sending at once; the baseline is the server
 	// with every socket open, before queues fill. Measure it right away.
 	g0, rss0, heap0 := cs.metric(t, "go_goroutines"), cs.gcRSSKB(t), cs.metric(t, "go_memstats_heap_inuse_bytes")
@@ -68,8 +66,7 @@ func TestManySlowConsumersStayWithinTheSendQueueBound(t *testing.T) {
 	}
 	rss1, heap1, g1 := cs.rssKB(t), cs.metric(t, "go_memstats_heap_inuse_bytes"), cs.metric(t, "go_goroutines")
 	dropped := cs.metric(t, `chatbench_dropped_total{reason="queue_full"}`)
-	rc.check(t, cancel, raceSlowdown*time.Second)
-	sent := rc.sent.Load()
+	sent := checkRoom(t, rc, raceSlowdown*time.Second).Sent
 	frame := int64(len(`{"user":"real0","room":"slow","message":"1234567890123456789."}`) + pad + 4)
 	bound := int64(slow)*(2*sendQueue*24+8<<10) + sent*frame
 	unbounded := int64(slow) * sent * 24

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/server"
+	"github.com/chatbench/chatbench/server/wstest"
 	"github.com/coder/websocket"
 )
 
@@ -134,127 +135,42 @@ func (cs *childServer) settledGoroutines(t testing.TB, limit float64, within tim
 	}
 }
 
-// realClients is a room of n readers, one of which sends a timestamped
-// message every period; each records its latencies and counts.
-type realClients struct {
-	conns []*websocket.Conn
-	mu    sync.Mutex
-	lat   []time.Duration
-	got   []atomic.Int64
-	sent  atomic.Int64
-	wg    sync.WaitGroup
-	errs  atomic.Int64
-	// stopSend ends the sender; sendDone is closed when it has.
-	stopSend, sendDone chan struct{}
+// startRealClients joins n real clients to room (see wstest.Room); they are
+// closed at the end of the test.
+func startRealClients(t *testing.T, addr, room string, n, senders int, period time.Duration, pad int) *wstest.Room {
+	t.Helper()
+	r, err := wstest.JoinRoom(context.Background(), fmt.Sprintf("ws://%s/ws?room=%s", addr, room), n, senders, period, pad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
 }
 
-func startRealClients(t *testing.T, ctx context.Context, addr, room string, n int, period time.Duration, pad int) *realClients {
+// checkRoom stops the real clients, verifies every member got every
+// message and that their p99 latency is under p99Bound, and returns what
+// they measured.
+func checkRoom(t *testing.T, r *wstest.Room, p99Bound time.Duration) wstest.RoomResult {
 	t.Helper()
-	rc := &realClients{got: make([]atomic.Int64, n), stopSend: make(chan struct{}), sendDone: make(chan struct{})}
-	padding := "." + strings.Repeat("x", pad)
-	for i := range n {
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		c, _, err := websocket.Dial(dctx, fmt.Sprintf("ws://%s/ws?room=%s&user=real%d", addr, room, i), nil)
-		cancel()
-		if err != nil {
-			t.Fatalf("real client %d: %v", i, err)
-		}
-		t.Cleanup(func() { c.CloseNow() })
-		rc.conns = append(rc.conns, c)
-	}
-	for i, c := range rc.conns {
-		rc.wg.Add(1)
-		go func() {
-			defer rc.wg.Done()
-			for {
-				_, b, err := c.Read(ctx)
-				if err != nil {
-					if ctx.Err() == nil {
-						rc.errs.Add(1)
-					}
-					return
-				}
-				var m chatMsg
-				if json.Unmarshal(b, &m) != nil {
-					continue
-				}
-				ts, _, _ := strings.Cut(m.Message, ".")
-				ns, err := strconv.ParseInt(ts, 10, 64)
-				if err != nil {
-					continue
-				}
-				rc.got[i].Add(1)
-				rc.mu.Lock()
-				rc.lat = append(rc.lat, time.Since(time.Unix(0, ns)))
-				rc.mu.Unlock()
-			}
-		}()
-	}
-	go func() {
-		defer close(rc.sendDone)
-		tick := time.NewTicker(period)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-rc.stopSend:
-				return
-			case <-tick.C:
-			}
-			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := rc.conns[0].Write(wctx, websocket.MessageText, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+padding))
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					rc.errs.Add(1)
-				}
-				return
-			}
-			rc.sent.Add(1)
-		}
-	}()
-	return rc
-}
-
-// check stops the clients and verifies every member got every message.
-func (rc *realClients) check(t *testing.T, cancel context.CancelFunc, p99Bound time.Duration) {
-	t.Helper()
-	// Stop sending, let the last messages arrive, then stop reading.
-	close(rc.stopSend)
-	<-rc.sendDone
-	sent := rc.sent.Load()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		all := true
-		for i := range rc.got {
-			all = all && rc.got[i].Load() >= sent
-		}
-		if all {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	rc.wg.Wait()
-	for i := range rc.got {
-		if got := rc.got[i].Load(); got != sent {
-			t.Errorf("real client %d got %d of %d messages", i, got, sent)
+	res := r.Stop()
+	for i, got := range res.Got {
+		if got != res.Sent {
+			t.Errorf("real client %d got %d of %d messages", i, got, res.Sent)
 		}
 	}
-	if n := rc.errs.Load(); n != 0 {
-		t.Errorf("%d real clients failed", n)
+	if res.Errors != 0 {
+		t.Errorf("%d real clients failed", res.Errors)
 	}
-	slices.Sort(rc.lat)
-	if len(rc.lat) == 0 {
+	if len(res.Latencies) == 0 {
 		t.Fatal("no message delivered to the real clients")
 	}
-	p99 := rc.lat[len(rc.lat)*99/100]
-	t.Logf("real clients: %d messages × %d members, latency p50 %v p99 %v max %v", sent, len(rc.got),
-		rc.lat[len(rc.lat)/2].Round(time.Microsecond), p99.Round(time.Microsecond), rc.lat[len(rc.lat)-1].Round(time.Microsecond))
+	p99 := res.P(0.99)
+	t.Logf("real clients: %d messages × %d members, latency p50 %v p99 %v max %v", res.Sent, len(res.Got),
+		res.P(0.5).Round(time.Microsecond), p99.Round(time.Microsecond), res.P(1).Round(time.Microsecond))
 	if p99 >= p99Bound {
 		t.Errorf("real clients' p99 %v, want < %v", p99, p99Bound)
 	}
+	return res
 }
 
 // TestConnectionStormOfMalformedUpgrades: 4,000 malformed upgrade requests
@@ -276,7 +192,7 @@ func TestConnectionStormOfMalformedUpgrades(t *testing.T) {
 		goroutineSlop = 5
 		rssSlopKB     = 16 << 10
 	)
-	cs := startChildServer(t, server.Config{ReadHeaderTimeout: headerTimeout, PingInterval: time.Hour})
+	cs := startChildServer(t, config(func(c *server.Config) { c.ReadHeaderTimeout, c.PingInterval = headerTimeout, time.Hour }))
 	// Baseline: the server warmed by one connection, before any client.
 	warm, _, err := websocket.Dial(context.Background(), "ws://"+cs.addr+"/ws?user=warm", nil)
 	if err != nil {
@@ -285,9 +201,7 @@ func TestConnectionStormOfMalformedUpgrades(t *testing.T) {
 	warm.Close(websocket.StatusNormalClosure, "")
 	g0 := cs.settledGoroutines(t, 0, 300*time.Millisecond)
 	rss0 := cs.gcRSSKB(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	real := startRealClients(t, ctx, cs.addr, "real", 5, 20*time.Millisecond, 0)
+	real := startRealClients(t, cs.addr, "real", 5, 1, 20*time.Millisecond, 0)
 	// The storm's peak, sampled while it runs.
 	var peak atomic.Int64
 	stopPeak := make(chan struct{})
@@ -403,7 +317,7 @@ func TestConnectionStormOfMalformedUpgrades(t *testing.T) {
 	close(stopPeak)
 	<-peakDone
 	close(slowCut)
-	real.check(t, cancel, raceSlowdown*250*time.Millisecond)
+	checkRoom(t, real, raceSlowdown*250*time.Millisecond)
 
 	for kind := range kinds {
 		for status, n := range statuses[kind] {

@@ -59,7 +59,12 @@ func dialTLS(t *testing.T, ts *testServer, hc *http.Client, query string) *webso
 // TLS write (frames intact and in order, from 10 bytes to over a chunk), a
 // plain-http request refused, a client without the CA refused.
 func TestTLSServesHTTPSAndWSS(t *testing.T) {
-	ts, hc := startTLSServer(t, server.Config{MaxMessageBytes: 256 << 10, WriteDelay: 20 * time.Millisecond})
+	// One sender bursts 300 messages while the test reads one receiver at
+	// a time: queues deep enough to hold the burst (with 256, a 20 ms write
+	// delay let the unread one overflow now and then).
+	ts, hc := startTLSServer(t, config(func(c *server.Config) {
+		c.MaxMessageBytes, c.WriteDelay, c.MaxMsgRate, c.SendQueue = 256<<10, 20*time.Millisecond, 0, 1024
+	}))
 	resp, err := hc.Get(ts.base + "/healthz")
 	if err != nil {
 		t.Fatalf("GET /healthz over https: %v", err)
@@ -132,7 +137,7 @@ func TestTLSConfigErrors(t *testing.T) {
 		{dir + "/missing.pem", key, "missing.pem"},
 		{key, cert, "certificate"}, // swapped
 	} {
-		_, err := server.New(server.Config{Addr: "127.0.0.1:0", TLSCertFile: tc.cert, TLSKeyFile: tc.key})
+		_, err := server.New(config(func(c *server.Config) { c.Addr, c.TLSCertFile, c.TLSKeyFile = "127.0.0.1:0", tc.cert, tc.key }))
 		var te *server.TLSConfigError
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &te) {
 			t.Errorf("cert %q key %q: %v, want a TLSConfigError with %q", tc.cert, tc.key, err, tc.want)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
 )
 
 // Buffer sizes of an accepted connection. net/http hands a hijacked
@@ -34,6 +38,7 @@ var errCloseSent = errors.New("close frame already sent")
 // frames never interleave.
 type wireWriter struct {
 	conn    net.Conn
+	raw     net.Conn // the socket under conn (under TLS), for a close that cannot wait
 	timeout time.Duration
 
 	// coalesce: conn has no writev (TLS), batches are copied into one
@@ -48,14 +53,37 @@ type wireWriter struct {
 
 // Write is the library's path to the socket (control frames, already
 // complete: the library flushes its small buffer once per frame).
+//
+// The library answers a peer's close frame by echoing its code and reason;
+// a reason that is not valid UTF-8 (RFC 6455 7.1.6) is not echoed: the
+// answer is then 1007 without a reason.
 func (w *wireWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(p) > 0 && p[0]&opcodeOf == opClose {
 		w.closeSent = true
+		if len(p) > 4 && !utf8.Valid(p[4:]) {
+			w.armDeadline()
+			_, err := w.conn.Write(closeFrame(1007, ""))
+			return len(p), err
+		}
 	}
 	w.armDeadline()
 	return w.conn.Write(p)
+}
+
+// writeClose writes a close frame (code, text) unless one was sent: for a
+// close that does not wait for the peer's answer.
+func (w *wireWriter) writeClose(code websocket.StatusCode, text string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closeSent {
+		return errCloseSent
+	}
+	w.closeSent = true
+	w.armDeadline()
+	_, err := w.conn.Write(closeFrame(code, text))
+	return err
 }
 
 // writeBatch writes complete frames with one writev system call (more when
@@ -114,6 +142,17 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("hijack: %w", err)
 	}
+	// A hijacked connection has left the pending budget (its ConnState
+	// hook released it): unwrap it, so that a plain TCP socket is a
+	// *net.TCPConn again and batches go out with writev.
+	if pc, ok := conn.(*pendingConn); ok {
+		pc.p.release(pc)
+		conn = pc.Conn
+	}
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
 	// Bytes the client sent right after its request (pipelined frames) are
 	// already in net/http's buffer: keep them ahead of the socket. The
 	// library re-wraps the returned conn for reading, so the bytes must
@@ -127,7 +166,7 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 		rc = &earlyConn{Conn: conn, early: early}
 	}
-	h.wire = &wireWriter{conn: conn, timeout: h.writeTimeout, coalesce: needsCoalescing(conn)}
+	h.wire = &wireWriter{conn: conn, raw: raw, timeout: h.writeTimeout, coalesce: needsCoalescing(conn)}
 	return rc, bufio.NewReadWriter(
 		bufio.NewReaderSize(rc, connReadBufferSize),
 		bufio.NewWriterSize(h.wire, connWriteBufferSize),

@@ -19,7 +19,9 @@ func inProcess(t *testing.T) Starter {
 	return func(ctx context.Context, backend string, nodes int) ([]Node, error) {
 		var out []Node
 		for i := 0; i < nodes; i++ {
-			srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+			cfg := server.DefaultConfig()
+			cfg.Addr = "127.0.0.1:0"
+			srv, err := server.New(cfg)
 			if err != nil {
 				return nil, err
 			}

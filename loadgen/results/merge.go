@@ -171,6 +171,14 @@ func (e *Errors) add(o Errors) {
 	addCounts(&e.Connect, o.Connect)
 	addCounts(&e.Disconnect, o.Disconnect)
 	addCounts(&e.Frames, o.Frames)
+	for k, v := range o.Reasons {
+		if _, ok := e.Reasons[k]; !ok {
+			if e.Reasons == nil {
+				e.Reasons = map[string]string{}
+			}
+			e.Reasons[k] = v
+		}
+	}
 	e.Run = append(e.Run, o.Run...)
 }
 

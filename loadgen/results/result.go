@@ -254,5 +254,8 @@ type Errors struct {
 	// should send: "binary" frames (their probes still count) and
 	// "bad_probe", text that starts like a probe but does not parse.
 	Frames map[string]int64 `json:"frames,omitempty"`
-	Run    []string         `json:"run"`
+	// Reasons is the server's own words for a connect or disconnect kind
+	// (a protocol's error, a close frame's reason): the first seen of each.
+	Reasons map[string]string `json:"reasons,omitempty"`
+	Run     []string          `json:"run"`
 }

@@ -3,6 +3,8 @@ package results
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +26,9 @@ func WriteSummary(w io.Writer, r *Result) error {
 		s.Connected, s.ConnectErrors, kindCounts(r.Errors.Connect), s.Disconnected, kindCounts(r.Errors.Disconnect), s.ConnectMs.P50, s.ConnectMs.P99)
 	if s.Left > 0 {
 		p("\tchurn: %d left, %d came back\n", s.Left, s.Rejoined)
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Errors.Reasons)) {
+		p("\t%s: %s\n", k, r.Errors.Reasons[k])
 	}
 	if len(r.Errors.Frames) > 0 {
 		p("\tunexpected frames from the server%s\n", kindCounts(r.Errors.Frames))

@@ -345,7 +345,11 @@ func (c *Conn) answerClose(payload []byte) error {
 	} else {
 		_ = c.writeControl(opClose, p[:], time.Now().Add(time.Second))
 	}
-	return &CloseError{Code: code}
+	ce := &CloseError{Code: code}
+	if len(payload) > 2 {
+		ce.Reason = string(payload[2:])
+	}
+	return ce
 }
 
 // buildFrame puts a final, masked frame header in front of the payload

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -33,6 +34,9 @@ type DialOptions struct {
 	TLS *tls.Config
 	// Limit is Conn.Limit.
 	Limit int64
+	// Subprotocol is offered in Sec-WebSocket-Protocol (e.g. "mqtt",
+	// "v12.stomp") for servers that require one; "": none.
+	Subprotocol string
 }
 
 // Dial opens a TCP connection (for wss://, TLS on it), performs the
@@ -84,6 +88,9 @@ func handshake(nc net.Conn, u *url.URL, o DialOptions) (*Conn, error) {
 	if o.Compression {
 		sb.WriteString("Sec-WebSocket-Extensions: " + deflateOffer + "\r\n")
 	}
+	if o.Subprotocol != "" {
+		sb.WriteString("Sec-WebSocket-Protocol: " + o.Subprotocol + "\r\n")
+	}
 	for k, vs := range o.Header {
 		for _, v := range vs {
 			sb.WriteString(k)
@@ -107,6 +114,11 @@ func handshake(nc net.Conn, u *url.URL, o DialOptions) (*Conn, error) {
 	sum := sha1.Sum([]byte(key + wsGUID))
 	if resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
 		return nil, errors.New("websocket upgrade: bad Sec-WebSocket-Accept")
+	}
+	// RFC 6455 4.1: a subprotocol the client did not offer fails the
+	// connection (a server may also choose none).
+	if sp := resp.Header.Get("Sec-WebSocket-Protocol"); sp != "" && sp != o.Subprotocol {
+		return nil, fmt.Errorf("websocket upgrade: server chose subprotocol %q, offered %q", sp, o.Subprotocol)
 	}
 	c := &Conn{nc: nc, buf: make([]byte, max(o.ReadBuffer, 64))}
 	if c.Compression, err = checkDeflateResponse(resp.Header.Get("Sec-WebSocket-Extensions")); err != nil {

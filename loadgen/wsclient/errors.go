@@ -59,8 +59,12 @@ func (e *ProtocolError) closeCode() uint16 {
 	return 1002
 }
 
-// CloseError is a close frame received from the server.
-type CloseError struct{ Code int }
+// CloseError is a close frame received from the server, with the reason
+// it gave (protocols such as Centrifuge's put theirs there).
+type CloseError struct {
+	Code   int
+	Reason string
+}
 
 func (e *CloseError) Error() string { return fmt.Sprintf("closed by server with status %d", e.Code) }
 

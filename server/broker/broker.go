@@ -74,3 +74,7 @@ type Broker interface {
 	// call more than once.
 	Close() error
 }
+
+// Backends are the --backend values chatbench ships: memory (one node, this
+// package's Bus), redis (redisbroker) and rabbitmq (rabbitmq).
+var Backends = []string{"memory", "redis", "rabbitmq"}

@@ -27,7 +27,7 @@ func (s *session) Apply(ctx context.Context, want map[string]struct{}) error {
 }
 
 func (s *session) unsubscribe(ctx context.Context, want map[string]struct{}) error {
-	gone := map[string][]string{} // shard -> channels
+	gone := map[string][]string{} // subscriber -> channels
 	for room, key := range s.subbed {
 		if _, ok := want[room]; !ok {
 			gone[key] = append(gone[key], s.t.cfg.Prefix+room)
@@ -35,7 +35,7 @@ func (s *session) unsubscribe(ctx context.Context, want map[string]struct{}) err
 		}
 	}
 	for key, chans := range gone {
-		ps := s.shards[key].ps
+		ps := s.subscribers[key].ps
 		for len(chans) > 0 {
 			n := min(len(chans), subscribeBatch)
 			var err error
@@ -58,9 +58,9 @@ func (s *session) subscribe(ctx context.Context, add []string) error {
 	if s.t.cluster != nil {
 		for _, room := range add {
 			ch := s.t.cfg.Prefix + room
-			key, err := s.shardFor(ctx, ch)
+			key, err := s.subscriberFor(ctx, ch)
 			if err == nil {
-				err = s.shards[key].ps.SSubscribe(ctx, ch)
+				err = s.subscribers[key].ps.SSubscribe(ctx, ch)
 			}
 			if err != nil {
 				return err
@@ -69,7 +69,7 @@ func (s *session) subscribe(ctx context.Context, add []string) error {
 		}
 		return nil
 	}
-	ps := s.shards[""].ps
+	ps := s.subscribers[""].ps
 	for len(add) > 0 {
 		n := min(len(add), subscribeBatch)
 		chans := make([]string, n)

@@ -65,17 +65,17 @@ func (t *transport) Close() error { return t.client.Close() }
 // session is one generation of subscriber connections: one for a single
 // server, one per master for a cluster.
 type session struct {
-	t      *transport
-	sink   *brokerkit.Sink
-	ctx    context.Context // cancelled by close: ends the readers
-	cancel context.CancelFunc
-	shards map[string]*shard // by master address ("" for a single server)
-	subbed map[string]string // room -> shard key
-	wg     sync.WaitGroup
+	t           *transport
+	sink        *brokerkit.Sink
+	ctx         context.Context // cancelled by close: ends the readers
+	cancel      context.CancelFunc
+	subscribers map[string]*subscriber // by master address ("" for a single server)
+	subbed      map[string]string      // room -> subscriber key
+	wg          sync.WaitGroup
 }
 
-// shard is one subscriber connection.
-type shard struct {
+// subscriber is one subscriber connection (one per master on a cluster: sharded channels live on their master).
+type subscriber struct {
 	ps   *redis.PubSub
 	live brokerkit.Liveness // what the reader read last: any reply is a sign of life
 }
@@ -89,9 +89,9 @@ func (t *transport) Dial(ctx context.Context, sink *brokerkit.Sink) (brokerkit.S
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{t: t, sink: sink, ctx: sctx, cancel: cancel,
-		shards: map[string]*shard{}, subbed: map[string]string{}}
+		subscribers: map[string]*subscriber{}, subbed: map[string]string{}}
 	if t.single != nil {
-		if _, err := s.shardFor(ctx, ""); err != nil {
+		if _, err := s.subscriberFor(ctx, ""); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -99,9 +99,9 @@ func (t *transport) Dial(ctx context.Context, sink *brokerkit.Sink) (brokerkit.S
 	return s, nil
 }
 
-// shardFor returns the key of the subscriber connection for channel,
+// subscriberFor returns the key of the subscriber connection for channel,
 // opening it if needed.
-func (s *session) shardFor(ctx context.Context, channel string) (string, error) {
+func (s *session) subscriberFor(ctx context.Context, channel string) (string, error) {
 	key, c := "", s.t.single
 	if s.t.cluster != nil {
 		var err error
@@ -110,7 +110,7 @@ func (s *session) shardFor(ctx context.Context, channel string) (string, error) 
 		}
 		key = c.Options().Addr
 	}
-	if _, ok := s.shards[key]; ok {
+	if _, ok := s.subscribers[key]; ok {
 		return key, nil
 	}
 	ps := c.Subscribe(ctx) // no channels: lazily connected; Ping connects now
@@ -118,8 +118,8 @@ func (s *session) shardFor(ctx context.Context, channel string) (string, error) 
 		_ = ps.Close()
 		return "", err
 	}
-	sh := &shard{ps: ps}
-	s.shards[key] = sh
+	sh := &subscriber{ps: ps}
+	s.subscribers[key] = sh
 	s.wg.Add(1)
 	go s.read(sh)
 	return key, nil
@@ -128,7 +128,7 @@ func (s *session) shardFor(ctx context.Context, channel string) (string, error) 
 // Close implements brokerkit.Session.
 func (s *session) Close() {
 	s.cancel()
-	for _, sh := range s.shards {
+	for _, sh := range s.subscribers {
 		_ = sh.ps.Close()
 	}
 	s.wg.Wait()
@@ -136,7 +136,7 @@ func (s *session) Close() {
 
 // read receives from one subscriber connection and hands messages to the
 // sink; the node's own are dropped before their payload is copied.
-func (s *session) read(sh *shard) {
+func (s *session) read(sh *subscriber) {
 	defer s.wg.Done()
 	for {
 		msg, err := sh.ps.Receive(s.ctx)
@@ -175,16 +175,16 @@ func (s *session) deliver(m *redis.Message) {
 // subscriber connection (a cluster node with no rooms yet) the client pool
 // must answer a PING.
 func (s *session) Check(ctx context.Context) error {
-	if len(s.shards) == 0 {
+	if len(s.subscribers) == 0 {
 		return s.t.client.Ping(ctx).Err()
 	}
 	start := time.Now()
-	for key, sh := range s.shards {
+	for key, sh := range s.subscribers {
 		if err := sh.ps.Ping(ctx); err != nil {
 			return fmt.Errorf("PING subscriber connection %s: %w", cmp.Or(key, s.t.where), err)
 		}
 	}
-	for key, sh := range s.shards {
+	for key, sh := range s.subscribers {
 		if err := sh.live.HeardSince(ctx, start); err != nil {
 			return fmt.Errorf("no PONG on subscriber connection %s: %w", cmp.Or(key, s.t.where), err)
 		}
