@@ -26,7 +26,7 @@ test: lint
 	trap 'scripts/services.sh stop; rm -rf "$$CHATBENCH_SERVICES_STATE"' EXIT && \
 	$(GO) test -race -count=1 -timeout 20m ./... && \
 	$(GO) test -count=1 -timeout 10m ./server/ && \
-	$(GO) test -count=1 -run 'DelayServer|HeldSender' ./loadgen/ && \
+	$(GO) test -count=1 -run 'DelayServer|HeldSender|ForeignRun' ./loadgen/ && \
 	$(MAKE) fuzz FUZZTIME=5s
 
 test-short:

@@ -180,7 +180,10 @@ func TestPingsAnswered(t *testing.T) {
 		t.Skip("integration")
 	}
 	scfg := server.DefaultConfig()
-	scfg.Addr, scfg.PingInterval, scfg.PingTimeout = "127.0.0.1:0", 50*time.Millisecond, 100*time.Millisecond
+	// Pings every 100 ms over a 2 s run, each to be answered within 500 ms:
+	// a client that never answers is dropped within the run, and a busy
+	// machine (CI runs test packages side by side) has slack for the pong.
+	scfg.Addr, scfg.PingInterval, scfg.PingTimeout = "127.0.0.1:0", 100*time.Millisecond, 500*time.Millisecond
 	srv, err := server.New(scfg)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +193,7 @@ func TestPingsAnswered(t *testing.T) {
 	go func() { done <- srv.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	cfg := smallRun("ws://" + srv.Addr() + "/ws?room={{room}}&user={{user}}")
-	cfg.Clients, cfg.Rate, cfg.Duration = 10, 0, 800*time.Millisecond
+	cfg.Clients, cfg.Rate, cfg.Duration = 10, 0, 2*time.Second
 	res := mustRun(t, cfg)
 	if res.Summary.Disconnected != 0 || res.Summary.Connected != 10 {
 		t.Fatalf("connected %d, lost %d (%v)", res.Summary.Connected, res.Summary.Disconnected, res.Errors.Disconnect)

@@ -129,7 +129,9 @@ func smallRun(url string) loadgen.Config {
 	cfg := loadgen.DefaultConfig()
 	cfg.URLs, cfg.Clients, cfg.Rate, cfg.Ramp = []string{url}, 20, 20, 2000
 	cfg.RoomSize, cfg.Talkers = 0, 0 // the blog's setup: one room, everyone talks
-	cfg.Warmup, cfg.Duration, cfg.Grace, cfg.Settle = 300*time.Millisecond, 1500*time.Millisecond, time.Second, 0
+	// Grace ends as soon as every expected delivery arrived; its 3 s cap
+	// is for a busy machine under -race, where a delivery can take seconds.
+	cfg.Warmup, cfg.Duration, cfg.Grace, cfg.Settle = 300*time.Millisecond, 1500*time.Millisecond, 3*time.Second, 0
 	return cfg
 }
 
@@ -246,8 +248,10 @@ func TestForeignRunCountsDeliveryNotLatency(t *testing.T) {
 		t.Errorf("latency histogram has %d values, want only the %d own deliveries", res.Histograms.LatencyDue.TotalCount(), sm.Delivered)
 	}
 	// The foreign probe's due time is 1 ns on another clock: timed, it
-	// would be a huge latency.
-	if sm.LatencyMs.Max > 1000 || sm.Lost != 0 {
+	// would be a latency as long as the run so far (over a second). The
+	// bound holds without the race detector (make test checks it again
+	// without -race); the count above holds everywhere.
+	if (!raceEnabled && sm.LatencyMs.Max > 1000) || sm.Lost != 0 {
 		t.Errorf("max latency %.1f ms, lost %d", sm.LatencyMs.Max, sm.Lost)
 	}
 }

@@ -46,7 +46,7 @@ func benchHub(b *testing.B, n int) (*Server, *room, *atomic.Int64) {
 		c.wire = &wireWriter{conn: countingConn{discardConn{written: &written}}}
 		s.hub.join(c)
 	}
-	return s, s.hub.shard("bench").rooms["bench"], &written
+	return s, s.hub.stripe("bench").rooms["bench"], &written
 }
 
 // countingConn counts the frames handed to it (one Write per frame when the

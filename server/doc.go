@@ -27,7 +27,7 @@
 // gets a deadline, each connection's messages and pings are rate-limited,
 // and shutdown ends within its timeout whatever clients hold.
 //
-// Rooms live in a sharded hub, so broadcasts to different rooms never contend.
+// Rooms live in a hub striped over independent locks, so broadcasts to different rooms never contend.
 // Messages between nodes travel through a broker.Broker (memory, redis,
 // rabbitmq); the hub always fans out locally.
 package server

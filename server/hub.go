@@ -8,20 +8,21 @@ import (
 	"github.com/chatbench/chatbench/server/broker"
 )
 
-// hubShards is the number of independent room maps. Broadcasts to rooms in
-// different shards share no lock; joins and leaves lock one shard briefly.
-const hubShards = 64
+// hubStripes is the number of independent room maps (lock striping).
+// Broadcasts to rooms in different stripes share no lock; joins and leaves
+// lock one stripe briefly.
+const hubStripes = 64
 
 // hub holds the rooms with local members. It never does I/O and never waits
 // under its locks: broadcast only appends a shared frame to member queues.
 type hub struct {
-	seed   maphash.Seed
-	shards [hubShards]shard
-	broker broker.Broker
-	m      *metrics
+	seed    maphash.Seed
+	stripes [hubStripes]stripe
+	broker  broker.Broker
+	m       *metrics
 }
 
-type shard struct {
+type stripe struct {
 	mu    sync.RWMutex
 	rooms map[string]*room
 }
@@ -38,27 +39,27 @@ type room struct {
 
 func newHub(b broker.Broker, m *metrics) *hub {
 	h := &hub{seed: maphash.MakeSeed(), broker: b, m: m}
-	for i := range h.shards {
-		h.shards[i].rooms = make(map[string]*room)
+	for i := range h.stripes {
+		h.stripes[i].rooms = make(map[string]*room)
 	}
 	return h
 }
 
-func (h *hub) shard(room string) *shard {
-	return &h.shards[maphash.String(h.seed, room)%hubShards]
+func (h *hub) stripe(room string) *stripe {
+	return &h.stripes[maphash.String(h.seed, room)%hubStripes]
 }
 
 // join adds c to its room, creating the room (and subscribing it at the
 // broker) when c is its first local member.
 func (h *hub) join(c *client) {
-	s := h.shard(c.roomName)
+	s := h.stripe(c.roomName)
 	s.mu.Lock()
 	r := s.rooms[c.roomName]
 	if r == nil {
 		r = &room{name: c.roomName}
 		s.rooms[c.roomName] = r
 		h.m.rooms.Inc()
-		// Non-blocking by contract; called under the shard lock so that
+		// Non-blocking by contract; called under the stripe lock so that
 		// subscribe and unsubscribe of one room reach the broker in order.
 		h.broker.Subscribe(c.roomName)
 	}
@@ -73,7 +74,7 @@ func (h *hub) join(c *client) {
 // leave removes c from its room, deleting the room (and unsubscribing it) when
 // c was its last local member. It is safe to call once per joined client.
 func (h *hub) leave(c *client) {
-	s := h.shard(c.roomName)
+	s := h.stripe(c.roomName)
 	s.mu.Lock()
 	r := c.room
 	r.mu.Lock()
@@ -99,7 +100,7 @@ func (h *hub) leave(c *client) {
 // members it was queued for. frame is shared, never copied or modified.
 func (h *hub) broadcast(roomName string, frame []byte) int {
 	start := time.Now()
-	s := h.shard(roomName)
+	s := h.stripe(roomName)
 	s.mu.RLock()
 	r := s.rooms[roomName]
 	s.mu.RUnlock()
@@ -124,8 +125,8 @@ func (h *hub) broadcast(roomName string, frame []byte) int {
 // clients appends every local client to dst and returns it. The snapshot is
 // taken under read locks; act on it after they are released.
 func (h *hub) clients(dst []*client) []*client {
-	for i := range h.shards {
-		s := &h.shards[i]
+	for i := range h.stripes {
+		s := &h.stripes[i]
 		s.mu.RLock()
 		for _, r := range s.rooms {
 			r.mu.RLock()
@@ -140,7 +141,7 @@ func (h *hub) clients(dst []*client) []*client {
 // roomSize returns the number of local members of room (for tests and the
 // page's presence line).
 func (h *hub) roomSize(roomName string) int {
-	s := h.shard(roomName)
+	s := h.stripe(roomName)
 	s.mu.RLock()
 	r := s.rooms[roomName]
 	s.mu.RUnlock()
