@@ -24,11 +24,11 @@ type Storm struct {
 // is not an expected receiver of probes due then (membership is logged:
 // membership.go). Which clients go is drawn from the run's seed.
 type churn struct {
-	r      *run
-	rng    *rand.Rand
-	wg     sync.WaitGroup // rejoins in flight
-	due    []rejoin       // pending rejoins, by time
-	credit float64        // leaves owed (fractions carry over)
+	r    *run
+	rng  *rand.Rand
+	wg   sync.WaitGroup // rejoins in flight
+	due  []rejoin       // pending rejoins, by time
+	left int64          // clients churn took out (storms not counted)
 }
 
 type rejoin struct {
@@ -67,7 +67,7 @@ func (r *run) runChurn(ctx context.Context, start, end int64) {
 	tick := time.NewTicker(churnTick)
 	defer tick.Stop()
 	defer ch.wg.Wait()
-	perTick := cfg.Churn * float64(len(r.ids)) * churnTick.Seconds()
+	perSecond := cfg.Churn * float64(len(r.ids))
 	for r.t.now() < end {
 		select {
 		case <-ctx.Done():
@@ -78,15 +78,20 @@ func (r *run) runChurn(ctx context.Context, start, end int64) {
 			ch.storm(ctx, storms[0].Share)
 			storms = storms[1:]
 		}
-		if r.t.now() < start {
+		now := min(r.t.now(), end)
+		if now < start {
 			continue
 		}
-		ch.credit += perTick
-		for ; ch.credit >= 1; ch.credit-- {
-			if id, ok := ch.pick(); ok {
-				ch.leave(id)
-				ch.due = append(ch.due, rejoin{at: time.Now().Add(cfg.RejoinAfter), id: id})
+		// The leaves owed by now follow from the time since sending
+		// started, so a late or dropped tick (a busy machine) catches up
+		// instead of losing its share.
+		for owed := int64(perSecond * time.Duration(now-start).Seconds()); ch.left < owed; ch.left++ {
+			id, ok := ch.pick()
+			if !ok {
+				break // every client drawn was away: the next tick tries again
 			}
+			ch.leave(id)
+			ch.due = append(ch.due, rejoin{at: time.Now().Add(cfg.RejoinAfter), id: id})
 		}
 		ch.rejoinDue(ctx)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -98,12 +99,34 @@ func TestTLSServesHTTPSAndWSS(t *testing.T) {
 			}
 		}
 	}()
+	// Both receivers read at once, as real clients do: one left unread
+	// while the other is read would be a slow consumer on a busy machine.
+	errs := make(chan error, 2)
 	for _, c := range []*websocket.Conn{bob, alice} {
-		for i := range n {
-			m := readMsg(t, c)
-			if m.User != "alice" || m.Room != "tls" || m.Message != msg(i) {
-				t.Fatalf("message %d: %s/%s %.20q (%d bytes), want alice/tls %.20q (%d bytes)", i, m.User, m.Room, m.Message, len(m.Message), msg(i), len(msg(i)))
+		go func() {
+			for i := range n {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, b, err := c.Read(ctx)
+				cancel()
+				var m chatMsg
+				if err == nil {
+					err = json.Unmarshal(b, &m)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("message %d: %w", i, err)
+					return
+				}
+				if m.User != "alice" || m.Room != "tls" || m.Message != msg(i) {
+					errs <- fmt.Errorf("message %d: %s/%s %.20q (%d bytes), want alice/tls %.20q (%d bytes)", i, m.User, m.Room, m.Message, len(m.Message), msg(i), len(msg(i)))
+					return
+				}
 			}
+			errs <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 	if batches, frames := counter(t, ts, "chatbench_write_batch_frames"), counter(t, ts, "chatbench_deliveries_total"); frames != 2*n || batches >= frames {
