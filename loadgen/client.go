@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
@@ -68,7 +69,7 @@ func (r *run) connect(ctx context.Context, i int) bool {
 	rm := int(cfg.lay.room[i])
 	u, err := expandURL(cfg.URLs[i%len(cfg.URLs)], i, rm)
 	if err != nil {
-		r.addConnErr(wsclient.KindOther)
+		r.addConnErr(errkind.Other)
 		return false
 	}
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
@@ -131,11 +132,11 @@ func (r *run) read(c *client, rm int) {
 	switch {
 	case errors.As(err, &ce):
 	case r.ka.gone(c.id):
-		kind = DiscPingTimeout
+		kind = errkind.PingTimeout
 	case errors.Is(err, io.EOF):
-		kind = "eof"
+		kind = errkind.EOF
 	case errors.Is(err, net.ErrClosed) && c.dead.Load():
-		kind = "write_failed"
+		kind = errkind.WriteFailed
 	}
 	r.mu.Lock()
 	r.discErrs[kind]++
@@ -145,7 +146,7 @@ func (r *run) read(c *client, rm int) {
 
 // addReason keeps the server's words for an error kind, the first seen: a
 // protocol's error (a refused login) or a close frame's reason.
-func (r *run) addReason(kind string, err error) {
+func (r *run) addReason(kind errkind.Kind, err error) {
 	var pe *ProtocolError
 	var ce *wsclient.CloseError
 	reason := ""
@@ -165,7 +166,7 @@ func (r *run) addReason(kind string, err error) {
 	r.mu.Unlock()
 }
 
-func (r *run) addConnErr(kind string) {
+func (r *run) addConnErr(kind errkind.Kind) {
 	r.mu.Lock()
 	r.connErrs[kind]++
 	r.mu.Unlock()
@@ -186,7 +187,7 @@ func wait(ctx context.Context, timer *time.Timer, d time.Duration) bool {
 
 // errKind names the kind of a connect or session error: the protocol's own
 // (a *ProtocolError) or the WebSocket's and network's (wsclient.Kind).
-func errKind(err error) string {
+func errKind(err error) errkind.Kind {
 	var pe *ProtocolError
 	if errors.As(err, &pe) {
 		return pe.Kind

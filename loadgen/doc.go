@@ -24,7 +24,9 @@
 //     one process.
 //
 // Results are package results (the file, its figures, outcome, merge and
-// reports); workload files are package workload. Latency is measured from
+// reports); workload files are package workload; the kinds under which
+// failed connects and lost sockets are counted, and what each means, are
+// package errkind. Latency is measured from
 // the due time of each probe (coordinated-omission safe, the headline) and
 // from its actual send time; sender and receivers share one monotonic
 // clock, and probes from another run id count as received but are never

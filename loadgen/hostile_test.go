@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/results"
-	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
 // hostileServer is a broadcast server written on raw TCP so it can break
@@ -294,12 +294,12 @@ func runHostile(t *testing.T, cfg loadgen.Config) *results.Result {
 }
 
 // sumKinds is the total of m's counts, and m's kinds sorted.
-func sumKinds(m map[string]int64) (int64, []string) {
+func sumKinds(m map[errkind.Kind]int64) (int64, []string) {
 	var n int64
 	var ks []string
 	for k, v := range m {
 		n += v
-		ks = append(ks, k)
+		ks = append(ks, string(k))
 	}
 	sort.Strings(ks)
 	return n, ks
@@ -331,7 +331,7 @@ func TestHostileGarbageMidRun(t *testing.T) {
 	s := startHostile(t, "garbage", 250)
 	res := runHostile(t, hostileRun(s.url))
 	sm := res.Summary
-	if sm.Connected != 20 || sm.Disconnected != 20 || res.Errors.Disconnect[wsclient.KindProtocol] != 20 {
+	if sm.Connected != 20 || sm.Disconnected != 20 || res.Errors.Disconnect[errkind.Protocol] != 20 {
 		t.Errorf("connected %d, disconnected %d %v; want all 20 dropped as protocol errors", sm.Connected, sm.Disconnected, res.Errors.Disconnect)
 	}
 	// Sockets dropped are no longer expected receivers: what was sent to
@@ -354,7 +354,7 @@ func TestHostileMaskedFrame(t *testing.T) {
 	}
 	s := startHostile(t, "masked", 250)
 	res := runHostile(t, hostileRun(s.url))
-	if res.Summary.Disconnected != 20 || res.Errors.Disconnect[wsclient.KindProtocol] != 20 {
+	if res.Summary.Disconnected != 20 || res.Errors.Disconnect[errkind.Protocol] != 20 {
 		t.Errorf("disconnected %d %v; want all 20 as protocol errors", res.Summary.Disconnected, res.Errors.Disconnect)
 	}
 	waitCloses(t, s, 1002, 20)
@@ -368,7 +368,7 @@ func TestHostileHugeFrame(t *testing.T) {
 	}
 	s := startHostile(t, "huge", 250)
 	res := runHostile(t, hostileRun(s.url))
-	if res.Summary.Disconnected != 20 || res.Errors.Disconnect[wsclient.KindFrameTooBig] != 20 {
+	if res.Summary.Disconnected != 20 || res.Errors.Disconnect[errkind.FrameTooBig] != 20 {
 		t.Errorf("disconnected %d %v; want all 20 as frame_too_big", res.Summary.Disconnected, res.Errors.Disconnect)
 	}
 	waitCloses(t, s, 1009, 20)
@@ -408,7 +408,7 @@ func TestHostileHandshakeGarbage(t *testing.T) {
 	cfg := hostileRun(s.url)
 	cfg.Clients = 5
 	res := runHostile(t, cfg)
-	if res.Errors.Connect[wsclient.KindHandshake] != 5 || res.Summary.Connected != 0 {
+	if res.Errors.Connect[errkind.Handshake] != 5 || res.Summary.Connected != 0 {
 		t.Errorf("connect errors %v, connected %d; want handshake: 5", res.Errors.Connect, res.Summary.Connected)
 	}
 }
@@ -478,7 +478,7 @@ func TestReadLimitDropsLargerFrames(t *testing.T) {
 	if err != nil || res.Outcome.OK() {
 		t.Fatalf("run with every frame over the read limit: %v, outcome %s; want a run that is not complete", err, res.Outcome.Verdict)
 	}
-	if n := res.Errors.Disconnect[wsclient.KindFrameTooBig]; n != int64(cfg.Clients) {
+	if n := res.Errors.Disconnect[errkind.FrameTooBig]; n != int64(cfg.Clients) {
 		t.Errorf("frame_too_big %d of %d sockets (%v)", n, cfg.Clients, res.Errors.Disconnect)
 	}
 }

@@ -9,17 +9,11 @@ import (
 	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
-// DiscPingTimeout is the Errors.Disconnect kind of a socket closed by swarm
-// because the server went silent: nothing arrived for PingInterval, a ping
-// went out, and still nothing arrived for PingTimeout (a frozen, partitioned
-// or vanished server whose socket looks open).
-const DiscPingTimeout = "ping_timeout"
-
 // keepalive watches every connected socket of a run: one goroutine, no timer
 // per socket. A socket silent for PingInterval gets a ping (skipped while a
 // sender holds the socket: it is busy anyway); when nothing at all arrives in
 // the PingTimeout after the ping, it is closed and its reader records
-// DiscPingTimeout. It also sends the protocol's own keepalive (STOMP
+// errkind.PingTimeout. It also sends the protocol's own keepalive (STOMP
 // heart-beats, MQTT PINGREQ) on a socket that wrote nothing for the
 // session's Keepalive interval.
 type keepalive struct {

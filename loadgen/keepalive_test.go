@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/chatbench/chatbench/server"
 )
@@ -78,13 +79,13 @@ func TestSilentServerIsCountedAsPingTimeout(t *testing.T) {
 	if err != nil || res.Outcome.Verdict != results.Overloaded || !strings.Contains(res.Outcome.Reasons[0], "ping_timeout 8: the server stopped answering") {
 		t.Fatalf("run against a silent server: %v, outcome %+v, want overloaded for 8 sockets lost to ping_timeout", err, res.Outcome)
 	}
-	if got := res.Errors.Disconnect[loadgen.DiscPingTimeout]; got != 8 || res.Summary.Disconnected != 8 {
-		t.Fatalf("disconnects %v (%d in all), want %s: 8", res.Errors.Disconnect, res.Summary.Disconnected, loadgen.DiscPingTimeout)
+	if got := res.Errors.Disconnect[errkind.PingTimeout]; got != 8 || res.Summary.Disconnected != 8 {
+		t.Fatalf("disconnects %v (%d in all), want %s: 8", res.Errors.Disconnect, res.Summary.Disconnected, errkind.PingTimeout)
 	}
 	if took > cfg.Duration+5*time.Second {
 		t.Fatalf("run took %v with a %v steady phase: swarm hung on the silent server", took, cfg.Duration)
 	}
-	t.Logf("8 of 8 sockets closed as %s; run took %v (%v)", loadgen.DiscPingTimeout, took.Round(time.Millisecond), res.Outcome.Reasons)
+	t.Logf("8 of 8 sockets closed as %s; run took %v (%v)", errkind.PingTimeout, took.Round(time.Millisecond), res.Outcome.Reasons)
 }
 
 // TestQuietButLiveServerKeepsItsSockets: swarm's own pings are answered by

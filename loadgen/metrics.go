@@ -172,10 +172,10 @@ func (c *swarmCollector) snapshot() MetricsSnapshot {
 		ConnectErrors: map[string]int64{}, Disconnects: map[string]int64{}}
 	r.mu.Lock()
 	for k, v := range r.connErrs {
-		s.ConnectErrors[k] = int64(v)
+		s.ConnectErrors[string(k)] = int64(v)
 	}
 	for k, v := range r.discErrs {
-		s.Disconnects[k] = int64(v)
+		s.Disconnects[string(k)] = int64(v)
 	}
 	r.mu.Unlock()
 	s.Sends, s.SendErrors = r.sends.Load(), r.sendErrors.Load()

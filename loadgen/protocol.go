@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatbench/chatbench/loadgen/errkind"
+
 	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
@@ -69,11 +71,11 @@ type Session interface {
 // ProtocolError is an error a server gave in its protocol's own terms; Kind
 // is what swarm counts it under (e.g. "stomp_error", "mqtt_connack_5").
 type ProtocolError struct {
-	Kind   string
+	Kind   errkind.Kind
 	Reason string // the server's words
 }
 
-func (e *ProtocolError) Error() string { return e.Kind + ": " + e.Reason }
+func (e *ProtocolError) Error() string { return string(e.Kind) + ": " + e.Reason }
 
 // ProtocolFactory makes a Protocol from its options (--protocol-opt
 // name=value; the factory refuses unknown ones).

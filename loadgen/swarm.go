@@ -14,6 +14,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/results"
 )
 
@@ -51,9 +52,9 @@ type run struct {
 	left, rejoined atomic.Int64
 
 	mu       sync.Mutex // guards connErrs, discErrs, reasons
-	connErrs map[string]int64
-	discErrs map[string]int64
-	reasons  map[string]string // the server's words for a kind (first seen)
+	connErrs map[errkind.Kind]int64
+	discErrs map[errkind.Kind]int64
+	reasons  map[errkind.Kind]string // the server's words for a kind (first seen)
 }
 
 // Run executes one swarm run and returns its results, judged
@@ -116,9 +117,9 @@ func newRun(cfg Config) (*run, error) {
 		members:     newMemberLog(len(cfg.lay.members), cfg.Clients),
 		clients:     make([]atomic.Pointer[client], cfg.Clients),
 		connectHist: newAtomicHist(),
-		connErrs:    map[string]int64{},
-		discErrs:    map[string]int64{},
-		reasons:     map[string]string{},
+		connErrs:    map[errkind.Kind]int64{},
+		discErrs:    map[errkind.Kind]int64{},
+		reasons:     map[errkind.Kind]string{},
 		t:           newTracker(cfg.runID, cfg.origin),
 	}
 	var err error

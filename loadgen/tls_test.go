@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/chatbench/chatbench/loadgen/wsclient"
 	"github.com/chatbench/chatbench/server"
@@ -92,7 +93,7 @@ func TestSwarmTLSErrorsAreCountedByKind(t *testing.T) {
 			if err != nil || res.Outcome.Verdict != results.Invalid || res.Summary.Connected != 0 {
 				t.Fatalf("err %v outcome %+v connected %d; want an invalid run (nothing connected)", err, res.Outcome, res.Summary.Connected)
 			}
-			if res.Errors.Connect[wsclient.KindTLS] != 4 || res.Summary.ConnectErrors != 4 {
+			if res.Errors.Connect[errkind.TLS] != 4 || res.Summary.ConnectErrors != 4 {
 				t.Errorf("connect errors %v, want tls: 4", res.Errors.Connect)
 			}
 			t.Logf("%s: %v", tc.name, res.Outcome.Reasons)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"golang.org/x/sys/unix"
 )
 
@@ -217,6 +218,6 @@ func (r *Result) fill() {
 		}
 	}
 	if r.Errors.Connect == nil {
-		r.Errors.Connect = map[string]int64{}
+		r.Errors.Connect = map[errkind.Kind]int64{}
 	}
 }

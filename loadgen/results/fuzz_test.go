@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/errkind"
 )
 
 // decodeRun decodes a swarm results file.
@@ -29,8 +31,8 @@ func sampleResult(t testing.TB, clients int, seed int64) []byte {
 	r.Config.Clients, r.Config.RunID, r.Config.URLs = clients, "run"+string(rune('a'+seed%26)), []string{"ws://127.0.0.1:1/ws"}
 	r.Summary.Connected, r.Summary.Sent, r.Summary.Expected, r.Summary.Delivered, r.Summary.Lost = int64(clients), 10*seed, 10*seed*int64(clients), 10*seed*int64(clients)-seed, seed
 	r.Summary.SteadyS = float64(seed)
-	r.Errors.Connect = map[string]int64{"refused": seed}
-	r.Errors.Disconnect = map[string]int64{"eof": 1}
+	r.Errors.Connect = map[errkind.Kind]int64{"refused": seed}
+	r.Errors.Disconnect = map[errkind.Kind]int64{"eof": 1}
 	r.Errors.Run = []string{"x"}
 	h := NewHist()
 	for v := int64(1); v < 100000; v = v*3 + seed {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/errkind"
 )
 
 // Merge combines the results of swarm runs that ran together (the shards
@@ -21,7 +23,7 @@ func Merge(rs ...*Result) (*Result, error) {
 		return nil, errors.New("merge: no results")
 	}
 	out := &Result{Schema: Schema, Kind: KindSwarm, StartedAt: rs[0].StartedAt, Config: rs[0].Config,
-		Environment: rs[0].Environment, Histograms: NewHistograms(), Errors: Errors{Connect: map[string]int64{}, Run: []string{}}}
+		Environment: rs[0].Environment, Histograms: NewHistograms(), Errors: Errors{Connect: map[errkind.Kind]int64{}, Run: []string{}}}
 	out.Config.URLs, out.Config.RunIDs = nil, nil
 	out.Config.Clients, out.Config.Senders, out.Config.RequestedPerS = 0, 0, 0
 	out.Config.SendStartedAt, out.Config.SendStartSpreadS = time.Time{}, 0
@@ -174,7 +176,7 @@ func (e *Errors) add(o Errors) {
 	for k, v := range o.Reasons {
 		if _, ok := e.Reasons[k]; !ok {
 			if e.Reasons == nil {
-				e.Reasons = map[string]string{}
+				e.Reasons = map[errkind.Kind]string{}
 			}
 			e.Reasons[k] = v
 		}
@@ -182,10 +184,10 @@ func (e *Errors) add(o Errors) {
 	e.Run = append(e.Run, o.Run...)
 }
 
-func addCounts(dst *map[string]int64, src map[string]int64) {
+func addCounts[K comparable](dst *map[K]int64, src map[K]int64) {
 	for k, v := range src {
 		if *dst == nil {
-			*dst = map[string]int64{}
+			*dst = map[K]int64{}
 		}
 		(*dst)[k] += v
 	}

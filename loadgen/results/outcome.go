@@ -3,6 +3,8 @@ package results
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/chatbench/chatbench/loadgen/errkind"
 )
 
 // Verdicts of a run. Only a complete run is evidence for a claim.
@@ -85,9 +87,9 @@ func (r *Result) partialReasons() []string {
 func (r *Result) invalidReasons() []string {
 	s := &r.Summary
 	var out []string
-	swarmErrs := map[string]int64{}
+	swarmErrs := map[errkind.Kind]int64{}
 	for k, v := range r.Errors.Connect {
-		if swarmSide(k) {
+		if errkind.SwarmSide(k) {
 			swarmErrs[k] = v
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/results"
 )
 
@@ -33,7 +34,7 @@ func TestOutcome(t *testing.T) {
 		// swarm -n 2000 against the embedded server: most sockets closed by the slow-consumer policy.
 		{"slow consumers", func(r *results.Result) {
 			r.Summary.Disconnected = 60
-			r.Errors.Disconnect = map[string]int64{"close_1008": 60}
+			r.Errors.Disconnect = map[errkind.Kind]int64{"close_1008": 60}
 		}, "", results.Overloaded, "close_1008 60: closed by the server with 1008 (policy violation): chatbench serve sends it to a slow consumer"},
 		{"one connect refused", func(r *results.Result) {
 			r.Summary.ConnectErrors = 1

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 )
 
 // Schema is the results file's schema id (docs/results-schema.md). v2:
@@ -36,7 +37,7 @@ type Result struct {
 // NewResult returns an empty swarm result started now.
 func NewResult() *Result {
 	return &Result{Schema: Schema, Kind: KindSwarm, StartedAt: time.Now().UTC(), Runs: 1,
-		Errors: Errors{Connect: map[string]int64{}, Run: []string{}}, Histograms: NewHistograms()}
+		Errors: Errors{Connect: map[errkind.Kind]int64{}, Run: []string{}}, Histograms: NewHistograms()}
 }
 
 // Result kinds.
@@ -248,14 +249,14 @@ type Second struct {
 // Errors counts connect errors and lost sockets by kind and lists why the
 // run failed.
 type Errors struct {
-	Connect    map[string]int64 `json:"connect"`
-	Disconnect map[string]int64 `json:"disconnect,omitempty"`
+	Connect    map[errkind.Kind]int64 `json:"connect"`
+	Disconnect map[errkind.Kind]int64 `json:"disconnect,omitempty"`
 	// Frames counts received frames that are not what a chat server
 	// should send: "binary" frames (their probes still count) and
 	// "bad_probe", text that starts like a probe but does not parse.
 	Frames map[string]int64 `json:"frames,omitempty"`
 	// Reasons is the server's own words for a connect or disconnect kind
 	// (a protocol's error, a close frame's reason): the first seen of each.
-	Reasons map[string]string `json:"reasons,omitempty"`
-	Run     []string          `json:"run"`
+	Reasons map[errkind.Kind]string `json:"reasons,omitempty"`
+	Run     []string                `json:"run"`
 }

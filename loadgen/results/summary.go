@@ -135,7 +135,7 @@ func CostLine(c Cost, perMsg, perConn string) string {
 	return fmt.Sprintf("%s; %s (%s)", cpu, mem, from)
 }
 
-func kindCounts(m map[string]int64) string {
+func kindCounts[K ~string](m map[K]int64) string {
 	if len(m) == 0 {
 		return ""
 	}

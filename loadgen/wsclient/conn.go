@@ -48,7 +48,7 @@ type Conn struct {
 const HeaderRoom = 14
 
 // DefaultReadLimit bounds the frames (and messages) a Conn accepts when
-// Limit is 0: a larger one drops the socket as KindFrameTooBig (close 1009)
+// Limit is 0: a larger one drops the socket as errkind.FrameTooBig (close 1009)
 // without allocating it.
 const DefaultReadLimit = 16 << 20
 

@@ -5,6 +5,8 @@ import (
 	"compress/flate"
 	"errors"
 	"testing"
+
+	"github.com/chatbench/chatbench/loadgen/errkind"
 )
 
 // An inflated message over the read limit, or a corrupt deflate stream, is a
@@ -21,10 +23,10 @@ func TestInflateErrorsAreProtocolErrors(t *testing.T) {
 		t.Fatalf("within the limit: %d bytes, %v", got, err)
 	}
 	var pe *ProtocolError
-	if err := inflateMessage(payload, 1000, func([]byte) error { return nil }); !errors.As(err, &pe) || pe.Kind != KindFrameTooBig {
-		t.Errorf("over the limit: %v, want a %s protocol error", err, KindFrameTooBig)
+	if err := inflateMessage(payload, 1000, func([]byte) error { return nil }); !errors.As(err, &pe) || pe.Kind != errkind.FrameTooBig {
+		t.Errorf("over the limit: %v, want a %s protocol error", err, errkind.FrameTooBig)
 	}
-	if err := inflateMessage([]byte{0xff, 0xff, 0xff, 0xff}, 1<<20, func([]byte) error { return nil }); !errors.As(err, &pe) || pe.Kind != KindProtocol {
-		t.Errorf("corrupt stream: %v, want a %s protocol error", err, KindProtocol)
+	if err := inflateMessage([]byte{0xff, 0xff, 0xff, 0xff}, 1<<20, func([]byte) error { return nil }); !errors.As(err, &pe) || pe.Kind != errkind.Protocol {
+		t.Errorf("corrupt stream: %v, want a %s protocol error", err, errkind.Protocol)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/chatbench/chatbench/loadgen/errkind"
 )
 
 // frame builds an unmasked server frame.
@@ -69,11 +71,11 @@ func TestReadLoopRefusesBadFragments(t *testing.T) {
 		name  string
 		b     []byte
 		limit int64
-		kind  string
+		kind  errkind.Kind
 	}{
-		{"continuation first", frame(true, opCont, []byte("x")), 0, KindProtocol},
-		{"new message inside one", append(frame(false, opText, []byte("a")), frame(true, opText, []byte("b"))...), 0, KindProtocol},
-		{"over the limit", append(frame(false, opText, bytes.Repeat([]byte("a"), 100)), frame(true, opCont, bytes.Repeat([]byte("b"), 100))...), 150, KindFrameTooBig},
+		{"continuation first", frame(true, opCont, []byte("x")), 0, errkind.Protocol},
+		{"new message inside one", append(frame(false, opText, []byte("a")), frame(true, opText, []byte("b"))...), 0, errkind.Protocol},
+		{"over the limit", append(frame(false, opText, bytes.Repeat([]byte("a"), 100)), frame(true, opCont, bytes.Repeat([]byte("b"), 100))...), 150, errkind.FrameTooBig},
 	} {
 		msgs, err := readAll(t, tc.b, tc.limit)
 		if Kind(err) != tc.kind || len(msgs) != 0 {

@@ -54,7 +54,7 @@ var defaultTLS = &tls.Config{
 	NextProtos:         []string{"http/1.1"},
 }
 
-// tlsError is a failed TLS handshake (see KindTLS).
+// tlsError is a failed TLS handshake (see errkind.TLS).
 type tlsError struct{ err error }
 
 func (e *tlsError) Error() string { return "tls handshake: " + e.err.Error() }

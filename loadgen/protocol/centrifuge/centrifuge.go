@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/opts"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/wire"
 )
@@ -49,8 +50,8 @@ func init() { loadgen.RegisterProtocol("centrifuge", New) }
 
 // Error kinds (+ the code).
 const (
-	KindError      = "centrifuge_error_"
-	KindDisconnect = "centrifuge_disconnect_"
+	KindError      errkind.Kind = "centrifuge_error_"
+	KindDisconnect errkind.Kind = "centrifuge_disconnect_"
 )
 
 // Protocol is a configured Centrifuge adapter.
@@ -142,7 +143,7 @@ func await(s loadgen.Setup, id uint32) (*reply, error) {
 	for {
 		msg, _, err := s.Conn.ReadMessage(s.Deadline)
 		if ce, ok := wire.CloseReason(err); ok {
-			return nil, &loadgen.ProtocolError{Kind: KindDisconnect + strconv.Itoa(ce.Code), Reason: ce.Reason}
+			return nil, &loadgen.ProtocolError{Kind: KindDisconnect + errkind.Kind(strconv.Itoa(ce.Code)), Reason: ce.Reason}
 		}
 		if err != nil {
 			return nil, err
@@ -169,10 +170,10 @@ func await(s loadgen.Setup, id uint32) (*reply, error) {
 func (r *reply) err() error {
 	switch {
 	case r.Error != nil:
-		return &loadgen.ProtocolError{Kind: KindError + strconv.Itoa(r.Error.Code), Reason: r.Error.Message}
+		return &loadgen.ProtocolError{Kind: KindError + errkind.Kind(strconv.Itoa(r.Error.Code)), Reason: r.Error.Message}
 	case r.Push != nil && r.Push.Disconnect != nil:
 		d := r.Push.Disconnect
-		return &loadgen.ProtocolError{Kind: KindDisconnect + strconv.Itoa(d.Code), Reason: d.Reason}
+		return &loadgen.ProtocolError{Kind: KindDisconnect + errkind.Kind(strconv.Itoa(d.Code)), Reason: d.Reason}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/protocol/centrifuge"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/prototest"
 )
@@ -58,7 +59,9 @@ func TestCentrifugeServer(t *testing.T) {
 func TestCentrifugeServerErrors(t *testing.T) {
 	url := startServer(t)
 	for _, tc := range []struct {
-		token, kind, reason string
+		token  string
+		kind   errkind.Kind
+		reason string
 	}{
 		{"invalid", centrifuge.KindDisconnect + "3500", "invalid token"},
 		{"denied", centrifuge.KindError + "101", "unauthorized"},

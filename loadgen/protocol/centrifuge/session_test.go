@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/prototest"
 	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
@@ -25,7 +26,11 @@ func TestReceiveLines(t *testing.T) {
 }
 
 func TestReceiveErrors(t *testing.T) {
-	for _, tc := range []struct{ msg, kind, reason string }{
+	for _, tc := range []struct {
+		msg    string
+		kind   errkind.Kind
+		reason string
+	}{
 		{`{"id":12,"error":{"code":103,"message":"permission denied"}}`, KindError + "103", "permission denied"},
 		{push(prototest.Probe()) + "\n" + `{"push":{"disconnect":{"code":3501,"reason":"bad request"}}}`, KindDisconnect + "3501", "bad request"},
 	} {

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/opts"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/wire"
 )
@@ -46,8 +47,8 @@ func init() { loadgen.RegisterProtocol("mqtt", New) }
 
 // Error kinds besides mqtt_connack_N.
 const (
-	KindConnack      = "mqtt_connack_" // + the return code
-	KindSubackRefuse = "mqtt_suback_refused"
+	KindConnack      errkind.Kind = "mqtt_connack_" // + the return code
+	KindSubackRefuse errkind.Kind = "mqtt_suback_refused"
 )
 
 // Protocol is a configured MQTT adapter.
@@ -174,7 +175,7 @@ func (s *session) await(setup loadgen.Setup, want byte) error {
 					return packetError("CONNACK too short")
 				}
 				if body[1] != 0 {
-					return &loadgen.ProtocolError{Kind: KindConnack + strconv.Itoa(int(body[1])), Reason: connackReason(body[1])}
+					return &loadgen.ProtocolError{Kind: KindConnack + errkind.Kind(strconv.Itoa(int(body[1]))), Reason: connackReason(body[1])}
 				}
 			case typeSuback:
 				if len(body) < 3 {

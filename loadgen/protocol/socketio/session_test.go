@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/prototest"
 	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
@@ -23,7 +24,9 @@ func TestReceivePackets(t *testing.T) {
 
 func TestReceiveEnds(t *testing.T) {
 	for _, tc := range []struct {
-		ns, msg, kind, reason string
+		ns, msg string
+		kind    errkind.Kind
+		reason  string
 	}{
 		{"", `41`, KindDisconnect, "the server disconnected the namespace"},
 		{"/chat,", `41/chat,`, KindDisconnect, "the server disconnected the namespace"},

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/opts"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/wire"
 )
@@ -51,8 +52,8 @@ func init() { loadgen.RegisterProtocol("socketio", New) }
 
 // Error kinds.
 const (
-	KindConnectError = "socketio_connect_error"
-	KindDisconnect   = "socketio_disconnect"
+	KindConnectError errkind.Kind = "socketio_connect_error"
+	KindDisconnect   errkind.Kind = "socketio_disconnect"
 )
 
 // Protocol is a configured Socket.IO adapter.

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/opts"
 	"github.com/chatbench/chatbench/loadgen/protocol/internal/wire"
 )
@@ -43,7 +44,7 @@ import (
 func init() { loadgen.RegisterProtocol("stomp", New) }
 
 // KindError is the kind of every ERROR frame from the server.
-const KindError = "stomp_error"
+const KindError errkind.Kind = "stomp_error"
 
 // Protocol is a configured STOMP adapter.
 type Protocol struct {

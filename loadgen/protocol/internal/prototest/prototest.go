@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/errkind"
 	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
@@ -70,7 +71,7 @@ func Exact(t *testing.T, res *results.Result, clients, members int) {
 
 // ConnectErrors asserts every one of clients failed to connect with kind,
 // and the server's reason for it contains reason.
-func ConnectErrors(t *testing.T, res *results.Result, clients int, kind, reason string) {
+func ConnectErrors(t *testing.T, res *results.Result, clients int, kind errkind.Kind, reason string) {
 	t.Helper()
 	e := res.Errors
 	if res.Summary.Connected != 0 || e.Connect[kind] != int64(clients) || len(e.Connect) != 1 {
