@@ -380,7 +380,7 @@ var Backends = []string{"memory", "redis", "rabbitmq"}
 func f64(v float64) *float64 { return &v }
 
 func buildLines(c Config, p params, m Model, as *assumptions) []Line {
-	kb, cpu := as.get("kb_per_conn"), as.get("cpu_us_per_delivery")
+	kb := as.get("kb_per_conn")
 	snd, rm := as.get("senders"), as.get("room_size")
 	ul, rl := as.get("user_name_bytes"), as.get("room_name_bytes")
 	// The blog writes decimal units: 8 GB = 8,000,000 KB. A binary size
@@ -445,6 +445,21 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 			units.FormatBytes(m.EnvelopeBytes)), fmt.Sprintf("names: user %s (%s), room %s (%s)", ul.Text, ul.SourceText(), rl.Text, rl.SourceText()),
 			"TCP/IP headers not counted"}})
 
+	lines = append(lines, capacityLines(c, p, m, as, rateS)...)
+	for i := range lines {
+		if math.IsNaN(lines[i].Value) {
+			lines[i].Value = 0
+		}
+	}
+	return lines
+}
+
+// capacityLines are the lines that set the model against the machine: CPU,
+// memory, the largest room and the NIC.
+func capacityLines(c Config, p params, m Model, as *assumptions, rateS string) []Line {
+	kb, cpu := as.get("kb_per_conn"), as.get("cpu_us_per_delivery")
+	users := float64(c.Users)
+	var lines []Line
 	// 6. CPU needed.
 	over := ""
 	if m.CPUCoresNeeded > c.Cores {
@@ -503,11 +518,6 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 			Model: fmt.Sprintf("%s / %s = %s%%", units.FormatBits(m.EgressBytesPerS*8), units.FormatBits(c.NICBitsPerS), units.FormatSig(share*100, 3)),
 			Value: share * 100, Unit: "%", Text: units.FormatSig(share*100, 3) + "%",
 			RestsOn: []string{units.FormatBits(c.NICBitsPerS) + " NIC (given, --nic)"}})
-	}
-	for i := range lines {
-		if math.IsNaN(lines[i].Value) {
-			lines[i].Value = 0
-		}
 	}
 	return lines
 }
