@@ -142,9 +142,10 @@ func WriteFile(path string, write func(io.Writer) error) (err error) {
 
 // File is a results file of either kind.
 type File struct {
-	Kind  string  // KindSwarm or KindSweep
+	Kind  string  // KindSwarm, KindSweep or KindChaos
 	Run   *Result // when Kind is KindSwarm
 	Sweep *Sweep  // when Kind is KindSweep
+	Chaos *Chaos  // when Kind is KindChaos
 }
 
 // ReadFile reads a results file (swarm or sweep).
@@ -190,8 +191,11 @@ func Decode(name string, b []byte) (*File, error) {
 	case KindSweep:
 		f.Sweep = &Sweep{}
 		err = json.Unmarshal(b, f.Sweep)
+	case KindChaos:
+		f.Chaos = &Chaos{}
+		err = json.Unmarshal(b, f.Chaos)
 	default:
-		return nil, fmt.Errorf("%s: kind %q, want %q or %q", name, head.Kind, KindSwarm, KindSweep)
+		return nil, fmt.Errorf("%s: kind %q, want %q, %q or %q", name, head.Kind, KindSwarm, KindSweep, KindChaos)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -203,6 +207,13 @@ func Decode(name string, b []byte) (*File, error) {
 		for _, st := range f.Sweep.Steps {
 			if st.Result != nil {
 				st.Result.fill()
+			}
+		}
+	}
+	if f.Chaos != nil {
+		for _, fr := range f.Chaos.Faults {
+			if fr.Run != nil {
+				fr.Run.fill()
 			}
 		}
 	}
