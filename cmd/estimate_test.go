@@ -63,19 +63,43 @@ func TestEstimateJSONFromResults(t *testing.T) {
 	var rep struct {
 		Schema string
 		Claims []struct {
-			ID            string
-			MeasuredValue *float64 `json:"measured_value"`
-			Verdict       string
+			ID          string
+			Server      string
+			Value       *float64
+			ValueSource string `json:"value_source"`
+			Verdict     string
 		}
-		Plan *struct{ Rows []struct{ Backend string } }
+		Inputs struct {
+			Users    int64
+			RoomSize int64 `json:"room_size"`
+		}
+		Scenario []struct{ Flag, Text, Source, From, Overrides string }
+		Plan     *struct{ Rows []struct{ Backend string } }
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if rep.Schema != "chatbench.estimate/v1" || len(rep.Claims) != 9 || rep.Plan == nil || len(rep.Plan.Rows) != 3 {
+	if rep.Schema != "chatbench.estimate/v1" || len(rep.Claims) != 11 || rep.Plan == nil || len(rep.Plan.Rows) != 3 {
 		t.Fatalf("report %+v", rep)
 	}
-	if c := rep.Claims[0]; c.ID != "1" || c.MeasuredValue == nil || *c.MeasuredValue != 25.6 {
+	if c := rep.Claims[0]; c.ID != "1" || c.Value == nil || *c.Value != 25.6 || c.ValueSource != "measured" || c.Server != "chatbench serve memory" {
 		t.Errorf("claim 1 %+v", c)
+	}
+	// The scenario is the file's (1,000 users, one room) except the room
+	// size given on the command line, which says what it overrides.
+	if rep.Inputs.Users != 1000 || rep.Inputs.RoomSize != 50 {
+		t.Errorf("inputs %+v", rep.Inputs)
+	}
+	for _, f := range rep.Scenario {
+		switch f.Flag {
+		case "users", "rate", "size", "senders":
+			if f.Source != "measured" || f.From != "swarm-memory-1000.json" {
+				t.Errorf("scenario %+v, want measured in the file", f)
+			}
+		case "room-size":
+			if f.Source != "given" || f.Overrides != "one room of everyone measured in swarm-memory-1000.json" {
+				t.Errorf("scenario %+v, want given over the file's", f)
+			}
+		}
 	}
 }

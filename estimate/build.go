@@ -36,8 +36,11 @@ type Config struct {
 	// Planning: when TargetUsers > 0.
 	TargetUsers int64
 
-	// Evidence read with --from; nil when nothing was measured.
+	// Evidence read with --from; nil when nothing was measured. Its
+	// scenario replaces users, room size, senders, rate and size unless
+	// Given names the flag (given on the command line: it wins).
 	Evidence *Evidence
+	Given    map[string]bool
 }
 
 // Source kinds of an assumption.
@@ -91,15 +94,21 @@ type Line struct {
 // Report is everything estimate prints: the table and --json are both
 // written from it.
 type Report struct {
-	Schema      string       `json:"schema"`
-	Inputs      Inputs       `json:"inputs"`
-	Assumptions []Assumption `json:"assumptions"`
-	Model       Model        `json:"model"`
-	Lines       []Line       `json:"lines"`
-	Claims      []ClaimCheck `json:"claims"`
-	Plan        *Plan        `json:"plan,omitempty"`
-	Files       []string     `json:"files,omitempty"`
-	Notes       []string     `json:"notes,omitempty"`
+	Schema string `json:"schema"`
+	Inputs Inputs `json:"inputs"`
+	// Scenario says where each number of the question came from.
+	Scenario    []ScenarioField `json:"scenario"`
+	Assumptions []Assumption    `json:"assumptions"`
+	Model       Model           `json:"model"`
+	Lines       []Line          `json:"lines"`
+	Claims      []ClaimCheck    `json:"claims"`
+	Plan        *Plan           `json:"plan,omitempty"`
+	Files       []string        `json:"files,omitempty"`
+	// Servers are the servers measured, one column each in the claims table.
+	Servers []string `json:"servers,omitempty"`
+	// Skipped are runs read and not used as evidence, and why.
+	Skipped []Skipped `json:"skipped,omitempty"`
+	Notes   []string  `json:"notes,omitempty"`
 }
 
 // ReportSchema versions the --json output.
@@ -154,12 +163,13 @@ func (c *Config) Validate() error {
 // Build computes the whole report. It is pure: the same Config gives the
 // same Report.
 func Build(c Config) (*Report, error) {
+	scenario := applyScenario(&c)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Report{Schema: ReportSchema}
+	r := &Report{Schema: ReportSchema, Scenario: scenario}
 	if c.Evidence != nil {
-		r.Files = c.Evidence.Files
+		r.Files, r.Servers, r.Skipped = c.Evidence.Files, c.Evidence.Servers(), c.Evidence.Skipped
 	}
 	room := c.RoomSize
 	if room == 0 || room > c.Users {
@@ -172,7 +182,7 @@ func Build(c Config) (*Report, error) {
 	r.Inputs = Inputs{RAMBytes: c.RAMBytes, Cores: c.Cores, Users: c.Users, RatePerS: c.RatePerS,
 		SizeBytes: c.SizeBytes, RoomSize: room, Senders: senders, NICBitsPerS: c.NICBitsPerS, TargetUsers: c.TargetUsers}
 
-	as := resolveAssumptions(c, room, senders)
+	as := resolveAssumptions(c, room, senders, scenario)
 	r.Assumptions = as.list
 	p := params{ram: c.RAMBytes, cores: c.Cores, rate: c.RatePerS, size: c.SizeBytes, nicBytes: c.NICBitsPerS / 8,
 		users: float64(c.Users), roomSize: float64(room), senders: float64(senders),
@@ -222,7 +232,7 @@ func (a *assumptions) get(key string) Assumption {
 	panic("estimate: no assumption " + key)
 }
 
-func resolveAssumptions(c Config, room, senders int64) *assumptions {
+func resolveAssumptions(c Config, room, senders int64, scenario []ScenarioField) *assumptions {
 	a := &assumptions{}
 	add := func(x Assumption) { a.list = append(a.list, x) }
 
@@ -258,7 +268,9 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 
 	snd := Assumption{Key: "senders", Name: "senders", Unit: "users", Value: float64(senders), Source: SourceDefault,
 		Why: "every user sends, as in the blog's 1,000 × 10 msg/s"}
-	if c.Senders > 0 {
+	if f := scenarioOf(scenario, "senders"); f.Source == SourceMeasured {
+		snd.Source, snd.From, snd.Why = SourceMeasured, f.From, "the users who sent in the run read"
+	} else if c.Senders > 0 {
 		snd.Source, snd.From, snd.Why = SourceGiven, "--senders", "given on the command line"
 	}
 	snd.Text = units.FormatCount(snd.Value)
@@ -266,7 +278,9 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 
 	rm := Assumption{Key: "room_size", Name: "members per room", Unit: "users", Value: float64(room), Source: SourceDefault,
 		Why: "one room of all users, the blog's chat; every member receives every message, the sender included"}
-	if c.RoomSize > 0 {
+	if f := scenarioOf(scenario, "room-size"); f.Source == SourceMeasured {
+		rm.Source, rm.From, rm.Why = SourceMeasured, f.From, "receivers per message in the run read; every member receives every message, the sender included"
+	} else if c.RoomSize > 0 {
 		rm.Source, rm.From, rm.Why = SourceGiven, "--room-size", "given on the command line; every member receives every message, the sender included"
 	}
 	rm.Text = units.FormatCount(rm.Value)
@@ -294,6 +308,16 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 	return a
 }
 
+// scenarioOf is the scenario field of flag, or a zero one.
+func scenarioOf(fs []ScenarioField, flag string) ScenarioField {
+	for _, f := range fs {
+		if f.Flag == flag {
+			return f
+		}
+	}
+	return ScenarioField{}
+}
+
 func backendName(b string) string {
 	if b == "" {
 		return "server not started by chatbench"
@@ -303,8 +327,9 @@ func backendName(b string) string {
 
 // pickRun chooses the measured run whose value(r) > 0 that carries the most
 // weight(r) (connections, deliveries), preferring complete runs over partial
-// ones, runs that met their SLO over overloaded ones, and single-node
-// backends when backend is "". The largest run amortises
+// ones, and single-node
+// backends when backend is "". Only runs that are evidence (complete,
+// within their SLO) are in ev.Runs. The largest run amortises
 // fixed costs best and is the one closest to capacity.
 func pickRun(ev *Evidence, backend string, value, weight func(Run) float64) (Run, bool) {
 	if ev == nil {
@@ -321,12 +346,6 @@ func pickRun(ev *Evidence, backend string, value, weight func(Run) float64) (Run
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
-		if a.Partial != b.Partial {
-			return !a.Partial
-		}
-		if a.SLOMet != b.SLOMet {
-			return a.SLOMet
-		}
 		if backend == "" {
 			ra, rb := backendRank(a.Backend), backendRank(b.Backend)
 			if ra != rb {
