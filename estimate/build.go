@@ -88,7 +88,10 @@ type Line struct {
 	Value     float64  `json:"value"`                // its result
 	Unit      string   `json:"unit"`
 	Text      string   `json:"text"` // Value formatted, as it appears in Model
-	RestsOn   []string `json:"rests_on"`
+	// Source of Value: always FigureModel (a line computes; what it rests
+	// on says which inputs were measured).
+	Source  string   `json:"source"`
+	RestsOn []string `json:"rests_on"`
 }
 
 // Report is everything estimate prints: the table and --json are both
@@ -202,6 +205,7 @@ func Build(c Config) (*Report, error) {
 		})
 	}
 	if c.Evidence != nil {
+		r.Notes = append(r.Notes, c.Evidence.Notes...)
 		for _, run := range c.Evidence.Runs {
 			if run.Compression {
 				r.Notes = append(r.Notes, fmt.Sprintf("%s: permessage-deflate was negotiated; memory and CPU per connection include compression", run.Source))
@@ -469,6 +473,7 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 		if math.IsNaN(lines[i].Value) {
 			lines[i].Value = 0
 		}
+		lines[i].Source = FigureModel
 	}
 	return lines
 }

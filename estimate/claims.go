@@ -60,6 +60,10 @@ const (
 	VerdictNotApplicable = "not_applicable"
 )
 
+// RoomRateMode is the sweep mode whose steps fix the room's message rate
+// while N grows (sweep --mode room-rate): claim 6's evidence.
+const RoomRateMode = "room-rate"
+
 // Sources of a figure in the claims table.
 const (
 	FigureMeasured = "measured"

@@ -37,13 +37,16 @@ func checkMemoryPerConn(cc *ClaimCheck, sv *Evidence, project bool) {
 		return
 	}
 	cc.Basis = fmt.Sprintf("%s: server RSS / %s connections", run.Source, units.FormatCount(conns(run)))
-	cc.figure("memory per connection", units.FormatSig(run.RSSKBPerConn, 3)+" KB/conn", run.RSSKBPerConn, FigureMeasured)
+	perConn := ClaimFigure{"memory per connection", units.FormatSig(run.RSSKBPerConn, 3) + " KB/conn", run.RSSKBPerConn, FigureMeasured}
 	if !project {
+		cc.Figures = append(cc.Figures, perConn)
 		cc.setRatio(run.RSSKBPerConn, FigureMeasured)
 		return
 	}
+	// The figure the verdict compares comes first.
 	n := ConnsInRAM(BlogRAMBytes, run.RSSKBPerConn)
 	cc.figure("connections in 8 GB", units.FormatCount(n), n, FigureModel)
+	cc.Figures = append(cc.Figures, perConn)
 	cc.Basis = fmt.Sprintf("8 GB / %s KB measured; ", units.FormatSig(run.RSSKBPerConn, 3)) + cc.Basis + "; all 8 GB for connections"
 	cc.setRatio(n, FigureModel)
 }
@@ -128,7 +131,7 @@ func checkExponent(cc *ClaimCheck, sv *Evidence) {
 	var ticks []float64
 	sawMode := false
 	for _, r := range sv.Runs {
-		if r.Mode != "room-rate" || r.Sent <= 0 || r.Delivered <= 0 {
+		if r.Mode != RoomRateMode || r.Sent <= 0 || r.Delivered <= 0 {
 			continue
 		}
 		sawMode = true
@@ -148,11 +151,11 @@ func checkExponent(cc *ClaimCheck, sv *Evidence) {
 		ys = append(ys, mean(bySize[n]))
 	}
 	if len(xs) < 2 {
-		have := 0.0
+		cc.tooLittle(float64(len(xs)), 2, "room sizes with CPU measured")
 		if len(ticks) > 0 {
-			have, _ = minMax(ticks)
+			few, _ := minMax(ticks)
+			cc.Verdict += fmt.Sprintf("; a step needs %d CPU clock ticks, one had %s", MinCPUTicks, units.FormatCount(math.Max(few, 0)))
 		}
-		cc.tooLittle(math.Floor(have), MinCPUTicks, fmt.Sprintf("CPU clock ticks in a step (%d room sizes with CPU measured, 2 needed)", len(xs)))
 		return
 	}
 	lo, hi := minMax(xs)

@@ -103,6 +103,9 @@ func checkUsers(cc *ClaimCheck, sv *Evidence) {
 	var best *Knee
 	for i := range sv.Knees {
 		k := &sv.Knees[i]
+		if k.Mode == RoomRateMode {
+			continue // the room's rate is fixed, not each user's: a knee for claim 6's steps, not users per server
+		}
 		if best == nil || dist(k) < dist(best) || dist(k) == dist(best) && k.Clients > best.Clients {
 			best = k
 		}

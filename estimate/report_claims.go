@@ -19,7 +19,7 @@ func (r *Report) writeClaims(ew *errWriter) {
 	}
 	ew.printf("\nTHE BLOG'S CLAIMS")
 	if len(servers) == 1 && servers[0] != "" {
-		ew.printf(" FOR %s", strings.ToUpper(servers[0]))
+		ew.printf(" FOR %s", servers[0])
 	}
 	if len(r.Files) > 0 {
 		ew.printf(" (FROM %s)", strings.Join(r.Files, ", "))

@@ -116,6 +116,8 @@ type Evidence struct {
 	Knees   []Knee    `json:"knees"`
 	Faults  []Fault   `json:"faults,omitempty"`
 	Skipped []Skipped `json:"skipped,omitempty"`
+	// Notes are remarks on what was read that are not reasons to skip it.
+	Notes []string `json:"notes,omitempty"`
 	// Scenario is the load the first file ran (the knee's step for a
 	// sweep): estimate's default scenario when --from is given.
 	Scenario *Scenario `json:"scenario,omitempty"`
@@ -275,12 +277,21 @@ func serverOfSearch(sw *results.Sweep, x sweepExtras, backend string) string {
 func (e *Evidence) addChaos(name string, c *results.Chaos) {
 	server := ChaosServerName(c.Config.Backend, c.Config.Mode, c.Config.Nodes)
 	for i, fr := range c.Faults {
+		// Losses under a fault are what is measured, so an overloaded run
+		// counts; one that ended early or measured something else does not.
+		if fr.Run != nil && (fr.Run.Outcome.Verdict == results.Partial || fr.Run.Outcome.Verdict == results.Invalid) {
+			why := fr.Run.Outcome.Verdict
+			if len(fr.Run.Outcome.Reasons) > 0 {
+				why += ": " + fr.Run.Outcome.Reasons[0]
+			}
+			e.Skipped = append(e.Skipped, Skipped{Source: fmt.Sprintf("%s fault %d (%s)", name, i+1, fr.Fault), Server: server, Why: why})
+			continue
+		}
 		e.Faults = append(e.Faults, Fault{Source: fmt.Sprintf("%s fault %d", name, i+1), Server: server, Backend: c.Config.Backend,
 			Mode: c.Config.Mode, Fault: fr.Fault, Expected: fr.Expected, Delivered: fr.Delivered, Lost: fr.Lost, Duplicated: fr.Duplicated})
 	}
 	if c.Partial {
-		e.Skipped = append(e.Skipped, Skipped{Source: name, Server: server,
-			Why: fmt.Sprintf("partial: the experiment ended early; %d fault(s) finished and are used", len(c.Faults))})
+		e.Notes = append(e.Notes, fmt.Sprintf("%s: the experiment ended early; the %d fault(s) that finished are used", name, len(c.Faults)))
 	}
 }
 

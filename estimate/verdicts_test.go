@@ -227,9 +227,28 @@ func TestClaim6RoomRate(t *testing.T) {
 		t.Errorf("claim 6 without room-rate steps: %+v", c)
 	}
 	roomRate := []byte(strings.Replace(string(plain), `"knee": `, `"mode": "room-rate", "knee": `, 1))
-	c = claimFor(t, CheckClaims(evidence(t, roomRate), ClaimContext{}), "6", mem)
+	ev := evidence(t, roomRate)
+	cs := CheckClaims(ev, ClaimContext{})
+	c = claimFor(t, cs, "6", mem)
 	if c.Value == nil || !near(*c.Value, 1) || c.Verdict != "holds (exponent 1.00, claimed 1 ± 0.25)" {
 		t.Errorf("claim 6 room-rate: %+v", c)
+	}
+	// A room-rate knee is not a users-per-server knee: claim 5 falls back
+	// to the model at the measured 2 µs (√(4e6 / 2 / 10) = 447).
+	if c5 := claimFor(t, cs, "5", mem); c5.Value == nil || *c5.Value != 447 || c5.ValueSource != FigureModel {
+		t.Errorf("claim 5 from a room-rate sweep: %+v", c5)
+	}
+	// Steps of one size with CPU measured, the others below 100 ticks.
+	st := steps()
+	for i := 1; i < len(st); i++ {
+		st[i].Result.Server.CPUPerMessage = results.NotMeasured("only 50 CPU clock ticks")
+		st[i].Result.Server.Processes[0].End.CPUSec = st[i].Result.Server.Processes[0].SendStart.CPUSec + 0.5
+	}
+	few := strings.Replace(string(mustJSON(t, sweepOf(2, st, results.Search{Backend: "memory", RatePerS: 0.05, Knee: 400, Runs: 3}))),
+		`"knee": `, `"mode": "room-rate", "knee": `, 1)
+	c = claimFor(t, CheckClaims(evidence(t, []byte(few)), ClaimContext{}), "6", mem)
+	if c.VerdictKind != VerdictTooLittle || c.Verdict != "too little data (have 1 room sizes with CPU measured, need 2); a step needs 100 CPU clock ticks, one had 50" {
+		t.Errorf("claim 6 with too few ticks: %q", c.Verdict)
 	}
 }
 
@@ -288,6 +307,16 @@ func TestReliabilityClaims(t *testing.T) {
 	}
 	if f := claimFor(t, cs, "9", rmq).Figures; len(f) != 1 || f[0].Text != "broker-restart: lost 312, duplicated 0 of 20,000 expected" || f[0].Label != "broker-restart (at-most-once)" {
 		t.Errorf("claim 9 figures (node-kill is not a broker fault): %+v", f)
+	}
+	// A fault whose run ended early is not used; the experiment's other is.
+	cut := chaos("redis", results.AtMostOnce, 500, 0, 20000)
+	cut.Faults[0].Run = results.NewResult()
+	cut.Faults[0].Run.Outcome = results.Outcome{Verdict: results.Partial, Reasons: []string{"the run ended early: interrupted"}}
+	cut.Faults = append(cut.Faults, results.FaultRun{Fault: "conn-drop", Expected: 30000, Lost: 0})
+	ev = evidence(t, cut)
+	if c := claimFor(t, CheckClaims(ev, ClaimContext{}), "10", red); c.Verdict != "refuted (nothing lost: lost 0 of 30,000, 0 duplicated; at-most-once)" ||
+		len(ev.Skipped) != 1 || ev.Skipped[0].Source != "f1.json fault 1 (broker-restart)" || ev.Skipped[0].Why != "partial: the run ended early: interrupted" {
+		t.Errorf("chaos with a partial fault run: %q, skipped %+v", c.Verdict, ev.Skipped)
 	}
 	small := evidence(t, chaos("redis", results.AtMostOnce, 10, 0, 5000))
 	if c := claimFor(t, CheckClaims(small, ClaimContext{}), "10", red); c.Verdict != "too little data (have 5,000 expected deliveries across broker faults, need 10,000)" {

@@ -51,7 +51,9 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 			knee = "≥ " + knee
 		}
 		claim := "-"
-		if k, ok := kneeOf(ev, s); ok {
+		if k, ok := kneeOf(ev, s); ok && k.Mode == estimate.RoomRateMode {
+			claim = "room-rate mode: evidence for claim 6 (estimate --from)"
+		} else if ok {
 			c := estimate.KneeClaim(k.Server)
 			lo, hi := estimate.ScaledClaim(c, k)
 			claim = fmt.Sprintf("claim %s: %s users on 4 cores, %s → %s–%s here: %s", c.ID, c.Blog, c.Shape,
