@@ -321,9 +321,26 @@ func checkClaim(c Claim, server string, ev *Evidence, cx ClaimContext) ClaimChec
 	}
 	if cc.VerdictKind == VerdictNotMeasured {
 		cc.Verdict = "not measured (needs: " + c.Needs + ")"
+		if ev != nil && ev.onlySkipped(server) {
+			cc.Verdict = "not measured (every run of this server was not used: see below; needs: " + c.Needs + ")"
+		}
 		cc.RatioText = "-"
 	}
 	return cc
+}
+
+// onlySkipped reports whether every run read of server was skipped.
+func (e *Evidence) onlySkipped(server string) bool {
+	o := e.only(server)
+	if len(o.Runs)+len(o.Knees)+len(o.Faults) > 0 {
+		return false
+	}
+	for _, s := range e.Skipped {
+		if s.Server == server {
+			return true
+		}
+	}
+	return false
 }
 
 func mean(v []float64) float64 {

@@ -139,7 +139,7 @@ func TestClaim5FromModel(t *testing.T) {
 	ev := fixtures(t, "swarm-memory-1000.json")
 	c := claimByID(t, CheckClaims(ev, ClaimContext{}), "5")
 	// √(4e6 / 2 µs / 10) = 447.2
-	if c.Value == nil || *c.Value != 447 || c.ValueSource != FigureModel || c.Figures[1].Text != "447 users" || c.Figures[1].Source != FigureModel {
+	if c.Value == nil || *c.Value != 447 || c.ValueSource != FigureModel || c.Figures[0].Text != "447 users" || c.Figures[0].Source != FigureModel || c.Figures[1].Source != FigureMeasured {
 		t.Errorf("claim 5 from the model: %+v", c)
 	}
 }

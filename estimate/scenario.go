@@ -132,7 +132,7 @@ func applyScenario(c *Config) []ScenarioField {
 	if sc != nil {
 		out = append(out, ScenarioField{Flag: "nodes", Text: fmt.Sprint(s.Nodes), Source: SourceMeasured, From: sc.Source},
 			ScenarioField{Flag: "server", Text: s.Server, Source: SourceMeasured, From: sc.Source})
-		if s.RoomSizes != "" {
+		if s.Rooms > 1 && s.RoomSizes != "" {
 			out = append(out, ScenarioField{Flag: "rooms", Text: fmt.Sprintf("%s rooms, sizes %s", units.FormatCount(float64(s.Rooms)), s.RoomSizes),
 				Source: SourceMeasured, From: sc.Source})
 		}

@@ -112,6 +112,12 @@ func TestFailedRunsNotUsed(t *testing.T) {
 	if c.Value == nil || *c.Value != 20 || c.Verdict != "holds (within 2×)" || !strings.HasPrefix(c.Basis, "f1.json:") {
 		t.Errorf("claim 1 %+v", c)
 	}
+	// A server all of whose runs were skipped says so.
+	only := evidence(t, over.result())
+	if c := claimFor(t, CheckClaims(only, ClaimContext{}), "1", mem); c.VerdictKind != VerdictNotMeasured ||
+		!strings.HasPrefix(c.Verdict, "not measured (every run of this server was not used: see below; needs: ") {
+		t.Errorf("claim 1 from an overloaded run only: %q", c.Verdict)
+	}
 	if len(ev.Skipped) != 2 || ev.Skipped[0].Source != "f2.json" || ev.Skipped[0].Why != "overloaded: made overloaded by the test" ||
 		ev.Skipped[1].Source != "f3.json step 1" || ev.Skipped[1].Why != "failed its SLO: p99 150ms ≥ 100ms" {
 		t.Errorf("skipped %+v", ev.Skipped)
