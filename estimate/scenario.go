@@ -125,8 +125,19 @@ func applyScenario(c *Config) []ScenarioField {
 		return units.FormatCount(float64(n))
 	}
 	field("users", g("users"), units.FormatCount(float64(c.Users)), units.FormatCount(float64(s.Users)), func() { c.Users = s.Users })
-	field("room-size", g("room-size"), roomText(c.RoomSize), roomText(s.RoomSize), func() { c.RoomSize = s.RoomSize })
-	field("senders", g("senders"), sendText(c.Senders, c.Users), sendText(s.Senders, s.Users), func() { c.Senders = s.Senders })
+	field("room-size", g("room-size"), roomText(c.RoomSize), roomText(s.RoomSize), func() {
+		c.RoomSize = s.RoomSize
+		if c.RoomSize > c.Users {
+			c.RoomSize = 0 // fewer users given than the file's rooms held: one room of them
+		}
+	})
+	field("senders", g("senders"), sendText(c.Senders, c.Users), sendText(s.Senders, s.Users), func() {
+		// The same share of talkers when --users changes the count.
+		c.Senders = s.Senders
+		if s.Users > 0 && c.Users != s.Users {
+			c.Senders = max(1, int64(math.Round(float64(c.Users)*float64(s.Senders)/float64(s.Users))))
+		}
+	})
 	field("rate", g("rate"), units.FormatRate(c.RatePerS), units.FormatRate(s.RatePerS), func() { c.RatePerS = s.RatePerS })
 	field("size", g("size"), units.FormatBytes(c.SizeBytes), units.FormatBytes(s.SizeBytes), func() { c.SizeBytes = s.SizeBytes })
 	if sc != nil {

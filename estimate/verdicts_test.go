@@ -332,3 +332,45 @@ func TestReliabilityClaims(t *testing.T) {
 		t.Errorf("claim 9 without chaos results: %q", c.Verdict)
 	}
 }
+
+// The question comes from the file, field by field; a flag given wins and
+// says what it overrides, and the talkers keep their share.
+func TestScenarioFromFile(t *testing.T) {
+	// 1,000 users in 20 rooms of 50, 100 talking at 2/s with 300 B, 2 nodes of redis.
+	r := spec{backend: "redis", urls: []string{"ws://a/ws", "ws://b/ws"}, clients: 1000, rooms: 20, roomSize: 50, senders: 100, rate: 2, size: 300,
+		sent: 20000, recvPer: 50, steadyS: 100, cpuS: 5}
+	ev := evidence(t, r.result())
+	want := Scenario{Source: "f1.json", Server: "chatbench serve redis (2 nodes)", Users: 1000, RoomSize: 50, Rooms: 20, Senders: 100,
+		RatePerS: 2, SizeBytes: 300, Nodes: 2}
+	if ev.Scenario == nil || *ev.Scenario != want {
+		t.Fatalf("scenario %+v, want %+v", ev.Scenario, want)
+	}
+	rep := buildFrom(t, ev)
+	if in := rep.Inputs; in.Users != 1000 || in.RoomSize != 50 || in.Senders != 100 || in.RatePerS != 2 || in.SizeBytes != 300 {
+		t.Errorf("inputs %+v", in)
+	}
+	for _, f := range rep.Scenario {
+		if f.Source != SourceMeasured || f.From != "f1.json" {
+			t.Errorf("scenario field %+v, want measured in f1.json", f)
+		}
+	}
+	// --users 500 given: it wins, and 10% of 500 talk.
+	rep, err := Build(Config{RAMBytes: 8e9, Cores: 4, Users: 500, RatePerS: 10, SizeBytes: 100, Evidence: ev, Given: map[string]bool{"users": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := rep.Inputs; in.Users != 500 || in.Senders != 50 || in.RoomSize != 50 || in.RatePerS != 2 {
+		t.Errorf("inputs with --users 500: %+v", in)
+	}
+	if f := scenarioOf(rep.Scenario, "users"); f.Source != SourceGiven || f.Text != "500" || f.Overrides != "1,000 measured in f1.json" {
+		t.Errorf("users field %+v", f)
+	}
+	// Nothing read: the blog's example, from the flags.
+	rep, err = Build(Config{RAMBytes: 8e9, Cores: 4, Users: 1000, RatePerS: 10, SizeBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := scenarioOf(rep.Scenario, "users"); f.Source != SourceBlog || f.Text != "1,000" {
+		t.Errorf("users without --from: %+v", f)
+	}
+}
