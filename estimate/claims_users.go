@@ -64,6 +64,10 @@ func JudgeKnee(c Claim, k Knee) ClaimCheck {
 	cc.Basis = fmt.Sprintf("%s: knee at %s per sender, %s, on %s cores, %s node(s); the claim (%s on 4 cores, %s) scaled by the delivery capacity it asks",
 		k.Source, units.FormatRate(k.RatePerS), k.Shape, units.FormatSig(k.Cores, 3), units.FormatSig(float64(max(k.Nodes, 1)), 2),
 		c.Blog, c.Shape)
+	if k.Delivered >= 0 && k.Delivered < MinDeliveries {
+		cc.tooLittle(float64(k.Delivered), MinDeliveries, "deliveries at the knee")
+		return cc
+	}
 	cc.setRatioRange(knee, lo, hi)
 	rLo, kLo, _ := RatioVerdict(float64(k.Low), lo, hi)
 	rHi, kHi, _ := RatioVerdict(float64(k.High), lo, hi)

@@ -93,6 +93,9 @@ type Knee struct {
 	MemBytes float64 `json:"mem_bytes"`
 	Nodes    int     `json:"nodes"`
 	Shape    Shape   `json:"shape"`
+	// Delivered counts the deliveries of the step at the knee, the sample
+	// its p99 rests on; -1 when that step is not in the file.
+	Delivered int64 `json:"delivered"`
 }
 
 // Fault is one fault of a chaos results file: what a backend lost,
@@ -366,7 +369,7 @@ func kneesOf(name string, sw *results.Sweep, x sweepExtras) []Knee {
 		}
 		k := Knee{Source: name, Backend: se.Backend, Clients: se.Knee, Low: se.Knee, High: se.Knee, Repeat: 1, Above: se.Above,
 			RatePerS: se.RatePerS, Cores: float64(sw.Environment.Cores), MemBytes: float64(sw.Environment.MemBytes),
-			Nodes: max(1, sw.Config.Nodes), Shape: Shape{RatePerS: se.RatePerS, Talkers: 1}}
+			Nodes: max(1, sw.Config.Nodes), Shape: Shape{RatePerS: se.RatePerS, Talkers: 1}, Delivered: -1}
 		if se.Backend == "memory" {
 			k.Nodes = 1
 		}
@@ -384,7 +387,7 @@ func kneesOf(name string, sw *results.Sweep, x sweepExtras) []Knee {
 			urls = st.Result.Config.URLs
 			k.Nodes = nodesOf(urls)
 			if run, ok := toRun("", st.Result, se.Backend); ok {
-				k.Shape = ShapeOf(run)
+				k.Shape, k.Delivered = ShapeOf(run), run.Delivered
 			}
 			break
 		}

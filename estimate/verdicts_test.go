@@ -44,7 +44,11 @@ func TestScaleClaim(t *testing.T) {
 // a lower bound.
 func TestKneeVerdicts(t *testing.T) {
 	sw := func(knee, low, high, above int64) []byte {
-		s := sweepOf(2, []results.Step{spec{backend: "memory", clients: int(knee), rate: 1, size: 100, sent: 22360, recvPer: knee, steadyS: 10, cpuS: 10}.step(true)},
+		sent := int64(22360)
+		if knee == 200 {
+			sent = 20
+		}
+		s := sweepOf(2, []results.Step{spec{backend: "memory", clients: int(knee), rate: 1, size: 100, sent: sent, recvPer: knee, steadyS: 10, cpuS: 10}.step(true)},
 			results.Search{Backend: "memory", RatePerS: 1, Knee: knee, Above: above, Runs: 5})
 		b := mustJSON(t, s)
 		if low > 0 {
@@ -67,6 +71,8 @@ func TestKneeVerdicts(t *testing.T) {
 		{"spread on one side", 2300, 2236, 2400, 2500, VerdictHolds, "holds (inside the claimed range)"},
 		{"no step failed", 2236, 0, 0, 0, VerdictUndecided, "undecided (every step passed up to 2,236: the knee is higher; raise --max)"},
 		{"no step failed, already far above", 10000, 0, 0, 0, VerdictOff, "off by 2.2× (measured higher) (at least: no step failed)"},
+		// 200 users × 200 deliveries: fewer than 10,000 behind the knee's p99.
+		{"too few deliveries at the knee", 200, 0, 0, 300, VerdictTooLittle, "too little data (have 4,000 deliveries at the knee, need 10,000)"},
 	}
 	for _, c := range cases {
 		ev := evidence(t, sw(c.knee, c.low, c.high, c.above))
