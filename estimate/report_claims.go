@@ -39,9 +39,6 @@ func (r *Report) writeClaims(ew *errWriter) {
 		if c.Basis != "" {
 			basis = append(basis, fmt.Sprintf("  %s%s: %s", c.ID, who, c.Basis))
 		}
-		if c.ShapeText != "" && c.VerdictKind != VerdictNotApplicable && c.Value != nil {
-			basis = append(basis, fmt.Sprintf("  %s%s: judged in %s", c.ID, who, c.ShapeText))
-		}
 	}
 	if len(basis) > 0 {
 		ew.printf("how measured:\n%s\n", strings.Join(basis, "\n"))
@@ -52,6 +49,12 @@ func (r *Report) writeClaims(ew *errWriter) {
 	ew.printf("verdict: holds within %s× of the claim (or inside its range), else off by N×; a growth bound O(N^k) holds up to exponent k + %s, refuted above; \"lower\" holds below 1×, refuted at 1× or more; "+
 		"too little data below %s connections, %s deliveries or %s CPU clock ticks; a knee whose spread straddles the claim is undecided\n",
 		units.FormatSig(HoldsWithin, 2), units.FormatSig(ExponentTolerance, 2), units.FormatCount(MinConns), units.FormatCount(MinDeliveries), units.FormatCount(MinCPUTicks))
+}
+
+// judged reports whether c has a verdict stated in a load shape, printed
+// beside it.
+func judged(c ClaimCheck) bool {
+	return c.ShapeText != "" && c.Value != nil
 }
 
 func (r *Report) writeClaimRows(ew *errWriter) {
@@ -73,6 +76,9 @@ func (r *Report) writeClaimRows(ew *errWriter) {
 			}
 			fmt.Fprintf(tw, "\t\t\t%s\t%s\t\n", text, f.Source)
 		}
+		if judged(c) {
+			fmt.Fprintf(tw, "\t\t\tthe claim's load: %s\t\t\n", c.ShapeText)
+		}
 	}
 	tw.Flush()
 }
@@ -92,6 +98,9 @@ func (r *Report) writeClaimColumns(ew *errWriter, servers []string) {
 			if len(cc.Figures) > 0 {
 				f := cc.Figures[0]
 				cells[j] += fmt.Sprintf(": %s %s (%s)", f.Label, f.Text, f.Source)
+			}
+			if judged(cc) {
+				cells[j] += "; the claim's load: " + cc.ShapeText
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Text, c.Blog, strings.Join(cells, "\t"))

@@ -279,7 +279,7 @@ func TestClaims7a8ManyRooms(t *testing.T) {
 	if err := buildFrom(t, ev).WriteTable(&out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "7a: judged in rooms of 50, 10% talk at 1/s") {
+	if !strings.Contains(out.String(), "the claim's load: rooms of 50, 10% talk at 1/s") {
 		t.Errorf("the shape is not printed beside 7a:\n%s", out.String())
 	}
 	// 40 KB per connection measured: 8 GB hold 200,000, fewer than the CPU serves.
