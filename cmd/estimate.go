@@ -93,7 +93,7 @@ broker messages/s and egress per node.`,
 	f.IntVar(&o.roomNameBytes, "room-name-bytes", 0, "room name length in the JSON envelope (default 4, \"chat\")")
 	f.StringVar(&o.targetUsers, "target-users", "", "plan for this many users: nodes, broker messages/s, egress per node")
 	f.StringArrayVar(&o.from, "from", nil, "swarm or sweep results file (repeatable)")
-	f.BoolVar(&o.json, "json", false, "write JSON (schema chatbench.estimate/v1) instead of tables")
+	f.BoolVar(&o.json, "json", false, "write JSON (schema chatbench.estimate/v2) instead of tables")
 	return c
 }
 

@@ -79,7 +79,7 @@ func TestEstimateJSONFromResults(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if rep.Schema != "chatbench.estimate/v1" || len(rep.Claims) != 11 || rep.Plan == nil || len(rep.Plan.Rows) != 3 {
+	if rep.Schema != "chatbench.estimate/v2" || len(rep.Claims) != 11 || rep.Plan == nil || len(rep.Plan.Rows) != 3 {
 		t.Fatalf("report %+v", rep)
 	}
 	if c := rep.Claims[0]; c.ID != "1" || c.Value == nil || *c.Value != 25.6 || c.ValueSource != "measured" || c.Server != "chatbench serve memory" {

@@ -114,8 +114,10 @@ type Report struct {
 	Notes   []string  `json:"notes,omitempty"`
 }
 
-// ReportSchema versions the --json output.
-const ReportSchema = "chatbench.estimate/v1"
+// ReportSchema versions the --json output. v2: claims judged per server
+// (server), with labelled figures (figures, value, value_source) instead
+// of measured/measured_value; scenario, servers and skipped added.
+const ReportSchema = "chatbench.estimate/v2"
 
 // Inputs echoes the resolved question.
 type Inputs struct {
