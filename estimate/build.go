@@ -246,7 +246,7 @@ func resolveAssumptions(c Config, room, senders int64, scenario []ScenarioField)
 		Why: "the blog's \"each WebSocket costs ~10 KB of server memory\"; not measured"}
 	if c.KBPerConn > 0 {
 		kb.Value, kb.Source, kb.From, kb.Why = c.KBPerConn, SourceGiven, "--kb-per-conn", "given on the command line"
-	} else if run, ok := pickRun(c.Evidence, "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
+	} else if run, ok := pickRun(scenarioEvidence(c.Evidence), "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
 		kb.Value, kb.Source, kb.From = run.RSSKBPerConn, SourceMeasured, run.Source
 		kb.Why = fmt.Sprintf("server RSS / connections at %s connections (%s)", units.FormatCount(float64(run.Connected)), backendName(run.Backend))
 	}
@@ -257,7 +257,7 @@ func resolveAssumptions(c Config, room, senders int64, scenario []ScenarioField)
 		Why: "one write of a small frame per receiver, 1–5 µs on current Linux; measure it with swarm"}
 	if c.CPUUsPerDelivery > 0 {
 		cpu.Value, cpu.Source, cpu.From, cpu.Why = c.CPUUsPerDelivery, SourceGiven, "--cpu-per-delivery", "given on the command line"
-	} else if run, ok := pickRun(c.Evidence, "", func(r Run) float64 { return r.CPUUsPerDelivery }, func(r Run) float64 { return float64(r.Delivered) }); ok {
+	} else if run, ok := pickRun(scenarioEvidence(c.Evidence), "", func(r Run) float64 { return r.CPUUsPerDelivery }, func(r Run) float64 { return float64(r.Delivered) }); ok {
 		cpu.Value, cpu.Source, cpu.From = run.CPUUsPerDelivery, SourceMeasured, run.Source
 		cpu.Why = fmt.Sprintf("server CPU time / deliveries over %s deliveries (%s)", units.FormatCount(float64(run.Delivered)), backendName(run.Backend))
 	}
@@ -312,6 +312,19 @@ func resolveAssumptions(c Config, room, senders int64, scenario []ScenarioField)
 			Source: SourceGiven, From: "--nic", Why: "given on the command line; TCP/IP headers not counted"})
 	}
 	return a
+}
+
+// scenarioEvidence is the evidence the model's measured costs come from:
+// the runs of the scenario's server when it has any (the question is about
+// that server), else every run.
+func scenarioEvidence(ev *Evidence) *Evidence {
+	if ev == nil || ev.Scenario == nil {
+		return ev
+	}
+	if o := ev.only(ev.Scenario.Server); len(o.Runs) > 0 {
+		return o
+	}
+	return ev
 }
 
 // scenarioOf is the scenario field of flag, or a zero one.

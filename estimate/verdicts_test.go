@@ -380,3 +380,23 @@ func TestScenarioFromFile(t *testing.T) {
 		t.Errorf("users without --from: %+v", f)
 	}
 }
+
+// The model's measured costs come from the server the question is about:
+// the first file's, not a cheaper server read after it.
+func TestCostsFromScenarioServer(t *testing.T) {
+	blog := spec{backend: "", urls: []string{"ws://127.0.0.1:8000/ws"}, clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, memKB: 24, cpuUs: 16, cpuS: 6.4}
+	ours := spec{backend: "memory", clients: 1000, rate: 1, size: 100, sent: 10000, recvPer: 1000, steadyS: 10, memKB: 11, cpuUs: 6, cpuS: 60}
+	rep := buildFrom(t, evidence(t, blog.result(), ours.result()))
+	for _, a := range rep.Assumptions {
+		switch a.Key {
+		case "kb_per_conn":
+			if a.Value != 24 || a.From != "f1.json" {
+				t.Errorf("memory per connection %+v, want 24 KB from f1.json", a)
+			}
+		case "cpu_us_per_delivery":
+			if a.Value != 16 || a.From != "f1.json" {
+				t.Errorf("CPU per delivery %+v, want 16 µs from f1.json", a)
+			}
+		}
+	}
+}
