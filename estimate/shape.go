@@ -78,8 +78,11 @@ func (s Shape) talkers() float64 {
 // capacity grows with cores; the same capacity on toCores serves
 // to.UsersAt(capacity) users in shape to. In one room of everyone this is
 // N ∝ √(cores / rate); in rooms of fixed size, N ∝ cores / rate. Unknown
-// (zero) cores are not scaled.
+// (zero) cores or rates are not scaled.
 func ScaleClaim(users float64, from Shape, fromCores float64, to Shape, toCores float64) float64 {
+	if to.RatePerS <= 0 || from.RatePerS <= 0 {
+		return math.Floor(users) // an unknown rate is not scaled
+	}
 	c := from.DeliveriesPerS(users)
 	if fromCores > 0 && toCores > 0 {
 		c *= toCores / fromCores

@@ -24,6 +24,7 @@ func TestScaleClaim(t *testing.T) {
 		{"1/100 of the rate: ×√100", 1000, 4, BlogShape, oneRoom(0.1), 4, 10000},
 		{"2 cores at 1/s: ×√(2/4 × 10)", 1000, 4, BlogShape, oneRoom(1), 2, 2236},
 		{"unknown cores are not scaled", 1000, 4, BlogShape, BlogShape, 0, 1000},
+		{"an unknown rate is not scaled", 1000, 4, BlogShape, Shape{Talkers: 1}, 2, 1000},
 		// Rooms of 50, 10% talk at 1/s: 5 deliveries/s per user, linear in cores.
 		{"many rooms, half the cores", 10000, 4, ManyRoomsShape, ManyRoomsShape, 2, 5000},
 		// 1,000 in one room at 10/s ask 10⁷ deliveries/s; rooms of 50 at 1/s by everyone: 50 per user.
