@@ -391,8 +391,12 @@ func kneesOf(name string, sw *results.Sweep, x sweepExtras) []Knee {
 			}
 			break
 		}
-		k.Server = ServerName(se.Backend, urls)
-		if len(urls) == 0 && se.Backend != externalBackend {
+		switch {
+		case len(urls) > 0:
+			k.Server = ServerName(se.Backend, urls)
+		case se.Backend == externalBackend:
+			k.Server = ServerName(se.Backend, sw.Config.URLs) // the knee's step is not in the file
+		default:
 			k.Server = serveName(se.Backend, k.Nodes)
 		}
 		if i < len(x.Searches) {
