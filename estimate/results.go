@@ -142,7 +142,7 @@ func ReadResultsFiles(paths ...string) (*Evidence, error) {
 }
 
 // ErrNoRuns is returned for a results file that holds no run to use.
-var ErrNoRuns = errors.New("no swarm run in it (empty summary and no steps)")
+var ErrNoRuns = errors.New("nothing to judge in it (no swarm run, sweep step or chaos fault)")
 
 // Add decodes one results file read from r, naming it name in sources.
 func (e *Evidence) Add(name string, r io.Reader) error {
