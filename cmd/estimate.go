@@ -7,6 +7,7 @@ import (
 	"github.com/chatbench/chatbench/internal/units"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chatbench/chatbench/estimate"
 )
@@ -39,16 +40,14 @@ Units: sizes are bytes, KB/MB/GB are decimal (GB = 10^9, as the blog's
 8 GB / 10 KB = 800,000), KiB/MiB/GiB binary (GiB = 2^30). Rates: 10/s, 600/min,
 1/h, 0.5/s. Bit rates: 1Gbps, 100Mbit/s; 100MB/s is bytes.
 
---from reads swarm or sweep results files (docs/results-schema.md): measured
-memory per connection and CPU per delivery replace the assumptions, and each
-of the blog's claims gets the measured number, the ratio measured/claimed and
-a verdict: holds within 2× of the claim (or inside its range), otherwise
-"off by N×"; a growth bound (claim 6, O(N) CPU per message) holds when
-the fitted exponent of CPU per message against room size is at most 1.25
-(big-O is an upper bound; a smaller exponent is reported as such) and is
-refuted above it; "lower CPU with Redis" (7b) holds when redis/memory CPU
-per delivery < 1, refuted otherwise. A claim with no data says what run
-would measure it.
+--from reads swarm, sweep or chaos results files (docs/results-schema.md):
+the first file's load (users, room size, senders, rate, size, nodes, server)
+becomes the question unless a flag gives it (the flag wins, and the output
+says what it overrides); measured memory per connection and CPU per
+delivery replace the assumptions; and each of the blog's claims is judged
+for each server measured (a column per server), every figure labelled
+measured, model or blog. Runs that were not complete or failed their SLO
+are listed and not used. Rules: docs/sweep.md ("Reading the claims table").
 
 --target-users plans nodes of --cores/--ram for each backend: nodes needed,
 broker messages/s and egress per node.`,
@@ -61,6 +60,8 @@ broker messages/s and egress per node.`,
 			if err != nil {
 				return err
 			}
+			cfg.Given = map[string]bool{}
+			cmd.Flags().Visit(func(f *pflag.Flag) { cfg.Given[f.Name] = true })
 			rep, err := estimate.Build(cfg)
 			if err != nil {
 				return usageErr("%v", err)
@@ -92,7 +93,7 @@ broker messages/s and egress per node.`,
 	f.IntVar(&o.roomNameBytes, "room-name-bytes", 0, "room name length in the JSON envelope (default 4, \"chat\")")
 	f.StringVar(&o.targetUsers, "target-users", "", "plan for this many users: nodes, broker messages/s, egress per node")
 	f.StringArrayVar(&o.from, "from", nil, "swarm or sweep results file (repeatable)")
-	f.BoolVar(&o.json, "json", false, "write JSON (schema chatbench.estimate/v1) instead of tables")
+	f.BoolVar(&o.json, "json", false, "write JSON (schema chatbench.estimate/v2) instead of tables")
 	return c
 }
 

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -63,19 +65,78 @@ func TestEstimateJSONFromResults(t *testing.T) {
 	var rep struct {
 		Schema string
 		Claims []struct {
-			ID            string
-			MeasuredValue *float64 `json:"measured_value"`
-			Verdict       string
+			ID          string
+			Server      string
+			Value       *float64
+			ValueSource string `json:"value_source"`
+			Verdict     string
 		}
-		Plan *struct{ Rows []struct{ Backend string } }
+		Inputs struct {
+			Users    int64
+			RoomSize int64 `json:"room_size"`
+		}
+		Scenario []struct{ Flag, Text, Source, From, Overrides string }
+		Plan     *struct{ Rows []struct{ Backend string } }
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if rep.Schema != "chatbench.estimate/v1" || len(rep.Claims) != 9 || rep.Plan == nil || len(rep.Plan.Rows) != 3 {
+	if rep.Schema != "chatbench.estimate/v2" || len(rep.Claims) != 11 || rep.Plan == nil || len(rep.Plan.Rows) != 3 {
 		t.Fatalf("report %+v", rep)
 	}
-	if c := rep.Claims[0]; c.ID != "1" || c.MeasuredValue == nil || *c.MeasuredValue != 25.6 {
+	if c := rep.Claims[0]; c.ID != "1" || c.Value == nil || *c.Value != 25.6 || c.ValueSource != "measured" || c.Server != "chatbench serve memory" {
 		t.Errorf("claim 1 %+v", c)
+	}
+	// The scenario is the file's (1,000 users, one room) except the room
+	// size given on the command line, which says what it overrides.
+	if rep.Inputs.Users != 1000 || rep.Inputs.RoomSize != 50 {
+		t.Errorf("inputs %+v", rep.Inputs)
+	}
+	for _, f := range rep.Scenario {
+		switch f.Flag {
+		case "users", "rate", "size", "senders":
+			if f.Source != "measured" || f.From != "swarm-memory-1000.json" {
+				t.Errorf("scenario %+v, want measured in the file", f)
+			}
+		case "room-size":
+			if f.Source != "given" || f.Overrides != "one room of everyone measured in swarm-memory-1000.json" {
+				t.Errorf("scenario %+v, want given over the file's", f)
+			}
+		}
+	}
+}
+
+// estimate --from a sweep of a server at a URL and a chaos experiment: a
+// column per server, the external knee judged for claim 5, the chaos
+// verdict with its figures; a chaos file without faults is bad input.
+func TestEstimateFromSweepAndChaos(t *testing.T) {
+	dir := t.TempDir()
+	sweep := `{"schema":"chatbench.results/v2","kind":"sweep","config":{"urls":["ws://127.0.0.1:8000/ws"],"backend":"external"},
+	 "environment":{"cores":2},"steps":[],"knees":{},"searches":[{"backend":"external","rate_per_s":1,"knee":200,"above":300,"runs":4}]}`
+	chaos := `{"schema":"chatbench.results/v2","kind":"chaos","config":{"backend":"rabbitmq","mode":"at-most-once","nodes":2},
+	 "faults":[{"fault":"broker-restart","expected":20000,"delivered":19688,"lost":312,"duplicated":0}]}`
+	empty := `{"schema":"chatbench.results/v2","kind":"chaos","config":{"backend":"redis"},"faults":[]}`
+	for name, body := range map[string]string{"sweep.json": sweep, "chaos.json": chaos, "empty.json": empty} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI("estimate", "--from", filepath.Join(dir, "sweep.json"), "--from", filepath.Join(dir, "chaos.json"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"server at ws://127.0.0.1:8000/ws", "chatbench serve rabbitmq (2 nodes)",
+		// 200 against claim 5 scaled to 2 cores at 1/s: 2,236–4,472.
+		"off by 11× (measured lower): knee 200 users (measured)",
+		"refuted (lost 312 of 20,000, 0 duplicated; at-most-once): broker-restart (at-most-once) broker-restart: lost 312, duplicated 0 of 20,000 expected (measured)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runCLI("estimate", "--from", filepath.Join(dir, "empty.json"))
+	if code != ExitUsage || out != "" || !strings.HasSuffix(strings.TrimSpace(errOut), "empty.json: nothing to judge in it (no swarm run, sweep step or chaos fault)") {
+		t.Errorf("empty chaos file: exit %d, stderr %q", code, errOut)
 	}
 }

@@ -36,8 +36,11 @@ type Config struct {
 	// Planning: when TargetUsers > 0.
 	TargetUsers int64
 
-	// Evidence read with --from; nil when nothing was measured.
+	// Evidence read with --from; nil when nothing was measured. Its
+	// scenario replaces users, room size, senders, rate and size unless
+	// Given names the flag (given on the command line: it wins).
 	Evidence *Evidence
+	Given    map[string]bool
 }
 
 // Source kinds of an assumption.
@@ -85,25 +88,36 @@ type Line struct {
 	Value     float64  `json:"value"`                // its result
 	Unit      string   `json:"unit"`
 	Text      string   `json:"text"` // Value formatted, as it appears in Model
-	RestsOn   []string `json:"rests_on"`
+	// Source of Value: always FigureModel (a line computes; what it rests
+	// on says which inputs were measured).
+	Source  string   `json:"source"`
+	RestsOn []string `json:"rests_on"`
 }
 
 // Report is everything estimate prints: the table and --json are both
 // written from it.
 type Report struct {
-	Schema      string       `json:"schema"`
-	Inputs      Inputs       `json:"inputs"`
-	Assumptions []Assumption `json:"assumptions"`
-	Model       Model        `json:"model"`
-	Lines       []Line       `json:"lines"`
-	Claims      []ClaimCheck `json:"claims"`
-	Plan        *Plan        `json:"plan,omitempty"`
-	Files       []string     `json:"files,omitempty"`
-	Notes       []string     `json:"notes,omitempty"`
+	Schema string `json:"schema"`
+	Inputs Inputs `json:"inputs"`
+	// Scenario says where each number of the question came from.
+	Scenario    []ScenarioField `json:"scenario"`
+	Assumptions []Assumption    `json:"assumptions"`
+	Model       Model           `json:"model"`
+	Lines       []Line          `json:"lines"`
+	Claims      []ClaimCheck    `json:"claims"`
+	Plan        *Plan           `json:"plan,omitempty"`
+	Files       []string        `json:"files,omitempty"`
+	// Servers are the servers measured, one column each in the claims table.
+	Servers []string `json:"servers,omitempty"`
+	// Skipped are runs read and not used as evidence, and why.
+	Skipped []Skipped `json:"skipped,omitempty"`
+	Notes   []string  `json:"notes,omitempty"`
 }
 
-// ReportSchema versions the --json output.
-const ReportSchema = "chatbench.estimate/v1"
+// ReportSchema versions the --json output. v2: claims judged per server
+// (server), with labelled figures (figures, value, value_source) instead
+// of measured/measured_value; scenario, servers and skipped added.
+const ReportSchema = "chatbench.estimate/v2"
 
 // Inputs echoes the resolved question.
 type Inputs struct {
@@ -154,12 +168,13 @@ func (c *Config) Validate() error {
 // Build computes the whole report. It is pure: the same Config gives the
 // same Report.
 func Build(c Config) (*Report, error) {
+	scenario := applyScenario(&c)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Report{Schema: ReportSchema}
+	r := &Report{Schema: ReportSchema, Scenario: scenario}
 	if c.Evidence != nil {
-		r.Files = c.Evidence.Files
+		r.Files, r.Servers, r.Skipped = c.Evidence.Files, c.Evidence.Servers(), c.Evidence.Skipped
 	}
 	room := c.RoomSize
 	if room == 0 || room > c.Users {
@@ -172,7 +187,7 @@ func Build(c Config) (*Report, error) {
 	r.Inputs = Inputs{RAMBytes: c.RAMBytes, Cores: c.Cores, Users: c.Users, RatePerS: c.RatePerS,
 		SizeBytes: c.SizeBytes, RoomSize: room, Senders: senders, NICBitsPerS: c.NICBitsPerS, TargetUsers: c.TargetUsers}
 
-	as := resolveAssumptions(c, room, senders)
+	as := resolveAssumptions(c, room, senders, scenario)
 	r.Assumptions = as.list
 	p := params{ram: c.RAMBytes, cores: c.Cores, rate: c.RatePerS, size: c.SizeBytes, nicBytes: c.NICBitsPerS / 8,
 		users: float64(c.Users), roomSize: float64(room), senders: float64(senders),
@@ -192,6 +207,7 @@ func Build(c Config) (*Report, error) {
 		})
 	}
 	if c.Evidence != nil {
+		r.Notes = append(r.Notes, c.Evidence.Notes...)
 		for _, run := range c.Evidence.Runs {
 			if run.Compression {
 				r.Notes = append(r.Notes, fmt.Sprintf("%s: permessage-deflate was negotiated; memory and CPU per connection include compression", run.Source))
@@ -222,7 +238,7 @@ func (a *assumptions) get(key string) Assumption {
 	panic("estimate: no assumption " + key)
 }
 
-func resolveAssumptions(c Config, room, senders int64) *assumptions {
+func resolveAssumptions(c Config, room, senders int64, scenario []ScenarioField) *assumptions {
 	a := &assumptions{}
 	add := func(x Assumption) { a.list = append(a.list, x) }
 
@@ -230,7 +246,7 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 		Why: "the blog's \"each WebSocket costs ~10 KB of server memory\"; not measured"}
 	if c.KBPerConn > 0 {
 		kb.Value, kb.Source, kb.From, kb.Why = c.KBPerConn, SourceGiven, "--kb-per-conn", "given on the command line"
-	} else if run, ok := pickRun(c.Evidence, "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
+	} else if run, ok := pickRun(scenarioEvidence(c.Evidence), "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
 		kb.Value, kb.Source, kb.From = run.RSSKBPerConn, SourceMeasured, run.Source
 		kb.Why = fmt.Sprintf("server RSS / connections at %s connections (%s)", units.FormatCount(float64(run.Connected)), backendName(run.Backend))
 	}
@@ -241,7 +257,7 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 		Why: "one write of a small frame per receiver, 1–5 µs on current Linux; measure it with swarm"}
 	if c.CPUUsPerDelivery > 0 {
 		cpu.Value, cpu.Source, cpu.From, cpu.Why = c.CPUUsPerDelivery, SourceGiven, "--cpu-per-delivery", "given on the command line"
-	} else if run, ok := pickRun(c.Evidence, "", func(r Run) float64 { return r.CPUUsPerDelivery }, func(r Run) float64 { return float64(r.Delivered) }); ok {
+	} else if run, ok := pickRun(scenarioEvidence(c.Evidence), "", func(r Run) float64 { return r.CPUUsPerDelivery }, func(r Run) float64 { return float64(r.Delivered) }); ok {
 		cpu.Value, cpu.Source, cpu.From = run.CPUUsPerDelivery, SourceMeasured, run.Source
 		cpu.Why = fmt.Sprintf("server CPU time / deliveries over %s deliveries (%s)", units.FormatCount(float64(run.Delivered)), backendName(run.Backend))
 	}
@@ -258,7 +274,9 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 
 	snd := Assumption{Key: "senders", Name: "senders", Unit: "users", Value: float64(senders), Source: SourceDefault,
 		Why: "every user sends, as in the blog's 1,000 × 10 msg/s"}
-	if c.Senders > 0 {
+	if f := scenarioOf(scenario, "senders"); f.Source == SourceMeasured {
+		snd.Source, snd.From, snd.Why = SourceMeasured, f.From, "the users who sent in the run read"
+	} else if c.Senders > 0 {
 		snd.Source, snd.From, snd.Why = SourceGiven, "--senders", "given on the command line"
 	}
 	snd.Text = units.FormatCount(snd.Value)
@@ -266,7 +284,9 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 
 	rm := Assumption{Key: "room_size", Name: "members per room", Unit: "users", Value: float64(room), Source: SourceDefault,
 		Why: "one room of all users, the blog's chat; every member receives every message, the sender included"}
-	if c.RoomSize > 0 {
+	if f := scenarioOf(scenario, "room-size"); f.Source == SourceMeasured {
+		rm.Source, rm.From, rm.Why = SourceMeasured, f.From, "receivers per message in the run read; every member receives every message, the sender included"
+	} else if c.RoomSize > 0 {
 		rm.Source, rm.From, rm.Why = SourceGiven, "--room-size", "given on the command line; every member receives every message, the sender included"
 	}
 	rm.Text = units.FormatCount(rm.Value)
@@ -294,6 +314,29 @@ func resolveAssumptions(c Config, room, senders int64) *assumptions {
 	return a
 }
 
+// scenarioEvidence is the evidence the model's measured costs come from:
+// the runs of the scenario's server when it has any (the question is about
+// that server), else every run.
+func scenarioEvidence(ev *Evidence) *Evidence {
+	if ev == nil || ev.Scenario == nil {
+		return ev
+	}
+	if o := ev.only(ev.Scenario.Server); len(o.Runs) > 0 {
+		return o
+	}
+	return ev
+}
+
+// scenarioOf is the scenario field of flag, or a zero one.
+func scenarioOf(fs []ScenarioField, flag string) ScenarioField {
+	for _, f := range fs {
+		if f.Flag == flag {
+			return f
+		}
+	}
+	return ScenarioField{}
+}
+
 func backendName(b string) string {
 	if b == "" {
 		return "server not started by chatbench"
@@ -303,8 +346,9 @@ func backendName(b string) string {
 
 // pickRun chooses the measured run whose value(r) > 0 that carries the most
 // weight(r) (connections, deliveries), preferring complete runs over partial
-// ones, runs that met their SLO over overloaded ones, and single-node
-// backends when backend is "". The largest run amortises
+// ones, and single-node
+// backends when backend is "". Only runs that are evidence (complete,
+// within their SLO) are in ev.Runs. The largest run amortises
 // fixed costs best and is the one closest to capacity.
 func pickRun(ev *Evidence, backend string, value, weight func(Run) float64) (Run, bool) {
 	if ev == nil {
@@ -321,12 +365,6 @@ func pickRun(ev *Evidence, backend string, value, weight func(Run) float64) (Run
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
-		if a.Partial != b.Partial {
-			return !a.Partial
-		}
-		if a.SLOMet != b.SLOMet {
-			return a.SLOMet
-		}
 		if backend == "" {
 			ra, rb := backendRank(a.Backend), backendRank(b.Backend)
 			if ra != rb {
@@ -450,6 +488,7 @@ func buildLines(c Config, p params, m Model, as *assumptions) []Line {
 		if math.IsNaN(lines[i].Value) {
 			lines[i].Value = 0
 		}
+		lines[i].Source = FigureModel
 	}
 	return lines
 }

@@ -2,12 +2,11 @@ package estimate
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"sort"
 
 	"github.com/chatbench/chatbench/internal/units"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // How a claim is judged.
@@ -26,6 +25,12 @@ const (
 	// RuleLower: "A is lower than B". ratio = A / B; holds when ratio < 1,
 	// refuted when ratio ≥ 1 (the direction is wrong).
 	RuleLower = "lower"
+	// RuleNoLoss: "nothing is lost" across broker faults: holds at 0 lost,
+	// refuted at any loss.
+	RuleNoLoss = "no-loss"
+	// RuleLoses: "it loses messages" across broker faults: holds when any
+	// delivery was lost, refuted when none was.
+	RuleLoses = "loses"
 )
 
 // The verdict thresholds.
@@ -34,15 +39,40 @@ const (
 	ExponentTolerance = 0.25
 )
 
-// Verdict kinds, for machines; the verdict text always carries the number.
+// The least data a verdict may rest on: the connections a memory figure
+// divides by, the deliveries a fan-out or loss figure counts, the CPU clock
+// ticks a CPU figure is measured in (100 ticks of 10 ms = 1 s of CPU time,
+// so one tick is at most 1% of it).
 const (
-	VerdictHolds       = "holds"
-	VerdictOff         = "off"
-	VerdictRefuted     = "refuted"
-	VerdictNotMeasured = "not_measured"
+	MinConns      = results.MinConns
+	MinDeliveries = 10_000
+	MinCPUTicks   = results.MinCPUTicks
 )
 
-// Claim is one of the blog's claims, as data.
+// Verdict kinds, for machines; the verdict text always carries the number.
+const (
+	VerdictHolds         = "holds"
+	VerdictOff           = "off"
+	VerdictRefuted       = "refuted"
+	VerdictUndecided     = "undecided"
+	VerdictTooLittle     = "too_little_data"
+	VerdictNotMeasured   = "not_measured"
+	VerdictNotApplicable = "not_applicable"
+)
+
+// RoomRateMode is the sweep mode whose steps fix the room's message rate
+// while N grows (sweep --mode room-rate): claim 6's evidence.
+const RoomRateMode = "room-rate"
+
+// Sources of a figure in the claims table.
+const (
+	FigureMeasured = "measured"
+	FigureModel    = "model"
+	FigureBlog     = "blog"
+)
+
+// Claim is one of the blog's claims, as data: the one source of the claims
+// for estimate and sweep.
 type Claim struct {
 	ID       string  `json:"id"`
 	Text     string  `json:"text"` // the blog's words
@@ -53,6 +83,11 @@ type Claim struct {
 	Rule     string  `json:"rule"`
 	Measures string  `json:"measures"` // what measurement checks it
 	Needs    string  `json:"needs"`    // what to run when nothing does
+	// About is the backend the claim is about ("" any server); a server at
+	// a URL counts as a single server, as memory.
+	About string `json:"about,omitempty"`
+	// Shape is the load a users-per-server claim is stated in.
+	Shape *Shape `json:"shape,omitempty"`
 }
 
 // Claims are the blog's claims that estimate checks (DESIGN.md, "The blog's
@@ -61,33 +96,60 @@ var Claims = []Claim{
 	{ID: "1", Text: "each WebSocket costs ~10 KB of server memory", Blog: "10 KB", Lo: 10, Hi: 10, Unit: "KB/conn", Rule: RuleRatio,
 		Measures: "server RSS delta / connections", Needs: "a swarm run with server memory measured: chatbench serve, or --server-pid"},
 	{ID: "2", Text: "8 GB / 10 KB = 800,000 connections", Blog: "800,000", Lo: 800000, Hi: 800000, Unit: "connections", Rule: RuleRatio,
-		Measures: "8 GB / measured memory per connection", Needs: "as claim 1"},
+		Measures: "8 GB / measured memory per connection (a projection)", Needs: "as claim 1"},
 	{ID: "3", Text: "1,000 users × 10 msg/s = 10,000 messages/s", Blog: "10,000/s", Lo: 10000, Hi: 10000, Unit: "deliveries/s", Rule: RuleRatio,
-		Measures: "deliveries the server makes per message sent (measured fan-out) × 10,000 messages/s", Needs: "a swarm run: chatbench swarm --out FILE"},
+		Measures: "the run's deliveries/s out against the blog's arithmetic for the run (senders × rate)", Needs: "a swarm run: chatbench swarm --out FILE"},
 	{ID: "4", Text: "bandwidth 1,000 × 10 × 100 B = 1 MB/s", Blog: "1 MB/s", Lo: 1e6, Hi: 1e6, Unit: "B/s", Rule: RuleRatio,
-		Measures: "measured fan-out × frame bytes (WebSocket header + JSON envelope)", Needs: "a swarm run: chatbench swarm --out FILE"},
+		Measures: "the run's deliveries/s × message size against the blog's arithmetic for the run (senders × rate × size)", Needs: "a swarm run: chatbench swarm --out FILE"},
 	{ID: "5", Text: "one 4-core/8 GB server: ~1,000–2,000 users", Blog: "1,000–2,000", Lo: 1000, Hi: 2000, Unit: "users", Rule: RuleRatio,
-		Measures: "sweep knee (largest room with p99 < SLO and no loss), memory backend, scaled to 4 cores at 10 msg/s", Needs: "chatbench sweep --backend memory --out FILE"},
+		Measures: "sweep knee (largest N with p99 < SLO and no loss) against the claim scaled to the machine and load", Needs: "chatbench sweep --backend memory --out FILE (or sweep --url for your server)",
+		About: "memory", Shape: &BlogShape},
 	{ID: "6", Text: "broadcasting is O(N) CPU per message", Blog: "O(N¹)", Lo: 1, Hi: 1, Unit: "exponent", Rule: RuleExponent,
-		Measures: "server CPU per message (µs per delivery × deliveries per message) against room size N", Needs: "runs at several N at least 2× apart with server CPU measured, e.g. chatbench sweep"},
+		Measures: "server CPU per message against N with the room's message rate fixed (sweep --mode room-rate)", Needs: "chatbench sweep --mode room-rate --room-rate 20/s --out FILE"},
 	{ID: "7a", Text: "Redis pub/sub: ~10,000–20,000 users", Blog: "10,000–20,000", Lo: 10000, Hi: 20000, Unit: "users", Rule: RuleRatio,
-		Measures: "sweep knee with --backend redis, scaled to 4 cores per node at 10 msg/s", Needs: "chatbench sweep --backend redis --out FILE"},
+		Measures: "sweep knee with --backend redis, or the many-rooms model at its measured CPU per delivery", Needs: "chatbench sweep --backend redis --out FILE",
+		About: "redis", Shape: &ManyRoomsShape},
 	{ID: "7b", Text: "Redis pub/sub: lower CPU on the app server", Blog: "lower", Lo: 1, Hi: 1, Unit: "redis/memory", Rule: RuleLower,
-		Measures: "server CPU µs per delivery, redis backend / memory backend, at the closest room sizes", Needs: "runs with --backend memory and --backend redis, server CPU measured"},
+		Measures: "server CPU µs per delivery, redis backend / memory backend, at the closest room sizes", Needs: "runs with --backend memory and --backend redis, server CPU measured",
+		About: "redis"},
 	{ID: "8", Text: "RabbitMQ: single server ~50,000–100,000 users", Blog: "50,000–100,000", Lo: 50000, Hi: 100000, Unit: "users", Rule: RuleRatio,
-		Measures: "sweep knee with --backend rabbitmq, scaled to 4 cores per node at 10 msg/s", Needs: "chatbench sweep --backend rabbitmq --out FILE"},
+		Measures: "sweep knee with --backend rabbitmq, or the many-rooms model at its measured CPU per delivery", Needs: "chatbench sweep --backend rabbitmq --out FILE",
+		About: "rabbitmq", Shape: &ManyRoomsShape},
+	{ID: "9", Text: "RabbitMQ ensures no messages are lost, even under heavy load", Blog: "none lost", Unit: "deliveries lost", Rule: RuleNoLoss,
+		Measures: "deliveries lost across broker faults (chaos results)", Needs: "chatbench chaos --backend rabbitmq --fault broker-restart --out FILE",
+		About: "rabbitmq"},
+	{ID: "10", Text: "Redis pub/sub lacks persistence (loses messages)", Blog: "loses", Unit: "deliveries lost", Rule: RuleLoses,
+		Measures: "deliveries lost across broker faults (chaos results)", Needs: "chatbench chaos --backend redis --fault broker-restart --out FILE",
+		About: "redis"},
 }
 
-// ClaimCheck is one row of the claim table.
+// ClaimFigure is one number shown beside a claim, labelled with where it
+// comes from: measured, a model (perhaps at a measured cost), or the
+// blog's arithmetic.
+type ClaimFigure struct {
+	Label  string  `json:"label"`
+	Text   string  `json:"text"`
+	Value  float64 `json:"value"`
+	Source string  `json:"source"` // measured, model, blog
+}
+
+// ClaimCheck is one claim judged for one server.
 type ClaimCheck struct {
 	Claim
-	Measured      string   `json:"measured"` // "8.9 KB/conn", "" when not measured
-	MeasuredValue *float64 `json:"measured_value,omitempty"`
-	Ratio         *float64 `json:"ratio,omitempty"`
-	RatioText     string   `json:"ratio_text"`
-	Verdict       string   `json:"verdict"` // text with its number
-	VerdictKind   string   `json:"verdict_kind"`
-	Basis         string   `json:"basis"` // how the measured number was made, from which files
+	// Server is what was measured ("" when nothing was read).
+	Server string `json:"server"`
+	// Value is the number the verdict compares, ValueSource whether it was
+	// measured or modelled; nil when there is none.
+	Value       *float64      `json:"value,omitempty"`
+	ValueSource string        `json:"value_source,omitempty"`
+	Figures     []ClaimFigure `json:"figures,omitempty"`
+	Ratio       *float64      `json:"ratio,omitempty"`
+	RatioText   string        `json:"ratio_text"`
+	Verdict     string        `json:"verdict"` // text with its number
+	VerdictKind string        `json:"verdict_kind"`
+	Basis       string        `json:"basis"` // how the number was made, from which files
+	// ShapeText is the load the verdict is stated in (claims 5, 7a, 8).
+	ShapeText string `json:"shape_text,omitempty"`
 }
 
 // ClaimContext carries the model assumptions a claim check needs.
@@ -137,262 +199,148 @@ func LowerVerdict(ratio float64) (kind, text string) {
 	return VerdictRefuted, fmt.Sprintf("refuted (%s as much, not lower)", units.FormatTimes(ratio))
 }
 
-// CheckClaims checks every claim against ev (which may be nil).
-func CheckClaims(ev *Evidence, cx ClaimContext) []ClaimCheck {
-	out := make([]ClaimCheck, 0, len(Claims))
-	for _, c := range Claims {
-		cc := ClaimCheck{Claim: c, VerdictKind: VerdictNotMeasured}
-		switch c.ID {
-		case "1":
-			checkMemoryPerConn(&cc, ev, false)
-		case "2":
-			checkMemoryPerConn(&cc, ev, true)
-		case "3":
-			checkFanout(&cc, ev, cx, false)
-		case "4":
-			checkFanout(&cc, ev, cx, true)
-		case "5":
-			checkKnee(&cc, ev, "memory")
-		case "6":
-			checkExponent(&cc, ev)
-		case "7a":
-			checkKnee(&cc, ev, "redis")
-		case "7b":
-			checkRedisCPU(&cc, ev)
-		case "8":
-			checkKnee(&cc, ev, "rabbitmq")
+// tooLittle marks cc as resting on too little data.
+func (cc *ClaimCheck) tooLittle(have, need float64, what string) {
+	cc.VerdictKind = VerdictTooLittle
+	cc.Verdict = fmt.Sprintf("too little data (have %s %s, need %s)", units.FormatCount(math.Max(have, 0)), what, units.FormatCount(need))
+	cc.RatioText = "-"
+}
+
+func (cc *ClaimCheck) figure(label, text string, v float64, source string) {
+	cc.Figures = append(cc.Figures, ClaimFigure{Label: label, Text: text, Value: v, Source: source})
+}
+
+// setRatio judges value (from source) by RuleRatio against the claim.
+func (cc *ClaimCheck) setRatio(v float64, source string) {
+	cc.Value, cc.ValueSource = f64(v), source
+	r, kind, text := RatioVerdict(v, cc.Lo, cc.Hi)
+	cc.Ratio, cc.RatioText, cc.VerdictKind, cc.Verdict = f64(r), units.FormatTimes(r), kind, text
+}
+
+// Servers lists the servers the evidence measured, in the order read.
+func (e *Evidence) Servers() []string {
+	if e == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
-		if cc.VerdictKind == VerdictNotMeasured {
-			cc.Verdict = "not measured (needs: " + c.Needs + ")"
-			cc.RatioText = "-"
-		}
-		out = append(out, cc)
+	}
+	for _, r := range e.Runs {
+		add(r.Server)
+	}
+	for _, k := range e.Knees {
+		add(k.Server)
+	}
+	for _, f := range e.Faults {
+		add(f.Server)
+	}
+	for _, s := range e.Skipped {
+		add(s.Server)
 	}
 	return out
 }
 
-func (cc *ClaimCheck) setRatio(measured float64, measuredText string) {
-	cc.MeasuredValue = f64(measured)
-	cc.Measured = measuredText
-	r, kind, text := RatioVerdict(measured, cc.Lo, cc.Hi)
-	cc.Ratio, cc.RatioText, cc.VerdictKind, cc.Verdict = f64(r), units.FormatTimes(r), kind, text
+// only is the part of e that measured server.
+func (e *Evidence) only(server string) *Evidence {
+	o := &Evidence{Files: e.Files}
+	for _, r := range e.Runs {
+		if r.Server == server {
+			o.Runs = append(o.Runs, r)
+		}
+	}
+	for _, k := range e.Knees {
+		if k.Server == server {
+			o.Knees = append(o.Knees, k)
+		}
+	}
+	for _, f := range e.Faults {
+		if f.Server == server {
+			o.Faults = append(o.Faults, f)
+		}
+	}
+	return o
 }
 
-func checkMemoryPerConn(cc *ClaimCheck, ev *Evidence, project bool) {
-	run, ok := pickRun(ev, "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) })
-	if !ok {
-		return
+// applies reports whether claim c is about server.
+func (c Claim) applies(server string) bool {
+	if c.About == "" || server == "" {
+		return true
 	}
-	cc.Basis = fmt.Sprintf("%s: server RSS / %s connections (%s)", run.Source, units.FormatCount(float64(run.Connected)), backendName(run.Backend))
-	if !project {
-		cc.setRatio(run.RSSKBPerConn, units.FormatSig(run.RSSKBPerConn, 3)+" KB/conn")
-		return
-	}
-	conns := ConnsInRAM(BlogRAMBytes, run.RSSKBPerConn)
-	cc.Basis = fmt.Sprintf("8 GB / %s KB measured; ", units.FormatSig(run.RSSKBPerConn, 3)) + cc.Basis + "; all 8 GB for connections"
-	cc.setRatio(conns, units.FormatCount(conns))
+	b := serverBackend(server)
+	return b == c.About || c.About == "memory" && b == ""
 }
 
-// checkFanout measures how many deliveries one message causes per room
-// member and projects the blog's 1,000 users × 10 msg/s with it.
-func checkFanout(cc *ClaimCheck, ev *Evidence, cx ClaimContext, bytes bool) {
-	run, ok := pickRun(ev, "", func(r Run) float64 {
-		if r.Sent > 0 && r.RoomSize > 0 {
-			return float64(r.Delivered)
+// CheckClaims judges every claim for every server the evidence measured
+// (ev may be nil: then every claim says what would measure it). The checks
+// come claim by claim, the servers in the order read.
+func CheckClaims(ev *Evidence, cx ClaimContext) []ClaimCheck {
+	servers := ev.Servers()
+	if len(servers) == 0 {
+		servers = []string{""}
+	}
+	var out []ClaimCheck
+	for _, c := range Claims {
+		for _, s := range servers {
+			out = append(out, checkClaim(c, s, ev, cx))
 		}
-		return 0
-	}, func(r Run) float64 { return float64(r.RoomSize) })
-	if !ok {
-		return
 	}
-	perMember := float64(run.Delivered) / float64(run.Sent) / float64(run.RoomSize)
-	deliveries := BlogUsers * BlogRatePerS * BlogUsers * perMember
-	basis := fmt.Sprintf("%s: %s messages → %s deliveries in rooms of %s (%s per member); 1,000 users × 10/s × 1,000 members × %s",
-		run.Source, units.FormatCount(float64(run.Sent)), units.FormatCount(float64(run.Delivered)), units.FormatCount(float64(run.RoomSize)),
-		units.FormatSig(perMember, 3), units.FormatSig(perMember, 3))
-	if !bytes {
-		cc.Basis = basis
-		cc.setRatio(deliveries, units.FormatSig(deliveries, 4)+" deliveries/s")
-		return
-	}
-	frame := DeliveryFrameBytes(cx.UserLen, cx.RoomLen, BlogSizeBytes)
-	egress := deliveries * frame
-	cc.Basis = basis + fmt.Sprintf(" × %s frame (modelled: header + JSON envelope)", units.FormatBytes(frame))
-	cc.setRatio(egress, units.FormatBytes(egress)+"/s")
+	return out
 }
 
-// ScaleKnee scales a knee measured on cores at rate to toCores at toRate by
-// the fan-out law for one room where every member sends: N² × rate ≤
-// capacity ∝ cores, so N ∝ √(cores / rate). Unknown (zero) cores or rate are
-// not scaled.
-func ScaleKnee(knee, cores, rate, toCores, toRate float64) float64 {
-	f := 1.0
-	if cores > 0 {
-		f *= toCores / cores
+func checkClaim(c Claim, server string, ev *Evidence, cx ClaimContext) ClaimCheck {
+	cc := ClaimCheck{Claim: c, Server: server, VerdictKind: VerdictNotMeasured}
+	if c.Shape != nil {
+		cc.ShapeText = c.Shape.String()
 	}
-	if rate > 0 {
-		f *= rate / toRate
+	if !c.applies(server) {
+		cc.VerdictKind, cc.RatioText = VerdictNotApplicable, "-"
+		cc.Verdict = fmt.Sprintf("n/a (about %s; needs: %s)", c.About, c.Needs)
+		return cc
 	}
-	return math.Floor(knee * math.Sqrt(f))
+	if ev != nil {
+		sv := ev.only(server)
+		switch c.ID {
+		case "1", "2":
+			checkMemoryPerConn(&cc, sv, c.ID == "2")
+		case "3", "4":
+			checkFanout(&cc, sv, cx, c.ID == "4")
+		case "5", "7a", "8":
+			checkUsers(&cc, sv)
+		case "6":
+			checkExponent(&cc, sv)
+		case "7b":
+			checkRedisCPU(&cc, ev)
+		case "9", "10":
+			checkFaults(&cc, sv)
+		}
+	}
+	if cc.VerdictKind == VerdictNotMeasured {
+		cc.Verdict = "not measured (needs: " + c.Needs + ")"
+		if ev != nil && ev.onlySkipped(server) {
+			cc.Verdict = "not measured (every run of this server was not used: see below; needs: " + c.Needs + ")"
+		}
+		cc.RatioText = "-"
+	}
+	return cc
 }
 
-func checkKnee(cc *ClaimCheck, ev *Evidence, backend string) {
-	if ev == nil {
-		return
+// onlySkipped reports whether every run read of server was skipped.
+func (e *Evidence) onlySkipped(server string) bool {
+	o := e.only(server)
+	if len(o.Runs)+len(o.Knees)+len(o.Faults) > 0 {
+		return false
 	}
-	// The knee measured closest to the blog's 10 msg/s needs the least
-	// scaling; among those, the largest.
-	dist := func(k *Knee) float64 {
-		if k.RatePerS <= 0 {
-			return math.Inf(1)
-		}
-		return math.Abs(math.Log(k.RatePerS / BlogRatePerS))
-	}
-	var best *Knee
-	for i := range ev.Knees {
-		k := &ev.Knees[i]
-		if k.Backend != backend {
-			continue
-		}
-		if best == nil || dist(k) < dist(best) || dist(k) == dist(best) && k.Clients > best.Clients {
-			best = k
+	for _, s := range e.Skipped {
+		if s.Server == server {
+			return true
 		}
 	}
-	if best == nil {
-		if backend == "memory" {
-			kneeFromModel(cc, ev)
-		}
-		return
-	}
-	nodes := float64(max(best.Nodes, 1))
-	scaled := ScaleKnee(float64(best.Clients), best.Cores, best.RatePerS, BlogCores*nodes, BlogRatePerS)
-	cc.Basis = fmt.Sprintf("%s: knee %s users at %s per user on %s cores, %s node(s); scaled by √(cores × rate) to %s cores at 10/s",
-		best.Source, units.FormatCount(float64(best.Clients)), units.FormatRate(best.RatePerS), units.FormatSig(best.Cores, 3), units.FormatSig(nodes, 2),
-		units.FormatSig(BlogCores*nodes, 3))
-	cc.setRatio(scaled, units.FormatCount(scaled)+" users")
-}
-
-// kneeFromModel answers claim 5 without a sweep: the model's largest room on
-// 4 cores at 10 msg/s with the measured CPU per delivery, marked "(model)".
-func kneeFromModel(cc *ClaimCheck, ev *Evidence) {
-	run, ok := pickRun(ev, "", func(r Run) float64 {
-		if r.Backend == "memory" || r.Backend == "" {
-			return r.CPUUsPerDelivery
-		}
-		return 0
-	}, func(r Run) float64 { return float64(r.Delivered) })
-	if !ok {
-		return
-	}
-	n := LargestRoom(DeliveryCapacity(BlogCores, run.CPUUsPerDelivery), BlogRatePerS, 1)
-	cc.Basis = fmt.Sprintf("no sweep knee: the model √(4 cores × 10⁶ / %s µs / 10/s) with CPU per delivery measured in %s; latency not checked",
-		units.FormatSig(run.CPUUsPerDelivery, 3), run.Source)
-	cc.setRatio(n, units.FormatCount(n)+" users (model)")
-}
-
-// checkExponent fits the growth of CPU per message with room size over runs
-// of one backend at one rate (fixed per-second costs weigh differently at
-// different rates), taking the group with the most room sizes.
-func checkExponent(cc *ClaimCheck, ev *Evidence) {
-	if ev == nil {
-		return
-	}
-	type group struct {
-		backend string
-		rate    float64
-	}
-	groups := map[group]map[int64][]float64{}
-	for _, r := range ev.Runs {
-		// Overloaded runs (SLO not met) measure a saturated CPU, not the
-		// cost of a delivery: left out.
-		if !r.SLOMet || r.CPUUsPerDelivery <= 0 || r.RoomSize <= 0 || r.Sent <= 0 || r.Delivered <= 0 {
-			continue
-		}
-		g := group{r.Backend, r.RatePerS}
-		if groups[g] == nil {
-			groups[g] = map[int64][]float64{}
-		}
-		perMsg := r.CPUUsPerDelivery * float64(r.Delivered) / float64(r.Sent)
-		groups[g][r.RoomSize] = append(groups[g][r.RoomSize], math.Log(perMsg))
-	}
-	var best group
-	var bestXs, bestYs []float64
-	for g, bySize := range groups {
-		if len(bySize) < 2 {
-			continue
-		}
-		// Sizes in order: the same runs give the same fit, bit for bit.
-		var xs, ys []float64
-		for _, n := range slices.Sorted(maps.Keys(bySize)) {
-			xs = append(xs, math.Log(float64(n)))
-			ys = append(ys, mean(bySize[n]))
-		}
-		lo, hi := minMax(xs)
-		if math.Exp(hi-lo) < 2 {
-			continue
-		}
-		better := len(xs) > len(bestXs) ||
-			len(xs) == len(bestXs) && (backendRank(g.backend) < backendRank(best.backend) ||
-				backendRank(g.backend) == backendRank(best.backend) && (g.rate > best.rate ||
-					g.rate == best.rate && g.backend < best.backend)) // a total order: map order must not decide
-		if better {
-			best, bestXs, bestYs = g, xs, ys
-		}
-	}
-	if bestXs == nil {
-		return
-	}
-	k := slope(bestXs, bestYs)
-	lo, hi := minMax(bestXs)
-	cc.MeasuredValue = f64(k)
-	cc.Measured = fmt.Sprintf("O(N^%.2f)", k)
-	cc.Ratio, cc.RatioText = f64(k/cc.Lo), units.FormatTimes(k/cc.Lo)
-	cc.VerdictKind, cc.Verdict = ExponentVerdict(k, cc.Lo)
-	cc.Basis = fmt.Sprintf("least-squares fit of log(CPU µs per message) on log(N) over %d room sizes from %s to %s at %s, runs that met their SLO (%s)",
-		len(bestXs), units.FormatCount(math.Exp(lo)), units.FormatCount(math.Exp(hi)), units.FormatRate(best.rate), backendName(best.backend))
-}
-
-func checkRedisCPU(cc *ClaimCheck, ev *Evidence) {
-	if ev == nil {
-		return
-	}
-	var redis, mem []Run
-	for _, r := range ev.Runs {
-		if r.CPUUsPerDelivery <= 0 || r.RoomSize <= 0 {
-			continue
-		}
-		switch r.Backend {
-		case "redis":
-			redis = append(redis, r)
-		case "memory":
-			mem = append(mem, r)
-		}
-	}
-	if len(redis) == 0 || len(mem) == 0 {
-		return
-	}
-	var ratios []float64
-	var example string
-	for _, r := range redis {
-		best := mem[0]
-		for _, m := range mem[1:] {
-			if math.Abs(math.Log(float64(m.RoomSize)/float64(r.RoomSize))) < math.Abs(math.Log(float64(best.RoomSize)/float64(r.RoomSize))) {
-				best = m
-			}
-		}
-		ratios = append(ratios, r.CPUUsPerDelivery/best.CPUUsPerDelivery)
-		if example == "" {
-			example = fmt.Sprintf("e.g. redis %s µs (%s, room %s) vs memory %s µs (%s, room %s)",
-				units.FormatSig(r.CPUUsPerDelivery, 3), r.Source, units.FormatCount(float64(r.RoomSize)),
-				units.FormatSig(best.CPUUsPerDelivery, 3), best.Source, units.FormatCount(float64(best.RoomSize)))
-		}
-	}
-	ratio := median(ratios)
-	cc.MeasuredValue, cc.Ratio = f64(ratio), f64(ratio)
-	cc.Measured = "redis " + units.FormatTimes(ratio) + " memory's CPU/delivery"
-	cc.RatioText = units.FormatTimes(ratio)
-	cc.VerdictKind, cc.Verdict = LowerVerdict(ratio)
-	cc.Basis = fmt.Sprintf("median of %d redis/memory pairs at the closest room sizes; %s", len(ratios), example)
+	return false
 }
 
 func mean(v []float64) float64 {

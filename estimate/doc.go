@@ -30,15 +30,25 @@
 // blog's 10 KB per connection, 3 µs per delivery, 10 µs per broker message,
 // 8-byte user and 4-byte room names; every number says where it came from.
 //
-// Verdicts (claims.go). A claimed number or range holds when the measured
-// value is within 2× of it (or inside the range), else it is "off by N×";
-// claim 6, the growth bound O(N) CPU per message, is refuted when the fitted
-// exponent exceeds 1.25; claim 7b, "lower CPU with Redis", holds when the
-// redis/memory ratio of CPU per delivery is below 1 and is refuted otherwise.
+// Verdicts (claims*.go). Each claim is judged for each server measured
+// (chatbench serve memory/redis/rabbitmq, or a server at a URL), every
+// figure labelled measured, model or blog. A claimed number or range holds
+// when the measured value is within 2× of it (or inside the range), else it
+// is "off by N×"; claims 3 and 4 compare the run's measured deliveries/s
+// (and bytes) with the blog's arithmetic done with the run's own numbers;
+// claims 5, 7a and 8 compare a sweep knee with the claim scaled by
+// ScaleClaim (the one scaling rule: the delivery capacity the claim asks,
+// × cores, back into users in the knee's load shape), undecided when the
+// knee's spread straddles it; claim 6, O(N) CPU per message, is fitted over
+// room-rate sweep steps and refuted above exponent 1.25; claim 7b holds
+// when redis/memory CPU per delivery < 1; claims 9 and 10 count deliveries
+// lost across broker faults in chaos results. Below 100 connections, 10,000
+// deliveries or 100 CPU clock ticks a claim says "too little data"; runs
+// that were not complete or failed their SLO are listed and not used.
 // Claims without data say which run would measure them.
 //
-// Results files. estimate decodes the fields it needs of
-// chatbench.results/v1 (docs/results-schema.md) itself and ignores the rest;
-// rss_kb_per_conn there is KiB (loadgen divides by 1024) and is converted to
-// KB of 1,000 B on reading.
+// Results files are read with loadgen/results (docs/results-schema.md),
+// plus the sweep fields a newer sweep writes (mode, knee_low, knee_high,
+// repeat, server), read when present; memory per connection is converted
+// to KB of 1,000 B on reading.
 package estimate

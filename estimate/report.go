@@ -35,6 +35,22 @@ func (r *Report) WriteTable(w io.Writer) error {
 		units.FormatCount(float64(in.Users)), roomText, sendText, units.FormatRate(in.RatePerS), units.FormatBytes(in.SizeBytes),
 		units.FormatSig(in.Cores, 3), units.FormatBytes(in.RAMBytes))
 
+	if len(r.Files) > 0 {
+		ew.printf("SCENARIO: FROM %s UNLESS GIVEN\n", strings.Join(r.Files, ", "))
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		for _, f := range r.Scenario {
+			src := f.Source
+			if f.From != "" {
+				src += " in " + f.From
+			}
+			if f.Overrides != "" {
+				src += " (overrides " + f.Overrides + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Flag, f.Text, src)
+		}
+		tw.Flush()
+		ew.printf("\n")
+	}
 	ew.printf("THE BLOG'S ARITHMETIC, AND THE FAN-OUT MODEL BESIDE IT\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "QUANTITY\tTHE BLOG\tFAN-OUT MODEL\tRESTS ON")
@@ -60,32 +76,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	tw.Flush()
 
-	ew.printf("\nTHE BLOG'S CLAIMS")
-	if len(r.Files) > 0 {
-		ew.printf(" AGAINST %s", strings.Join(r.Files, ", "))
-	}
-	ew.printf("\n")
-	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tCLAIM\tBLOG\tMEASURED\tRATIO\tVERDICT")
-	for _, c := range r.Claims {
-		m := c.Measured
-		if m == "" {
-			m = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Text, c.Blog, m, c.RatioText, c.Verdict)
-	}
-	tw.Flush()
-	var basis []string
-	for _, c := range r.Claims {
-		if c.Basis != "" {
-			basis = append(basis, fmt.Sprintf("  %s: %s", c.ID, c.Basis))
-		}
-	}
-	if len(basis) > 0 {
-		ew.printf("how measured:\n%s\n", strings.Join(basis, "\n"))
-	}
-	ew.printf("verdict: holds within %s× of the claim (or inside its range), else off by N×; a growth bound O(N^k) holds up to exponent k + %s, refuted above; \"lower\" holds below 1×, refuted at 1× or more\n",
-		units.FormatSig(HoldsWithin, 2), units.FormatSig(ExponentTolerance, 2))
+	r.writeClaims(ew)
 
 	if p := r.Plan; p != nil {
 		ew.printf("\nPLAN: %s USERS IN ROOMS OF %s AT %s PER SENDER, NODES OF %s CORES / %s\n",

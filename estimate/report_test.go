@@ -13,6 +13,7 @@ func fullReport(t *testing.T) *Report {
 	t.Helper()
 	c := blogConfig()
 	c.TargetUsers, c.RoomSize, c.NICBitsPerS = 1_000_000, 50, 10e9
+	c.Given = map[string]bool{"room-size": true}
 	c.Evidence = fixtures(t, "swarm-memory-1000.json", "sweep-memory.json", "sweep-redis.json")
 	r, err := Build(c)
 	if err != nil {
@@ -58,15 +59,24 @@ func TestTableAndJSONAgree(t *testing.T) {
 			t.Errorf("line %s: table row lacks blog %q", l.Key, l.Blog)
 		}
 	}
+	// Two servers: a column each, the verdict and first figure in the cell.
+	if len(back.Servers) != 2 || len(back.Claims) != 2*len(Claims) {
+		t.Fatalf("servers %q, %d checks", back.Servers, len(back.Claims))
+	}
 	for _, c := range back.Claims {
 		row := rowWith(c.ID + " ")
-		for _, want := range []string{c.Text, c.Blog, c.RatioText, c.Verdict} {
-			if !strings.Contains(row, want) {
-				t.Errorf("claim %s: row %q lacks %q", c.ID, row, want)
-			}
+		want := []string{c.Text, c.Blog, c.Verdict}
+		if c.VerdictKind == VerdictNotApplicable {
+			want[2] = "n/a (about " + c.About + ")"
 		}
-		if c.MeasuredValue != nil && !strings.Contains(row, c.Measured) {
-			t.Errorf("claim %s: row lacks measured %q", c.ID, c.Measured)
+		if len(c.Figures) > 0 {
+			f := c.Figures[0]
+			want = append(want, f.Label+" "+f.Text+" ("+f.Source+")")
+		}
+		for _, w := range want {
+			if !strings.Contains(row, w) {
+				t.Errorf("claim %s [%s]: row %q lacks %q", c.ID, c.Server, row, w)
+			}
 		}
 	}
 	for _, a := range back.Assumptions {
@@ -108,13 +118,32 @@ func TestTableNamesSources(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"measured from swarm-memory-1000.json", // memory per connection
-		"THE BLOG'S CLAIMS AGAINST swarm-memory-1000.json, sweep-memory.json, sweep-redis.json",
+		"THE BLOG'S CLAIMS (FROM swarm-memory-1000.json, sweep-memory.json, sweep-redis.json)",
+		"SCENARIO: FROM swarm-memory-1000.json, sweep-memory.json, sweep-redis.json UNLESS GIVEN",
 		"how measured:",
 		"verdict: holds within 2×",
 		"PLAN: 1,000,000 USERS IN ROOMS OF 50",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q", want)
+		}
+	}
+	// The scenario, field by field, with its source: measured unless given.
+	for _, want := range [][]string{
+		{"users", "1,000", "measured in swarm-memory-1000.json"},
+		{"room-size", "50", "given (overrides one room of everyone measured in swarm-memory-1000.json)"},
+		{"rate", "1/s", "measured in swarm-memory-1000.json"},
+		{"server", "chatbench serve memory", "measured in swarm-memory-1000.json"},
+	} {
+		found := false
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Fields(l)
+			if len(f) > 2 && f[0] == want[0] && strings.Contains(l, "  "+want[1]+"  ") && strings.HasSuffix(l, want[2]) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("scenario lacks %q", want)
 		}
 	}
 }

@@ -86,8 +86,10 @@ func TestShortSweepEmbedded(t *testing.T) {
 	if err := WriteTable(&tbl, res); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(tbl.String(), "memory   2/s   ≥ 40  3     claim 5: 1,000–2,000 users on 4 cores at 10/s") ||
-		!strings.Contains(tbl.String(), "not reached") {
+	// 2 cores at 2/s: 1,000 × √(2/4 × 10/2) = 1,581; the knee's step timed
+	// about 40 × 2/s × 0.7 s × 40 = 2,240 deliveries, too few for a verdict.
+	if !strings.Contains(tbl.String(), "memory   2/s   ≥ 40  3     claim 5: 1,000–2,000 users on 4 cores, one room of everyone, 100% talk at 10/s → 1,581–3,162 here: too little data (have ") ||
+		!strings.Contains(tbl.String(), "deliveries at the knee, need 10,000)") {
 		t.Errorf("table:\n%s", tbl.String())
 	}
 }
@@ -112,18 +114,5 @@ func TestSweepNothingListening(t *testing.T) {
 	}
 	if err := Err(res); err == nil || !strings.HasPrefix(err.Error(), "sweep external at 1/s: even 5 clients miss the SLO: failed: ") {
 		t.Errorf("Err() = %v", err)
-	}
-}
-
-func TestScaleClaim(t *testing.T) {
-	// 4 cores at 10/s: unchanged; 1 core: half; 1/s on 4 cores: ×√10.
-	cases := []struct{ users, cores, mem, rate, want float64 }{
-		{1000, 4, 8e9, 10, 1000}, {1000, 1, 8e9, 10, 500}, {1000, 4, 8e9, 0.1, 10000},
-		{100000, 4, 1e8, 10, 10000}, // 100 MB / 10 KB caps it
-	}
-	for _, c := range cases {
-		if got := ScaleClaim(c.users, c.cores, c.mem, c.rate); got != c.want {
-			t.Errorf("ScaleClaim(%v, %v cores, %v B, %v/s) = %v, want %v", c.users, c.cores, c.mem, c.rate, got, c.want)
-		}
 	}
 }

@@ -3,7 +3,6 @@ package sweep
 import (
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -12,22 +11,15 @@ import (
 	"github.com/chatbench/chatbench/loadgen/results"
 )
 
-// BlogClaim is the blog's users-per-server claim for a backend.
-type BlogClaim struct {
-	ID     string
-	Lo, Hi float64
-}
-
-// BlogClaims maps backends to the blog's claims 5, 7 and 8.
-var BlogClaims = map[string]BlogClaim{
-	"memory": {"5", 1000, 2000}, "redis": {"7", 10000, 20000}, "rabbitmq": {"8", 50000, 100000},
-}
-
 // WriteTable prints the steps and the knees per backend beside the blog's
-// claims scaled to this machine: the blog's users on a 4-core server at
-// 10 msg/s, × √(cores/4 × 10/rate) by the fan-out law (N² × rate ∝ cores),
-// capped by memory at the blog's 10 KB per connection.
+// users-per-server claim for that server (estimate.KneeClaim), scaled to
+// this machine and load and judged by estimate.JudgeKnee: the verdict
+// estimate --from gives for the same file.
 func WriteTable(w io.Writer, r *results.Sweep) error {
+	ev, err := estimate.SweepEvidence("sweep", r)
+	if err != nil {
+		return err
+	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BACKEND\tCLIENTS\tP99\tLOST\tSLO")
@@ -49,7 +41,7 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 		units.FormatSig(r.Config.SLOP99Ms, 3), units.FormatSig(r.Config.MaxLoss, 3),
 		units.FormatSig(cores, 3), units.FormatBytes(mem))
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BACKEND\tRATE\tKNEE\tRUNS\tTHE BLOG'S CLAIM, SCALED TO THIS MACHINE AND RATE")
+	fmt.Fprintln(tw, "BACKEND\tRATE\tKNEE\tRUNS\tTHE BLOG'S CLAIM, SCALED TO THIS MACHINE AND LOAD: VERDICT")
 	for _, s := range r.Searches {
 		knee := units.FormatCount(float64(s.Knee))
 		switch {
@@ -59,17 +51,13 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 			knee = "≥ " + knee
 		}
 		claim := "-"
-		if c, ok := BlogClaims[s.Backend]; ok {
-			lo, hi := ScaleClaim(c.Lo, cores, mem, s.RatePerS), ScaleClaim(c.Hi, cores, mem, s.RatePerS)
-			claim = fmt.Sprintf("claim %s: %s–%s users on 4 cores at 10/s → %s–%s here", c.ID,
-				units.FormatCount(c.Lo), units.FormatCount(c.Hi), units.FormatCount(lo), units.FormatCount(hi))
-			switch {
-			case s.Knee > 0 && s.Above > 0:
-				_, _, v := estimate.RatioVerdict(float64(s.Knee), lo, hi)
-				claim += ": " + v
-			case s.Knee > 0:
-				claim += ": not reached (every step passed up to --max)"
-			}
+		if k, ok := kneeOf(ev, s); ok && k.Mode == estimate.RoomRateMode {
+			claim = "room-rate mode: evidence for claim 6 (estimate --from)"
+		} else if ok {
+			c := estimate.KneeClaim(k.Server)
+			lo, hi := estimate.ScaledClaim(c, k)
+			claim = fmt.Sprintf("claim %s: %s users on 4 cores, %s → %s–%s here: %s", c.ID, c.Blog, c.Shape,
+				units.FormatCount(lo), units.FormatCount(hi), estimate.JudgeKnee(c, k).Verdict)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Backend, units.FormatRate(s.RatePerS), knee, s.Runs, claim)
 	}
@@ -82,20 +70,16 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err = io.WriteString(w, b.String())
 	return err
 }
 
-// ScaleClaim scales a blog users-per-server figure (4 cores, 8 GB, 10 msg/s)
-// to a machine of cores and memBytes at rate: × √(cores/4 × 10/rate), capped
-// by memBytes at the blog's 10 KB per connection.
-func ScaleClaim(users, cores, memBytes, rate float64) float64 {
-	n := users
-	if cores > 0 && rate > 0 {
-		n = users * math.Sqrt(cores/estimate.BlogCores*estimate.BlogRatePerS/rate)
+// kneeOf is the knee estimate reads for search s.
+func kneeOf(ev *estimate.Evidence, s results.Search) (estimate.Knee, bool) {
+	for _, k := range ev.Knees {
+		if k.Backend == s.Backend && k.RatePerS == s.RatePerS {
+			return k, true
+		}
 	}
-	if memBytes > 0 {
-		n = math.Min(n, estimate.ConnsInRAM(memBytes, estimate.BlogKBPerConn))
-	}
-	return math.Floor(n)
+	return estimate.Knee{}, false
 }

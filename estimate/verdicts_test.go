@@ -1,0 +1,403 @@
+package estimate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chatbench/chatbench/loadgen/results"
+)
+
+const mem = "chatbench serve memory"
+
+// The one scaling rule: the claim's delivery capacity, scaled by cores,
+// turned back into users in the target shape.
+func TestScaleClaim(t *testing.T) {
+	oneRoom := func(rate float64) Shape { return Shape{Talkers: 1, RatePerS: rate} }
+	cases := []struct {
+		name         string
+		users, fromC float64
+		from, to     Shape
+		toC, want    float64
+	}{
+		{"same machine and load", 1000, 4, BlogShape, BlogShape, 4, 1000},
+		{"a quarter of the cores: ÷√4", 1000, 4, BlogShape, BlogShape, 1, 500},
+		{"1/100 of the rate: ×√100", 1000, 4, BlogShape, oneRoom(0.1), 4, 10000},
+		{"2 cores at 1/s: ×√(2/4 × 10)", 1000, 4, BlogShape, oneRoom(1), 2, 2236},
+		{"unknown cores are not scaled", 1000, 4, BlogShape, BlogShape, 0, 1000},
+		{"an unknown rate is not scaled", 1000, 4, BlogShape, Shape{Talkers: 1}, 2, 1000},
+		// Rooms of 50, 10% talk at 1/s: 5 deliveries/s per user, linear in cores.
+		{"many rooms, half the cores", 10000, 4, ManyRoomsShape, ManyRoomsShape, 2, 5000},
+		// 1,000 in one room at 10/s ask 10⁷ deliveries/s; rooms of 50 at 1/s by everyone: 50 per user.
+		{"one room to many rooms", 1000, 4, BlogShape, Shape{RoomSize: 50, Talkers: 1, RatePerS: 1}, 4, 200000},
+		// 20 × 10/s × 20 = 4,000/s on 4 cores is 40/s on 0.04: too little
+		// to fill one room of 50, so one room: √(40 / 1/s) = 6.3.
+		{"many rooms smaller than a room", 20, 4, BlogShape, Shape{RoomSize: 50, Talkers: 1, RatePerS: 1}, 0.04, 6},
+	}
+	for _, c := range cases {
+		if got := ScaleClaim(c.users, c.from, c.fromC, c.to, c.toC); got != c.want {
+			t.Errorf("%s: ScaleClaim = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// A knee exactly at the claim scaled to the machine holds; a knee whose
+// spread straddles the claim is undecided; a knee no step failed above is
+// a lower bound.
+func TestKneeVerdicts(t *testing.T) {
+	sw := func(knee, low, high, above int64) []byte {
+		sent := int64(22360)
+		if knee == 200 {
+			sent = 20
+		}
+		s := sweepOf(2, []results.Step{spec{backend: "memory", clients: int(knee), rate: 1, size: 100, sent: sent, recvPer: knee, steadyS: 10, cpuS: 10}.step(true)},
+			results.Search{Backend: "memory", RatePerS: 1, Knee: knee, Above: above, Runs: 5})
+		b := mustJSON(t, s)
+		if low > 0 {
+			// The fields a sweep with --repeat writes.
+			b = []byte(strings.Replace(string(b), `"knee": `, `"knee_low": `+itoa(low)+`, "knee_high": `+itoa(high)+`, "repeat": 3, "mode": "users", "knee": `, 1))
+		}
+		return b
+	}
+	// 2 cores at 1/s: the claim's 1,000–2,000 become 2,236–4,472.
+	cases := []struct {
+		name                   string
+		knee, low, high, above int64
+		kind, verdict          string
+	}{
+		{"at the scaled claim", 2236, 0, 0, 2400, VerdictHolds, "holds (inside the claimed range)"},
+		{"half the scaled claim", 1118, 0, 0, 1200, VerdictHolds, "holds (within 2×)"},
+		{"a third of it", 745, 0, 0, 800, VerdictOff, "off by 3× (measured lower)"},
+		{"spread straddles the verdict line", 1500, 1000, 2300, 2400, VerdictUndecided,
+			"undecided (the knee's spread 1,000–2,300 straddles the claim's 2,236–4,472 here)"},
+		{"spread on one side", 2300, 2236, 2400, 2500, VerdictHolds, "holds (inside the claimed range)"},
+		{"no step failed", 2236, 0, 0, 0, VerdictUndecided, "undecided (every step passed up to 2,236: the knee is higher; raise --max)"},
+		{"no step failed, already far above", 10000, 0, 0, 0, VerdictOff, "off by 2.2× (measured higher) (at least: no step failed)"},
+		// 200 users × 200 deliveries: fewer than 10,000 behind the knee's p99.
+		{"too few deliveries at the knee", 200, 0, 0, 300, VerdictTooLittle, "too little data (have 4,000 deliveries at the knee, need 10,000)"},
+	}
+	for _, c := range cases {
+		ev := evidence(t, sw(c.knee, c.low, c.high, c.above))
+		got := claimFor(t, CheckClaims(ev, ClaimContext{}), "5", mem)
+		if got.VerdictKind != c.kind || got.Verdict != c.verdict {
+			t.Errorf("%s: %s %q, want %s %q", c.name, got.VerdictKind, got.Verdict, c.kind, c.verdict)
+		}
+		if got.Figures[0].Source != FigureMeasured || got.Figures[1].Source != FigureModel || got.Figures[1].Text != "2,236–4,472 users" {
+			t.Errorf("%s: figures %+v", c.name, got.Figures)
+		}
+	}
+}
+
+// Below the minimum samples a claim says how much it had and needs.
+func TestTooLittleData(t *testing.T) {
+	small := spec{backend: "memory", clients: 50, rate: 1, size: 100, sent: 4000, recvPer: 2, steadyS: 80, memWhy: "only 50 connections were opened; 100 are needed", cpuS: 0.4}
+	cs := CheckClaims(evidence(t, small.result()), ClaimContext{UserLen: 8, RoomLen: 4})
+	for id, want := range map[string]string{
+		"1": "too little data (have 50 connections, need 100)",
+		"2": "too little data (have 50 connections, need 100)",
+		"3": "too little data (have 8,000 deliveries, need 10,000)",
+		"4": "too little data (have 8,000 deliveries, need 10,000)",
+		// 0.4 s of CPU is 40 ticks of 10 ms.
+		"5": "too little data (have 40 CPU clock ticks, need 100)",
+	} {
+		if c := claimFor(t, cs, id, mem); c.VerdictKind != VerdictTooLittle || c.Verdict != want || c.Value != nil {
+			t.Errorf("claim %s: %s %q, want %q", id, c.VerdictKind, c.Verdict, want)
+		}
+	}
+}
+
+// Runs that were not complete or failed their SLO are listed and never
+// feed a verdict: claim 1 takes the complete run's 20 KB, not the
+// overloaded run's 5 KB or the failed step's 1 KB.
+func TestFailedRunsNotUsed(t *testing.T) {
+	good := spec{backend: "memory", clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, memKB: 20, cpuUs: 2, cpuS: 0.8}
+	over := good
+	over.clients, over.memKB, over.verdict = 4000, 5, results.Overloaded
+	stepBad := good
+	stepBad.clients, stepBad.memKB = 3000, 1
+	ev := evidence(t, good.result(), over.result(), sweepOf(2, []results.Step{stepBad.step(false)}))
+	c := claimFor(t, CheckClaims(ev, ClaimContext{}), "1", mem)
+	if c.Value == nil || *c.Value != 20 || c.Verdict != "holds (within 2×)" || !strings.HasPrefix(c.Basis, "f1.json:") {
+		t.Errorf("claim 1 %+v", c)
+	}
+	// A server all of whose runs were skipped says so.
+	only := evidence(t, over.result())
+	if c := claimFor(t, CheckClaims(only, ClaimContext{}), "1", mem); c.VerdictKind != VerdictNotMeasured ||
+		!strings.HasPrefix(c.Verdict, "not measured (every run of this server was not used: see below; needs: ") {
+		t.Errorf("claim 1 from an overloaded run only: %q", c.Verdict)
+	}
+	if len(ev.Skipped) != 2 || ev.Skipped[0].Source != "f2.json" || ev.Skipped[0].Why != "overloaded: made overloaded by the test" ||
+		ev.Skipped[1].Source != "f3.json step 1" || ev.Skipped[1].Why != "failed its SLO: p99 150ms ≥ 100ms" {
+		t.Errorf("skipped %+v", ev.Skipped)
+	}
+	var b strings.Builder
+	rep := buildFrom(t, ev)
+	if err := rep.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "not used as evidence: f2.json (chatbench serve memory): overloaded: made overloaded by the test") {
+		t.Errorf("table does not say what was skipped:\n%s", b.String())
+	}
+}
+
+// Two servers: one column each, each claim judged for each.
+func TestTwoServersTwoColumns(t *testing.T) {
+	a := spec{backend: "memory", clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, memKB: 20, cpuUs: 2, cpuS: 0.8}
+	b := a
+	b.backend, b.urls, b.memKB = "", []string{"ws://127.0.0.1:8000/ws?room={{room}}"}, 80
+	ev := evidence(t, a.result(), b.result())
+	const blog = "server at ws://127.0.0.1:8000/ws"
+	if got := ev.Servers(); len(got) != 2 || got[0] != mem || got[1] != blog {
+		t.Fatalf("servers %q", got)
+	}
+	cs := CheckClaims(ev, ClaimContext{})
+	if len(cs) != 22 {
+		t.Errorf("%d checks, want 11 claims × 2 servers", len(cs))
+	}
+	if c := claimFor(t, cs, "1", blog); c.Value == nil || *c.Value != 80 || c.Verdict != "off by 8× (measured higher)" {
+		t.Errorf("claim 1 for the server at a URL %+v", c)
+	}
+	if c := claimFor(t, cs, "8", blog); c.VerdictKind != VerdictNotApplicable {
+		t.Errorf("claim 8 (RabbitMQ) for a single server: %+v", c)
+	}
+	var out strings.Builder
+	if err := buildFrom(t, ev).WriteTable(&out); err != nil {
+		t.Fatal(err)
+	}
+	header := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "#  ") {
+			header = l
+		}
+	}
+	if !strings.Contains(header, mem) || !strings.Contains(header, blog) {
+		t.Errorf("claims header %q lacks a column per server:\n%s", header, out.String())
+	}
+}
+
+// An external server's knee counts for claim 5.
+func TestExternalKneeClaim5(t *testing.T) {
+	st := spec{backend: "external", urls: []string{"ws://127.0.0.1:8000/ws"}, clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, cpuS: 0.8}
+	ev := evidence(t, sweepOf(2, []results.Step{st.step(true)}, results.Search{Backend: "external", RatePerS: 1, Knee: 200, Above: 300, Runs: 3}))
+	c := claimFor(t, CheckClaims(ev, ClaimContext{}), "5", "server at ws://127.0.0.1:8000/ws")
+	// 200 against 2,236–4,472: 11× lower.
+	if c.Value == nil || *c.Value != 200 || c.Verdict != "off by 11× (measured lower)" {
+		t.Errorf("claim 5 for the external server %+v", c)
+	}
+}
+
+// Claims 3 and 4: the run's measured in and out beside the blog's
+// arithmetic for the same run, and the fan-out model apart.
+func TestFanoutClaims(t *testing.T) {
+	// 1,000 users in 500 rooms of 2, all at 1/s for 10 s: 1,000 in, 2,000 out.
+	pairs := spec{backend: "memory", clients: 1000, rooms: 500, roomSize: 2, rate: 1, size: 100, sent: 10000, recvPer: 2, steadyS: 10, cpuS: 1}
+	cs := CheckClaims(evidence(t, pairs.result()), ClaimContext{UserLen: 8, RoomLen: 4})
+	c3 := claimFor(t, cs, "3", mem)
+	want := []ClaimFigure{
+		{"out", "2,000 deliveries/s", 2000, FigureMeasured},
+		{"in", "1,000 messages/s", 1000, FigureMeasured},
+		{"the blog's arithmetic for this run", "1,000 messages/s", 1000, FigureBlog},
+		{"fan-out at the blog's 1,000 users × 10/s", "10,000,000 deliveries/s", 1e7, FigureModel},
+	}
+	if len(c3.Figures) != len(want) {
+		t.Fatalf("claim 3 figures %+v", c3.Figures)
+	}
+	for i, f := range want {
+		if c3.Figures[i] != f {
+			t.Errorf("claim 3 figure %d: %+v, want %+v", i, c3.Figures[i], f)
+		}
+	}
+	if c3.Verdict != "holds (within 2×)" || c3.ValueSource != FigureMeasured {
+		t.Errorf("claim 3: %+v", c3)
+	}
+	c4 := claimFor(t, cs, "4", mem)
+	// 2,000 × 100 B measured against 1,000 × 100 B; frames of 150 B modelled.
+	if c4.Figures[0].Value != 200000 || c4.Figures[1].Value != 100000 || c4.Figures[2].Value != 100000 || c4.Figures[2].Source != FigureBlog ||
+		c4.Figures[3].Value != 300000 || c4.Figures[3].Source != FigureModel ||
+		c4.Verdict != "holds (within 2×)" {
+		t.Errorf("claim 4: %+v", c4)
+	}
+	// One room of 100 at 1/s: 100 deliveries a message, 100× the blog's arithmetic.
+	room := spec{backend: "memory", clients: 100, rate: 1, size: 100, sent: 1000, recvPer: 100, steadyS: 10, cpuS: 1}
+	c3 = claimFor(t, CheckClaims(evidence(t, room.result()), ClaimContext{}), "3", mem)
+	if c3.Verdict != "off by 100× (measured higher)" {
+		t.Errorf("claim 3 in one room of 100: %q", c3.Verdict)
+	}
+}
+
+// Claim 6 only from steps of mode room-rate; CPU per delivery constant
+// means CPU per message ∝ N.
+func TestClaim6RoomRate(t *testing.T) {
+	steps := func() []results.Step {
+		var out []results.Step
+		for _, n := range []int{100, 200, 400} {
+			out = append(out, spec{backend: "memory", clients: n, rate: 20 / float64(n), size: 100, sent: 2000, recvPer: int64(n), steadyS: 100, cpuUs: 2, cpuS: 2}.step(true))
+		}
+		return out
+	}
+	plain := mustJSON(t, sweepOf(2, steps(), results.Search{Backend: "memory", RatePerS: 0.05, Knee: 400, Runs: 3}))
+	c := claimFor(t, CheckClaims(evidence(t, plain), ClaimContext{}), "6", mem)
+	if c.VerdictKind != VerdictNotMeasured || !strings.Contains(c.Verdict, "chatbench sweep --mode room-rate") {
+		t.Errorf("claim 6 without room-rate steps: %+v", c)
+	}
+	roomRate := []byte(strings.Replace(string(plain), `"knee": `, `"mode": "room-rate", "knee": `, 1))
+	ev := evidence(t, roomRate)
+	cs := CheckClaims(ev, ClaimContext{})
+	c = claimFor(t, cs, "6", mem)
+	if c.Value == nil || !near(*c.Value, 1) || c.Verdict != "holds (exponent 1.00, claimed 1 ± 0.25)" {
+		t.Errorf("claim 6 room-rate: %+v", c)
+	}
+	// A room-rate knee is not a users-per-server knee: claim 5 falls back
+	// to the model at the measured 2 µs (√(4e6 / 2 / 10) = 447).
+	if c5 := claimFor(t, cs, "5", mem); c5.Value == nil || *c5.Value != 447 || c5.ValueSource != FigureModel {
+		t.Errorf("claim 5 from a room-rate sweep: %+v", c5)
+	}
+	// Steps of one size with CPU measured, the others below 100 ticks.
+	st := steps()
+	for i := 1; i < len(st); i++ {
+		st[i].Result.Server.CPUPerMessage = results.NotMeasured("only 50 CPU clock ticks")
+		st[i].Result.Server.Processes[0].End.CPUSec = st[i].Result.Server.Processes[0].SendStart.CPUSec + 0.5
+	}
+	few := strings.Replace(string(mustJSON(t, sweepOf(2, st, results.Search{Backend: "memory", RatePerS: 0.05, Knee: 400, Runs: 3}))),
+		`"knee": `, `"mode": "room-rate", "knee": `, 1)
+	c = claimFor(t, CheckClaims(evidence(t, []byte(few)), ClaimContext{}), "6", mem)
+	if c.VerdictKind != VerdictTooLittle || c.Verdict != "too little data (have 1 room sizes with CPU measured, need 2); a step needs 100 CPU clock ticks, one had 50" {
+		t.Errorf("claim 6 with too few ticks: %q", c.Verdict)
+	}
+}
+
+// Claims 7a and 8 in the stated many-rooms shape at the measured cost:
+// 4 cores × 10⁶ / 2 µs = 2,000,000 deliveries/s; 5 per user → 400,000 users.
+func TestClaims7a8ManyRooms(t *testing.T) {
+	r := spec{backend: "redis", urls: []string{"ws://a/ws", "ws://b/ws"}, clients: 1000, rate: 1, size: 100, sent: 10000, recvPer: 1000, steadyS: 10, cpuUs: 2, cpuS: 20}
+	const redis = "chatbench serve redis (2 nodes)"
+	ev := evidence(t, r.result())
+	c := claimFor(t, CheckClaims(ev, ClaimContext{}), "7a", redis)
+	if c.Value == nil || *c.Value != 400000 || c.ValueSource != FigureModel || c.Verdict != "off by 20× (measured higher)" ||
+		c.ShapeText != "rooms of 50, 10% talk at 1/s" {
+		t.Errorf("claim 7a: %+v", c)
+	}
+	var out strings.Builder
+	if err := buildFrom(t, ev).WriteTable(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "the claim's load: rooms of 50, 10% talk at 1/s") {
+		t.Errorf("the shape is not printed beside 7a:\n%s", out.String())
+	}
+	// 40 KB per connection measured: 8 GB hold 200,000, fewer than the CPU serves.
+	r.memKB = 40
+	c = claimFor(t, CheckClaims(evidence(t, r.result()), ClaimContext{}), "7a", redis)
+	if c.Value == nil || *c.Value != 200000 || !strings.Contains(c.Basis, "limit: memory: 8 GB / 40 KB measured in f1.json") {
+		t.Errorf("claim 7a limited by memory: %+v", c)
+	}
+}
+
+// Reliability claims from chaos results: the backend, mode and fault with
+// lost, duplicated and expected beside the verdict.
+func TestReliabilityClaims(t *testing.T) {
+	chaos := func(backend, mode string, lost, dup, expected int64) *results.Chaos {
+		c := results.NewChaos()
+		c.Config = results.ChaosConfig{Backend: backend, Mode: mode, Nodes: 2, Faults: []string{"broker-restart"}}
+		c.Faults = []results.FaultRun{{Fault: "broker-restart", Expected: expected, Delivered: expected - lost, Lost: lost, Duplicated: dup},
+			{Fault: "node-kill", Expected: expected, Lost: 999}}
+		return c
+	}
+	ev := evidence(t, chaos("rabbitmq", results.AtMostOnce, 312, 0, 20000), chaos("rabbitmq", results.Guarantee, 0, 0, 20000),
+		chaos("redis", results.AtMostOnce, 500, 0, 20000), chaos("redis", results.AtMostOnce, 0, 0, 5000))
+	cs := CheckClaims(ev, ClaimContext{})
+	const rmq, rmqG, red = "chatbench serve rabbitmq (2 nodes)", "chatbench serve rabbitmq (2 nodes) --amqp-guarantee", "chatbench serve redis (2 nodes)"
+	cases := []struct{ id, server, kind, verdict string }{
+		{"9", rmq, VerdictRefuted, "refuted (lost 312 of 20,000, 0 duplicated; at-most-once)"},
+		{"9", rmqG, VerdictHolds, "holds (lost 0 of 20,000, 0 duplicated; guarantee)"},
+		// Both redis files are one server: 500 lost of 25,000.
+		{"10", red, VerdictHolds, "holds (lost 500 of 25,000, 0 duplicated; at-most-once)"},
+		{"10", rmq, VerdictNotApplicable, "n/a (about redis; needs: chatbench chaos --backend redis --fault broker-restart --out FILE)"},
+	}
+	for _, c := range cases {
+		got := claimFor(t, cs, c.id, c.server)
+		if got.VerdictKind != c.kind || got.Verdict != c.verdict {
+			t.Errorf("claim %s for %s: %s %q, want %s %q", c.id, c.server, got.VerdictKind, got.Verdict, c.kind, c.verdict)
+		}
+	}
+	if f := claimFor(t, cs, "9", rmq).Figures; len(f) != 1 || f[0].Text != "broker-restart: lost 312, duplicated 0 of 20,000 expected" || f[0].Label != "broker-restart (at-most-once)" {
+		t.Errorf("claim 9 figures (node-kill is not a broker fault): %+v", f)
+	}
+	// A fault whose run ended early is not used; the experiment's other is.
+	cut := chaos("redis", results.AtMostOnce, 500, 0, 20000)
+	cut.Faults[0].Run = results.NewResult()
+	cut.Faults[0].Run.Outcome = results.Outcome{Verdict: results.Partial, Reasons: []string{"the run ended early: interrupted"}}
+	cut.Faults = append(cut.Faults, results.FaultRun{Fault: "conn-drop", Expected: 30000, Lost: 0})
+	ev = evidence(t, cut)
+	if c := claimFor(t, CheckClaims(ev, ClaimContext{}), "10", red); c.Verdict != "refuted (nothing lost: lost 0 of 30,000, 0 duplicated; at-most-once)" ||
+		len(ev.Skipped) != 1 || ev.Skipped[0].Source != "f1.json fault 1 (broker-restart)" || ev.Skipped[0].Why != "partial: the run ended early: interrupted" {
+		t.Errorf("chaos with a partial fault run: %q, skipped %+v", c.Verdict, ev.Skipped)
+	}
+	small := evidence(t, chaos("redis", results.AtMostOnce, 10, 0, 5000))
+	if c := claimFor(t, CheckClaims(small, ClaimContext{}), "10", red); c.Verdict != "too little data (have 5,000 expected deliveries across broker faults, need 10,000)" {
+		t.Errorf("small chaos run: %q", c.Verdict)
+	}
+	if c := claimFor(t, CheckClaims(nil, ClaimContext{}), "9", ""); c.Verdict != "not measured (needs: chatbench chaos --backend rabbitmq --fault broker-restart --out FILE)" {
+		t.Errorf("claim 9 without chaos results: %q", c.Verdict)
+	}
+}
+
+// The question comes from the file, field by field; a flag given wins and
+// says what it overrides, and the talkers keep their share.
+func TestScenarioFromFile(t *testing.T) {
+	// 1,000 users in 20 rooms of 50, 100 talking at 2/s with 300 B, 2 nodes of redis.
+	r := spec{backend: "redis", urls: []string{"ws://a/ws", "ws://b/ws"}, clients: 1000, rooms: 20, roomSize: 50, senders: 100, rate: 2, size: 300,
+		sent: 20000, recvPer: 50, steadyS: 100, cpuS: 5}
+	ev := evidence(t, r.result())
+	want := Scenario{Source: "f1.json", Server: "chatbench serve redis (2 nodes)", Users: 1000, RoomSize: 50, Rooms: 20, Senders: 100,
+		RatePerS: 2, SizeBytes: 300, Nodes: 2}
+	if ev.Scenario == nil || *ev.Scenario != want {
+		t.Fatalf("scenario %+v, want %+v", ev.Scenario, want)
+	}
+	rep := buildFrom(t, ev)
+	if in := rep.Inputs; in.Users != 1000 || in.RoomSize != 50 || in.Senders != 100 || in.RatePerS != 2 || in.SizeBytes != 300 {
+		t.Errorf("inputs %+v", in)
+	}
+	for _, f := range rep.Scenario {
+		if f.Source != SourceMeasured || f.From != "f1.json" {
+			t.Errorf("scenario field %+v, want measured in f1.json", f)
+		}
+	}
+	// --users 500 given: it wins, and 10% of 500 talk.
+	rep, err := Build(Config{RAMBytes: 8e9, Cores: 4, Users: 500, RatePerS: 10, SizeBytes: 100, Evidence: ev, Given: map[string]bool{"users": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := rep.Inputs; in.Users != 500 || in.Senders != 50 || in.RoomSize != 50 || in.RatePerS != 2 {
+		t.Errorf("inputs with --users 500: %+v", in)
+	}
+	if f := scenarioOf(rep.Scenario, "users"); f.Source != SourceGiven || f.Text != "500" || f.Overrides != "1,000 measured in f1.json" {
+		t.Errorf("users field %+v", f)
+	}
+	// Nothing read: the blog's example, from the flags.
+	rep, err = Build(Config{RAMBytes: 8e9, Cores: 4, Users: 1000, RatePerS: 10, SizeBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := scenarioOf(rep.Scenario, "users"); f.Source != SourceBlog || f.Text != "1,000" {
+		t.Errorf("users without --from: %+v", f)
+	}
+}
+
+// The model's measured costs come from the server the question is about:
+// the first file's, not a cheaper server read after it.
+func TestCostsFromScenarioServer(t *testing.T) {
+	blog := spec{backend: "", urls: []string{"ws://127.0.0.1:8000/ws"}, clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, memKB: 24, cpuUs: 16, cpuS: 6.4}
+	ours := spec{backend: "memory", clients: 1000, rate: 1, size: 100, sent: 10000, recvPer: 1000, steadyS: 10, memKB: 11, cpuUs: 6, cpuS: 60}
+	rep := buildFrom(t, evidence(t, blog.result(), ours.result()))
+	for _, a := range rep.Assumptions {
+		switch a.Key {
+		case "kb_per_conn":
+			if a.Value != 24 || a.From != "f1.json" {
+				t.Errorf("memory per connection %+v, want 24 KB from f1.json", a)
+			}
+		case "cpu_us_per_delivery":
+			if a.Value != 16 || a.From != "f1.json" {
+				t.Errorf("CPU per delivery %+v, want 16 µs from f1.json", a)
+			}
+		}
+	}
+}
