@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs (from Debian packages) and starts on loopback what the integration
 # tests need: redis-server, rabbitmq-server, chromium, python3-fastapi +
-# python3-uvicorn (the blog's server), prometheus, python3-junitparser (reads
-# swarm --junit as CI reporters do).
+# python3-uvicorn + python3-redis + python3-aio-pika (the blog's three
+# stacks), prometheus, python3-junitparser (reads swarm --junit as CI
+# reporters do), mosquitto (the MQTT adapter's tests start their own).
 #
 #   scripts/services.sh start   install what is missing, start, wait until ready
 #   scripts/services.sh stop    stop what start started
@@ -20,7 +21,10 @@ need_pkgs() {
   command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
   /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || missing+=(python3-fastapi python3-uvicorn)
+  /usr/bin/python3 -c 'import redis.asyncio' 2>/dev/null || missing+=(python3-redis)
+  /usr/bin/python3 -c 'import aio_pika' 2>/dev/null || missing+=(python3-aio-pika)
   /usr/bin/python3 -c 'import junitparser' 2>/dev/null || missing+=(python3-junitparser)
   if ((${#missing[@]})); then
     echo "services: installing ${missing[*]}"
