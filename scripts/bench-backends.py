@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """Side-by-side cost of the memory, redis and rabbitmq backends on this machine.
 
+Backend rabbitmq-guarantee is rabbitmq with --amqp-guarantee (each node
+gets a --node-id; its durable queue is deleted after the run).
+
 For each backend: start NODES `chatbench serve` processes (memory: one node,
 it cannot span nodes), run `chatbench swarm` with its clients spread over the
 nodes, and read around the run:
@@ -14,7 +17,9 @@ nodes, and read around the run:
 Load goes to loopback only; every run is bounded by swarm's --duration.
 
 Usage: scripts/bench-backends.py [--clients 2000] [--senders 100] [--rate 1/s]
-       [--nodes 2] [--duration 10s] [--backends memory,redis,rabbitmq]
+       [--room-size 0] [--nodes 2] [--duration 10s]
+       [--backends memory,redis,rabbitmq[,rabbitmq-guarantee]]
+--room-size 0 puts every client in one room; N spreads them over rooms of N.
 Needs Redis and RabbitMQ running (scripts/services.sh start).
 """
 import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.request
@@ -39,7 +44,7 @@ def metric(addr, name):
 def broker_pid(backend):
     if backend == "redis":
         out = subprocess.run(["pgrep", "-f", "redis-server 127.0.0.1:6379"], capture_output=True, text=True).stdout.split()
-    elif backend == "rabbitmq":
+    elif backend.startswith("rabbitmq"):
         out = subprocess.run(["pgrep", "-u", "rabbitmq", "beam.smp"], capture_output=True, text=True).stdout.split()
     else:
         return None
@@ -48,9 +53,11 @@ def broker_pid(backend):
     return int(out[0])
 
 
-def start_node(backend, tag):
-    args = [BIN, "serve", "--addr", "127.0.0.1:0", "--backend", backend, "--log-level", "warn",
+def start_node(backend, tag, i):
+    args = [BIN, "serve", "--addr", "127.0.0.1:0", "--backend", backend.removesuffix("-guarantee"), "--log-level", "warn",
             "--redis-prefix", f"bench-{tag}:", "--amqp-exchange", f"bench-{tag}"]
+    if backend == "rabbitmq-guarantee":
+        args += ["--amqp-guarantee", "--node-id", f"n{i}"]
     p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     m = re.search(r"http://(\S+)", line)
@@ -62,15 +69,16 @@ def start_node(backend, tag):
 
 def run(backend, a):
     tag = f"{os.getpid()}-{backend}"
-    nodes = [start_node(backend, tag) for _ in range(1 if backend == "memory" else a.nodes)]
+    nodes = [start_node(backend, tag, i) for i in range(1 if backend == "memory" else a.nodes)]
     bpid = broker_pid(backend)
     try:
         out = tempfile.mktemp(suffix=".json")
         cmd = [BIN, "swarm", "-n", str(a.clients), "--senders", str(a.senders), "--rate", a.rate,
                "--size", "100", "--warmup", "2s", "--duration", a.duration, "--metrics-url", "none",
-               "--settle", "0", "--out", out]
+               "--settle", "0", "--out", out, "--room-size", str(a.room_size)]
+        room = "{{room}}" if a.room_size else "bench"
         for _, addr in nodes:
-            cmd += ["--url", f"ws://{addr}/ws?room=bench&user={{{{user}}}}"]
+            cmd += ["--url", f"ws://{addr}/ws?room={room}&user={{{{user}}}}"]
         cpu0 = sum(cpu_seconds(p.pid) for p, _ in nodes)
         b0 = cpu_seconds(bpid) if bpid else 0
         d0 = sum(metric(addr, "chatbench_deliveries_total") for _, addr in nodes)
@@ -105,6 +113,9 @@ def run(backend, a):
         for p, _ in nodes:
             p.terminate()
             p.wait(timeout=20)
+        if backend == "rabbitmq-guarantee":  # durable queues outlive the nodes
+            for i in range(len(nodes)):
+                subprocess.run(["rabbitmqctl", "-q", "delete_queue", f"bench-{tag}.n{i}"], capture_output=True)
 
 
 def main():
@@ -112,13 +123,15 @@ def main():
     ap.add_argument("--clients", type=int, default=2000)
     ap.add_argument("--senders", type=int, default=100)
     ap.add_argument("--rate", default="1/s")
+    ap.add_argument("--room-size", type=int, default=0)
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--duration", default="10s")
     ap.add_argument("--backends", default="memory,redis,rabbitmq")
     a = ap.parse_args()
     subprocess.run(["go", "build", "-o", BIN, "."], cwd=ROOT, check=True)
     rows = [run(b, a) for b in a.backends.split(",")]
-    print(f"\n{a.clients} clients in one room, {a.senders} senders x {a.rate}, 100 B; "
+    rooms = f"rooms of {a.room_size}" if a.room_size else "one room"
+    print(f"\n{a.clients} clients in {rooms}, {a.senders} senders x {a.rate}, 100 B; "
           f"{a.nodes} nodes for redis/rabbitmq; one machine (2 cores) for nodes, broker and swarm\n")
     hdr = ["backend", "nodes", "deliveries/s", "lost", "server µs/delivery", "broker CPU", "p50 ms", "p99 ms", "broker msgs/s: published → to other nodes"]
     print("| " + " | ".join(hdr) + " |")

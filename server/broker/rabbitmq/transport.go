@@ -27,12 +27,14 @@ type transport struct {
 // Close implements brokerkit.Transport.
 func (t *transport) Close() error { return nil }
 
-// session is one AMQP connection with a publishing and a consuming channel.
+// session is one AMQP connection with a publishing, a consuming and a
+// health-check channel.
 type session struct {
 	t        *transport
 	sink     *brokerkit.Sink
 	conn     *amqp.Connection
 	pub, sub *amqp.Channel
+	probe    *amqp.Channel // the health check's: see Check
 	bound    map[string]string // room -> routing key
 	consumed chan struct{}     // closed when the deliveries channel ends
 	watched  chan struct{}     // closed when watch returns
@@ -113,6 +115,9 @@ func (s *session) declare() (<-chan amqp.Delivery, <-chan amqp.Confirmation, err
 	if s.sub, err = s.conn.Channel(); err != nil {
 		return nil, nil, err
 	}
+	if s.probe, err = s.conn.Channel(); err != nil {
+		return nil, nil, err
+	}
 	ex, q := s.t.cfg.Exchange, s.t.queue
 	if err = s.sub.ExchangeDeclare(ex, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
 		return nil, nil, fmt.Errorf("declare exchange %q: %w", ex, err)
@@ -170,6 +175,7 @@ func (s *session) watch(connClosed <-chan *amqp.Error, blocked <-chan amqp.Block
 	defer close(s.watched)
 	pubClosed := s.pub.NotifyClose(make(chan *amqp.Error, 1))
 	subClosed := s.sub.NotifyClose(make(chan *amqp.Error, 1))
+	probeClosed := s.probe.NotifyClose(make(chan *amqp.Error, 1))
 	consumed := s.consumed
 	for {
 		select {
@@ -182,6 +188,9 @@ func (s *session) watch(connClosed <-chan *amqp.Error, blocked <-chan amqp.Block
 		case e := <-subClosed:
 			s.sink.Fail(closeErr("consuming channel", e))
 			subClosed = nil
+		case e := <-probeClosed:
+			s.sink.Fail(closeErr("health-check channel", e))
+			probeClosed = nil
 		case <-consumed:
 			s.sink.Fail(errors.New("consumer cancelled by the server"))
 			consumed = nil
@@ -235,11 +244,14 @@ func (s *session) Check(ctx context.Context) error {
 		s.calls.Add(1)
 		go func() {
 			defer s.calls.Done()
-			// On the publishing channel, where no other call waits for a
-			// reply (the library cannot tell two waiting calls' replies
-			// apart). A failure closes the channel, which watch reports.
+			// On a channel of its own: the library cannot tell two
+			// waiting calls' replies apart (the consuming channel has
+			// Apply's), and a method sent on the publishing channel may
+			// land between a publish's frames, which the server refuses
+			// (UNEXPECTED_FRAME) by closing the connection. A failure
+			// closes the channel, which watch reports.
 			durable := s.t.g != nil
-			_, _ = s.pub.QueueDeclarePassive(s.t.queue, durable, !durable, !durable, false, nil)
+			_, _ = s.probe.QueueDeclarePassive(s.t.queue, durable, !durable, !durable, false, nil)
 			s.probing.Store(false)
 		}()
 	}
