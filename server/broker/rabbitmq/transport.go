@@ -34,7 +34,7 @@ type session struct {
 	sink     *brokerkit.Sink
 	conn     *amqp.Connection
 	pub, sub *amqp.Channel
-	probe    *amqp.Channel // the health check's: see Check
+	probe    *amqp.Channel     // the health check's: see Check
 	bound    map[string]string // room -> routing key
 	consumed chan struct{}     // closed when the deliveries channel ends
 	watched  chan struct{}     // closed when watch returns
