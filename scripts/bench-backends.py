@@ -45,7 +45,9 @@ def broker_pid(backend):
     if backend == "redis":
         out = subprocess.run(["pgrep", "-f", "redis-server 127.0.0.1:6379"], capture_output=True, text=True).stdout.split()
     elif backend.startswith("rabbitmq"):
-        out = subprocess.run(["pgrep", "-u", "rabbitmq", "beam.smp"], capture_output=True, text=True).stdout.split()
+        # The shared node (the one on 5672) says its own OS pid: tests start
+        # other beam.smp processes of the same user on other ports.
+        out = subprocess.run(["rabbitmqctl", "-q", "eval", "os:getpid()."], capture_output=True, text=True).stdout.strip().strip('"').split()
     else:
         return None
     if not out:
