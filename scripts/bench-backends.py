@@ -41,6 +41,12 @@ def metric(addr, name):
     return float(m.group(1)) if m else 0.0
 
 
+def metric_sum(addr, name):
+    """Sum of every series of name, whatever its labels (0 when absent)."""
+    body = urllib.request.urlopen(f"http://{addr}/metrics", timeout=5).read().decode()
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", body, re.M))
+
+
 def broker_pid(backend):
     if backend == "redis":
         out = subprocess.run(["pgrep", "-f", "redis-server 127.0.0.1:6379"], capture_output=True, text=True).stdout.split()
@@ -86,6 +92,8 @@ def run(backend, a):
         d0 = sum(metric(addr, "chatbench_deliveries_total") for _, addr in nodes)
         pub0 = sum(metric(addr, "chatbench_messages_received_total") for _, addr in nodes)
         rem0 = sum(metric(addr, "chatbench_remote_messages_total") for _, addr in nodes)
+        rc0 = sum(metric_sum(addr, "chatbench_backend_reconnects_total") for _, addr in nodes)
+        dr0 = sum(metric_sum(addr, "chatbench_backend_dropped_total") for _, addr in nodes)
         t0 = time.time()
         swarm = subprocess.run(cmd, capture_output=True, text=True)
         el = time.time() - t0
@@ -94,6 +102,8 @@ def run(backend, a):
         d1 = sum(metric(addr, "chatbench_deliveries_total") for _, addr in nodes)
         pub1 = sum(metric(addr, "chatbench_messages_received_total") for _, addr in nodes)
         rem1 = sum(metric(addr, "chatbench_remote_messages_total") for _, addr in nodes)
+        rc1 = sum(metric_sum(addr, "chatbench_backend_reconnects_total") for _, addr in nodes)
+        dr1 = sum(metric_sum(addr, "chatbench_backend_dropped_total") for _, addr in nodes)
         if not os.path.exists(out):
             sys.exit(f"bench-backends: swarm against {backend} wrote no results:\n{swarm.stderr}")
         res = json.load(open(out))
@@ -110,6 +120,7 @@ def run(backend, a):
             "broker_in_per_s": (pub1 - pub0) / send_s if bpid else None,
             "broker_out_per_s": (rem1 - rem0) / send_s if bpid else None,
             "swarm_exit": swarm.returncode,
+            "reconnects": rc1 - rc0 if bpid else None, "broker_dropped": dr1 - dr0 if bpid else None,
         }
     finally:
         for p, _ in nodes:
@@ -135,14 +146,15 @@ def main():
     rooms = f"rooms of {a.room_size}" if a.room_size else "one room"
     print(f"\n{a.clients} clients in {rooms}, {a.senders} senders x {a.rate}, 100 B; "
           f"{a.nodes} nodes for redis/rabbitmq; one machine (2 cores) for nodes, broker and swarm\n")
-    hdr = ["backend", "nodes", "deliveries/s", "lost", "server µs/delivery", "broker CPU", "p50 ms", "p99 ms", "broker msgs/s: published → to other nodes"]
+    hdr = ["backend", "nodes", "deliveries/s", "lost", "server µs/delivery", "broker CPU", "p50 ms", "p99 ms", "broker msgs/s: published → to other nodes", "reconnects", "dropped between nodes"]
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr))
     for r in rows:
         broker = f"{r['broker_cpu_pct']:.0f}% of a core" if r["broker_cpu_pct"] is not None else "-"
         rate = f"{r['broker_in_per_s']:.0f} → {r['broker_out_per_s']:.0f}" if r["broker_in_per_s"] is not None else "-"
+        links = f"{r['reconnects']:.0f} | {r['broker_dropped']:.0f}" if r["reconnects"] is not None else "- | -"
         print(f"| {r['backend']} | {r['nodes']} | {r['deliveries_per_s']/1000:.1f}k | {r['lost']} of {r['expected']} | "
-              f"{r['server_us_per_delivery']:.2f} | {broker} | {r['p50']:.1f} | {r['p99']:.1f} | {rate} |")
+              f"{r['server_us_per_delivery']:.2f} | {broker} | {r['p50']:.1f} | {r['p99']:.1f} | {rate} | {links} |")
 
 
 if __name__ == "__main__":
