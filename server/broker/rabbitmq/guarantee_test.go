@@ -70,6 +70,15 @@ func TestGuaranteeNeedsNodeID(t *testing.T) {
 	if !errors.Is(err, ErrNoNodeID) || !strings.Contains(err.Error(), "--node-id") {
 		t.Fatalf("New without NodeID = %v, want ErrNoNodeID naming --node-id", err)
 	}
+	long := strings.Repeat("n", 250)
+	if _, err := New(Config{Guarantee: true, NodeID: long}); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Fatalf("New with a 250-byte NodeID = %v, want too long", err)
+	}
+	if b, err := New(Config{NodeID: long}); err != nil { // at most once: the ID only names the connection
+		t.Fatalf("at-most-once New with a long NodeID: %v", err)
+	} else {
+		_ = b.Close()
+	}
 }
 
 // TestGuaranteeSecondNodeSameID: a second node with the same ID is refused

@@ -66,6 +66,7 @@ const (
 	headerRoom          = "room"
 	headerOrigin        = "origin"
 	maxRoutingKey       = 255
+	maxShortString      = 255 // AMQP short strings: queue names, message ids
 )
 
 // Config configures a RabbitMQ broker. The zero value is a working
@@ -147,8 +148,13 @@ func New(cfg Config) (*Broker, error) {
 		if cfg.NodeID == "" {
 			return nil, ErrNoNodeID
 		}
-		t.g = newGuarantee(&t.cfg)
 		t.queue = cfg.Exchange + "." + cfg.NodeID
+		// AMQP short strings: the queue name, and the message id (the node
+		// ID, 17 bytes of instance and up to 20 digits).
+		if len(t.queue) > maxShortString || len(cfg.NodeID)+38 > maxShortString {
+			return nil, fmt.Errorf("rabbitmq: node ID %.20q... too long for the guarantee mode: the exchange, a dot and the node ID name the queue, at most %d bytes", cfg.NodeID, maxShortString)
+		}
+		t.g = newGuarantee(&t.cfg)
 		kc.Outbox = t.g.out
 		return brokerkit.New(kc, t)
 	}
