@@ -3,6 +3,7 @@ package brokerkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +122,28 @@ func TestDeliverWaitStops(t *testing.T) {
 	}
 	if d := s.Stats().Dropped[DropDeliverFull]; d != 0 {
 		t.Errorf("deliver_queue_full = %d, want 0: DeliverWait never drops", d)
+	}
+}
+
+// TestSessionRetryFullCounted: a live session whose outbox refuses messages
+// (ErrRetryFull) has them counted retry_buffer_full, not publish_failed.
+func TestSessionRetryFullCounted(t *testing.T) {
+	f := &fakeTransport{pubErr: fmt.Errorf("outbox at 5: %w", ErrRetryFull)}
+	s, err := New(Config{Backend: "fake", Where: "fake://", Outbox: &fakeOutbox{max: 5}}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Start(context.Background(), "me", func(broker.Message) {}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := s.Publish(broker.Message{Room: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "3 refusals counted", func() bool { return s.Stats().Dropped[DropRetryFull] == 3 })
+	if st := s.Stats(); st.Dropped[DropPublishError] != 0 || st.Errors[OpPublish] != 0 {
+		t.Errorf("stats %+v: a full retry buffer counted as a publish failure", st)
 	}
 }

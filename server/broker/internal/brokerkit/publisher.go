@@ -71,7 +71,7 @@ func (s *Supervisor) send(batch []broker.Message, deadline time.Time) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	failed, err := l.sess.Publish(ctx, batch)
 	cancel()
-	if failed > 0 && errors.Is(err, ErrRetryFull) {
+	if failed > 0 && s.cfg.Outbox != nil && errors.Is(err, ErrRetryFull) {
 		s.metrics.Drop(DropRetryFull, failed)
 		return
 	}
