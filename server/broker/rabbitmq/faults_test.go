@@ -117,19 +117,30 @@ func outcome(n tally, got map[string]int) (lost, dups, foreign int) {
 }
 
 // TestFaultsSteady runs the steady-rate fault scenarios on a RabbitMQ node
-// of the test's own: a kill -9 and restart, and a connection drop from the
-// broker's side, in the guarantee mode (nothing lost, nothing twice), and
-// the kill in the at-most-once mode (its losses, as counted).
+// of the test's own: a kill -9 and restart, a connection drop from the
+// broker's side and a pause (SIGSTOP until the nodes noticed, SIGCONT) in
+// the guarantee mode (nothing lost, nothing twice), and the kill in the
+// at-most-once mode (its losses, as counted).
 func TestFaultsSteady(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: starts its own rabbitmq node (skipped with -short)")
 	}
 	node := brokertest.StartRabbit(t)
 	t.Run("GuaranteeKillRestart", func(t *testing.T) {
-		testGuaranteed(t, node, func() { node.Kill(t); node.Start(t) })
+		testGuaranteed(t, node, func(_, _ *brokertest.Node) { node.Kill(t); node.Start(t) })
 	})
 	t.Run("GuaranteeConnectionDrop", func(t *testing.T) {
-		testGuaranteed(t, node, func() { node.CloseConnections(t) })
+		testGuaranteed(t, node, func(_, _ *brokertest.Node) { node.CloseConnections(t) })
+	})
+	t.Run("GuaranteePause", func(t *testing.T) {
+		testGuaranteed(t, node, func(a, b *brokertest.Node) {
+			node.Freeze(t)
+			defer node.Thaw(t)
+			// Paused until both nodes' health checks gave up on it.
+			if !brokertest.WaitUntil(10*time.Second, func() bool { return a.Ready() != nil && b.Ready() != nil }) {
+				t.Error("a paused broker was not noticed within 10s")
+			}
+		})
 	})
 	t.Run("AtMostOnceKillRestart", func(t *testing.T) { testAtMostOnceKill(t, node) })
 }
@@ -147,10 +158,10 @@ func startSteadyPair(t *testing.T, newNode brokertest.NewNode) (a, b *brokertest
 
 // testGuaranteed: across the fault, every message published at a steady
 // 1,000/s reaches the subscriber exactly once, and nothing is counted lost.
-func testGuaranteed(t *testing.T, node *brokertest.Rabbit, fault func()) {
+func testGuaranteed(t *testing.T, node *brokertest.Rabbit, fault func(a, b *brokertest.Node)) {
 	newNode, _ := guaranteeFactory(t, node.URL())
 	a, b, room := startSteadyPair(t, newNode)
-	n := publishSteady(t, a, room, fault)
+	n := publishSteady(t, a, room, func() { fault(a, b) })
 	awaitEnd(t, a, b, room)
 	lost, dups, foreign := outcome(n, count(b, room))
 	sa, sb := a.Broker.(*Broker).Stats(), b.Broker.(*Broker).Stats()
