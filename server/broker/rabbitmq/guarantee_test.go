@@ -96,8 +96,8 @@ func TestGuaranteeSecondNodeSameID(t *testing.T) {
 	}
 }
 
-// TestGuaranteeMetricsLint: the mode's collector adds its drop reasons and
-// the duplicates counter, and lints.
+// TestGuaranteeMetricsLint: the mode's collector adds its drop reasons, the
+// duplicates counter and the retry buffer gauge, and lints.
 func TestGuaranteeMetricsLint(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	b, err := New(Config{Registerer: reg, Guarantee: true, NodeID: "n"})
@@ -112,8 +112,9 @@ func TestGuaranteeMetricsLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
-	// 14 series of every networked broker + 2 reasons + duplicates.
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 17 {
-		t.Errorf("gathered %d series (%v), want 17", n, err)
+	// 14 series of every networked broker + 2 reasons + duplicates +
+	// retry buffered.
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 18 {
+		t.Errorf("gathered %d series (%v), want 18", n, err)
 	}
 }

@@ -142,7 +142,7 @@ func (o *outbox) confirm(gen uint64) {
 
 // Flush implements brokerkit.Outbox.
 func (o *outbox) Flush(ctx context.Context) {
-	for o.pending() > 0 {
+	for o.Pending() > 0 {
 		select {
 		case <-o.empty:
 		case <-ctx.Done():
@@ -151,8 +151,9 @@ func (o *outbox) Flush(ctx context.Context) {
 	}
 }
 
-// pending returns how many messages are not confirmed yet.
-func (o *outbox) pending() int {
+// Pending implements brokerkit.Outbox: how many messages are not confirmed
+// yet.
+func (o *outbox) Pending() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return len(o.q) - o.head

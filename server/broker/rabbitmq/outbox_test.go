@@ -60,7 +60,7 @@ func TestOutbox(t *testing.T) {
 		o.confirm(g2)
 	}
 	o.confirm(g2) // nothing left: no effect
-	if n := o.pending(); n != 0 {
+	if n := o.Pending(); n != 0 {
 		t.Fatalf("pending = %d after every confirmation", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -97,7 +97,7 @@ func TestOutboxCompacts(t *testing.T) {
 			o.confirm(g)
 		}
 	}
-	if n := o.pending(); n != 100 {
+	if n := o.Pending(); n != 100 {
 		t.Fatalf("pending = %d, want 100", n)
 	}
 	if c := cap(o.q); c > 20000 {

@@ -49,6 +49,8 @@ var (
 		"Time the backend was unusable after having been up, from the first failed health check or connection loss to the reconnect. Pub/sub keeps nothing: what other nodes published meanwhile was missed.", []string{"backend"}, nil)
 	descDropped = prometheus.NewDesc("chatbench_backend_dropped_total",
 		"Messages lost between nodes (not published or not delivered), by backend and reason.", []string{"backend", "reason"}, nil)
+	descRetryBuffered = prometheus.NewDesc("chatbench_backend_retry_buffered",
+		"Messages kept until the backend confirms them: unconfirmed, or published while it was away.", []string{"backend"}, nil)
 	descDuplicates = prometheus.NewDesc("chatbench_backend_duplicates_total",
 		"Messages received again (redelivered or resent after a reconnect) and not handed on: clients saw each once.", []string{"backend"}, nil)
 )
@@ -74,6 +76,7 @@ type Metrics struct {
 	reconnects atomic.Uint64
 	duplicates atomic.Uint64
 	up         atomic.Bool
+	buffered   func() int // the Outbox's Pending; nil without one
 
 	downMu    sync.Mutex
 	downSince time.Time     // zero while up (or never connected)
@@ -191,6 +194,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descDropped
 	if m.dedup {
 		ch <- descDuplicates
+		ch <- descRetryBuffered
 	}
 }
 
@@ -211,5 +215,10 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	if m.dedup {
 		ch <- prometheus.MustNewConstMetric(descDuplicates, prometheus.CounterValue, float64(m.duplicates.Load()), m.backend)
+		n := 0
+		if m.buffered != nil {
+			n = m.buffered()
+		}
+		ch <- prometheus.MustNewConstMetric(descRetryBuffered, prometheus.GaugeValue, float64(n), m.backend)
 	}
 }

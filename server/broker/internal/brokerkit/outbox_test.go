@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/chatbench/chatbench/server/broker"
 )
@@ -41,6 +45,8 @@ func (o *fakeOutbox) Abandon() int {
 	o.held = 0
 	return n
 }
+
+func (o *fakeOutbox) Pending() int { return o.heldNow() }
 
 func (o *fakeOutbox) heldNow() int {
 	o.mu.Lock()
@@ -77,6 +83,9 @@ func TestOutboxHoldsWhileDown(t *testing.T) {
 	eventually(t, "the outbox full", func() bool { return s.Stats().Dropped[DropRetryFull] == 3 })
 	if o.heldNow() != 5 {
 		t.Errorf("outbox holds %d, want 5", o.heldNow())
+	}
+	if got := testutil.ToFloat64(gauge(s.Collector(), "chatbench_backend_retry_buffered")); got != 5 {
+		t.Errorf("chatbench_backend_retry_buffered = %v, want 5", got)
 	}
 	t0 := time.Now()
 	_ = s.Close()
@@ -145,5 +154,32 @@ func TestSessionRetryFullCounted(t *testing.T) {
 	eventually(t, "3 refusals counted", func() bool { return s.Stats().Dropped[DropRetryFull] == 3 })
 	if st := s.Stats(); st.Dropped[DropPublishError] != 0 || st.Errors[OpPublish] != 0 {
 		t.Errorf("stats %+v: a full retry buffer counted as a publish failure", st)
+	}
+}
+
+// gauge returns the one series named name that c collects.
+func gauge(c prometheus.Collector, name string) prometheus.Collector {
+	ch := make(chan prometheus.Metric, 64)
+	c.Collect(ch)
+	close(ch)
+	for m := range ch {
+		if strings.Contains(m.Desc().String(), `"`+name+`"`) {
+			return constCollector{m}
+		}
+	}
+	return constCollector{}
+}
+
+type constCollector struct{ m prometheus.Metric }
+
+func (c constCollector) Describe(ch chan<- *prometheus.Desc) {
+	if c.m != nil {
+		ch <- c.m.Desc()
+	}
+}
+
+func (c constCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.m != nil {
+		ch <- c.m
 	}
 }

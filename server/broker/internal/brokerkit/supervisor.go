@@ -83,6 +83,9 @@ func New(cfg Config, t Transport) (*Supervisor, error) {
 	s := &Supervisor{cfg: cfg, life: cfg.Lifecycle.WithDefaults(), t: t,
 		metrics: newMetrics(cfg.Backend, cfg.Outbox != nil), rooms: NewRooms(),
 		flush: make(chan struct{}), pubDone: make(chan struct{}), loopDone: make(chan struct{})}
+	if cfg.Outbox != nil {
+		s.metrics.buffered = cfg.Outbox.Pending
+	}
 	s.pubq = make(chan broker.Message, s.life.PublishQueue)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.metrics.Register(cfg.Registerer); err != nil {

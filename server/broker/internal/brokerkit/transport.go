@@ -55,6 +55,9 @@ type Outbox interface {
 	// Flush waits, until ctx ends, for the backend to confirm every
 	// message: Close calls it once the publish queue is drained.
 	Flush(ctx context.Context)
+	// Pending returns how many messages it keeps now (exposed as
+	// chatbench_backend_retry_buffered).
+	Pending() int
 	// Abandon empties the outbox when the broker closes and returns how
 	// many messages were still unconfirmed (counted DropUnconfirmed).
 	Abandon() int
