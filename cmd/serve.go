@@ -32,11 +32,12 @@ type serveOptions struct {
 	msgRate  string
 	pingRate string
 
-	redisURL     string
-	redisCluster []string
-	redisPrefix  string
-	amqpURL      string
-	amqpExchange string
+	redisURL      string
+	redisCluster  []string
+	redisPrefix   string
+	amqpURL       string
+	amqpExchange  string
+	amqpGuarantee bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -105,7 +106,8 @@ func (o *serveOptions) bindFlags(c *cobra.Command) {
 	f.StringVar(&o.redisPrefix, "redis-prefix", "chatbench:", "Redis channel prefix; nodes share rooms when they share it")
 	f.StringVar(&o.amqpURL, "amqp-url", envOr("CHATBENCH_AMQP_URL", rabbitmq.DefaultURL), "RabbitMQ for --backend rabbitmq (or $CHATBENCH_AMQP_URL)")
 	f.StringVar(&o.amqpExchange, "amqp-exchange", "chatbench", "RabbitMQ topic exchange; nodes share rooms when they share it")
-	f.StringVar(&d.NodeID, "node-id", "", "this node's id on the backend (default: random)")
+	f.BoolVar(&o.amqpGuarantee, "amqp-guarantee", false, "--backend rabbitmq: lose nothing across a broker restart or a dropped connection (publisher confirms, a durable queue per node, acknowledgements, de-duplication; needs --node-id); see docs/serve.md")
+	f.StringVar(&d.NodeID, "node-id", "", "this node's id on the backend (default: random; --amqp-guarantee needs a stable one)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	f.StringVar(&o.cpuProf, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for 'go tool pprof')")
 	_ = c.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions(backends, cobra.ShellCompDirectiveNoFileComp))
@@ -168,6 +170,9 @@ func (o *serveOptions) run(c *cobra.Command) error {
 // buildBroker makes the --backend's broker; server.New starts it.
 func (o *serveOptions) buildBroker() error {
 	log := o.cfg.Logger.With("backend", o.backend)
+	if o.amqpGuarantee && o.backend != "rabbitmq" {
+		return usageErr("--amqp-guarantee: only with --backend rabbitmq")
+	}
 	switch o.backend {
 	case "memory":
 		return nil // server.New's default
@@ -183,7 +188,7 @@ func (o *serveOptions) buildBroker() error {
 		o.cfg.Broker = b
 	case "rabbitmq":
 		b, err := rabbitmq.New(rabbitmq.Config{
-			URL: o.amqpURL, Exchange: o.amqpExchange,
+			URL: o.amqpURL, Exchange: o.amqpExchange, Guarantee: o.amqpGuarantee,
 			NodeID: o.cfg.NodeID, Registerer: o.cfg.Registry, Logger: log,
 		})
 		if err != nil {

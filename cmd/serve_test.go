@@ -29,6 +29,8 @@ func TestServeBadInputIsOneLineAndExit2(t *testing.T) {
 		{[]string{"serve", "--log-level", "loud"}, `--log-level "loud"`},
 		{[]string{"serve", "--allow-origin", "[bad"}, `origin pattern "[bad" is malformed`},
 		{[]string{"serve", "extra-arg"}, `unknown command "extra-arg"`},
+		{[]string{"serve", "--amqp-guarantee"}, "--amqp-guarantee: only with --backend rabbitmq"},
+		{[]string{"serve", "--backend", "rabbitmq", "--amqp-guarantee"}, "guarantee mode needs a stable node ID (--node-id)"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := runChatbench(t, tc.args...)

@@ -176,3 +176,43 @@ func (n *Rabbit) signal(t testing.TB, sig syscall.Signal) {
 	}
 	signal(t, sig, pid)
 }
+
+// Kill ends the node's Erlang VM with SIGKILL, a crash: nothing is flushed
+// or closed cleanly. It waits (10 s at most) until the process is gone;
+// Start brings the node back on the same data directory.
+func (n *Rabbit) Kill(t testing.TB) {
+	t.Helper()
+	pid, err := n.pid()
+	if err != nil {
+		t.Fatalf("rabbitmq node pid: %v", err)
+	}
+	signal(t, syscall.SIGKILL, pid)
+	// The VM is not the test's child (-detached): there is no exit to
+	// wait on, only /proc to watch.
+	if !WaitUntil(10*time.Second, func() bool { return gone(pid) }) {
+		t.Fatalf("rabbitmq node pid %d still alive 10s after SIGKILL", pid)
+	}
+}
+
+// CloseConnections closes every client connection from the broker's side
+// (rabbitmqctl close_all_connections); the node stays up.
+func (n *Rabbit) CloseConnections(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := n.ctl(ctx, "close_all_connections", "chatbench test: connection drop"); err != nil {
+		t.Fatalf("rabbitmqctl close_all_connections: %v\n%s", err, out)
+	}
+}
+
+// gone reports whether process pid has ended: it no longer exists, or is a
+// zombie nobody reaped yet (a container's init may not).
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
+}

@@ -14,3 +14,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 		return newNode
 	})
 }
+
+// BenchmarkGuaranteeRoundTrip is BenchmarkRoundTrip in the guarantee mode.
+func BenchmarkGuaranteeRoundTrip(b *testing.B) {
+	brokertest.BenchRoundTrip(b, func(b *testing.B) brokertest.NewNode {
+		newNode, _ := guaranteeFactory(b, DefaultURL)
+		return newNode
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,21 +30,46 @@ func sharedURL(t *testing.T) string {
 // and lifecycle; nodes of one factory share a unique exchange, also
 // returned, and deleted when the test ends (exchanges are durable).
 func factory(t testing.TB, u string) (brokertest.NewNode, string) {
+	return factoryWith(t, Config{URL: u})
+}
+
+// guaranteeFactory is factory for nodes in the guarantee mode; their
+// durable queues are deleted when the test ends too.
+func guaranteeFactory(t testing.TB, u string) (brokertest.NewNode, string) {
+	return factoryWith(t, Config{URL: u, Guarantee: true})
+}
+
+// factoryWith is factory for nodes configured as cfg (URL, Guarantee).
+func factoryWith(t testing.TB, cfg Config) (brokertest.NewNode, string) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	exchange := "chatbench-test-" + hex.EncodeToString(b[:])
+	var mu sync.Mutex
+	ids := map[string]bool{}
 	t.Cleanup(func() {
-		c, err := amqp.DialConfig(u, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+		c, err := amqp.DialConfig(cfg.URL, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
 		if err != nil {
 			return // the server may be one the test stopped
 		}
 		defer c.Close()
 		if ch, err := c.Channel(); err == nil {
 			_ = ch.ExchangeDelete(exchange, false, false)
+			mu.Lock()
+			defer mu.Unlock()
+			for id := range ids {
+				if cfg.Guarantee {
+					_, _ = ch.QueueDelete(exchange+"."+id, false, false, false)
+				}
+			}
 		}
 	})
 	return func(t testing.TB, id string, l broker.Lifecycle) broker.Broker {
-		b, err := New(Config{URL: u, Exchange: exchange, NodeID: id, Lifecycle: l})
+		mu.Lock()
+		ids[id] = true
+		mu.Unlock()
+		c := cfg
+		c.Exchange, c.NodeID, c.Lifecycle = exchange, id, l
+		b, err := New(c)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package rabbitmq
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -152,5 +153,36 @@ func TestMalformedCounted(t *testing.T) {
 	}
 	if len(a.Recorder().Messages(room)) != 0 {
 		t.Error("malformed message reached the handler")
+	}
+}
+
+// TestHealthCheckNotInsidePublishes: health checks as often as the ticker
+// allows while large messages (several body frames each) are published
+// never split a publish's frames (the server would close the connection
+// with UNEXPECTED_FRAME): no reconnect, no receive error, all delivered.
+func TestHealthCheckNotInsidePublishes(t *testing.T) {
+	newNode, _ := factory(t, sharedURL(t))
+	l := broker.Lifecycle{HealthInterval: time.Millisecond, HealthTimeout: 2 * time.Second}
+	a := brokertest.StartNodeWith(t, newNode, "a", l)
+	b := brokertest.StartNodeWith(t, newNode, "b", l)
+	room := brokertest.Room(t, "frames")
+	b.Subscribe(room)
+	brokertest.AwaitSubscribed(t, a, b, room)
+	const n = 20000
+	for i := 0; i < n; {
+		switch err := a.Publish(broker.Message{Room: room, Origin: "a", Payload: []byte("x")}); {
+		case err == nil:
+			i++
+		case errors.Is(err, broker.ErrQueueFull):
+			time.Sleep(time.Millisecond) // the publisher drains the queue: no signal to wait on
+		default:
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	if !b.Recorder().Wait(30*time.Second, func() bool { return len(b.Recorder().Messages(room)) == n }) {
+		t.Errorf("b got %d of %d", len(b.Recorder().Messages(room)), n)
+	}
+	if s := a.Broker.(*Broker).Stats(); s.Reconnects != 0 || s.Errors[brokerkit.OpReceive] != 0 {
+		t.Errorf("publisher stats %+v: the connection was lost while publishing", s)
 	}
 }

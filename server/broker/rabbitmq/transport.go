@@ -20,24 +20,28 @@ import (
 // node's queue name.
 type transport struct {
 	cfg   Config
-	queue string // this node's queue
+	queue string     // this node's queue
+	g     *guarantee // the guarantee mode's state; nil: at most once
 }
 
 // Close implements brokerkit.Transport.
 func (t *transport) Close() error { return nil }
 
-// session is one AMQP connection with a publishing and a consuming channel.
+// session is one AMQP connection with a publishing, a consuming and a
+// health-check channel.
 type session struct {
 	t        *transport
 	sink     *brokerkit.Sink
 	conn     *amqp.Connection
 	pub, sub *amqp.Channel
+	probe    *amqp.Channel     // the health check's: see Check
 	bound    map[string]string // room -> routing key
 	consumed chan struct{}     // closed when the deliveries channel ends
 	watched  chan struct{}     // closed when watch returns
 	calls    sync.WaitGroup    // RPCs still waiting for the server
 	sock     *liveConn         // the connection's socket
 	probing  atomic.Bool       // a health check's passive declare awaits its answer
+	d        *durable          // the guarantee mode's part; nil: at most once
 }
 
 // Dial implements brokerkit.Transport: it connects, opens the channels,
@@ -53,8 +57,9 @@ func (t *transport) Dial(ctx context.Context, sink *brokerkit.Sink) (brokerkit.S
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
 	var deliveries <-chan amqp.Delivery
+	var confirms <-chan amqp.Confirmation
 	err = s.call(ctx, func() (err error) {
-		deliveries, err = s.declare()
+		deliveries, confirms, err = s.declare()
 		return err
 	})
 	if err != nil {
@@ -62,7 +67,11 @@ func (t *transport) Dial(ctx context.Context, sink *brokerkit.Sink) (brokerkit.S
 		s.calls.Wait()
 		return nil, err
 	}
-	go s.consume(deliveries)
+	if t.g != nil {
+		s.startDurable(deliveries, confirms)
+	} else {
+		go s.consume(deliveries)
+	}
 	go s.watch(connClosed, blocked)
 	return s, nil
 }
@@ -96,28 +105,35 @@ func (t *transport) connect(ctx context.Context) (*amqp.Connection, *liveConn, e
 }
 
 // declare opens the channels, declares the exchange and the queue, and
-// starts consuming.
-func (s *session) declare() (<-chan amqp.Delivery, error) {
+// starts consuming; the confirmations are the guarantee mode's (nil
+// otherwise).
+func (s *session) declare() (<-chan amqp.Delivery, <-chan amqp.Confirmation, error) {
 	var err error
 	if s.pub, err = s.conn.Channel(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.sub, err = s.conn.Channel(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if s.probe, err = s.conn.Channel(); err != nil {
+		return nil, nil, err
 	}
 	ex, q := s.t.cfg.Exchange, s.t.queue
 	if err = s.sub.ExchangeDeclare(ex, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-		return nil, fmt.Errorf("declare exchange %q: %w", ex, err)
+		return nil, nil, fmt.Errorf("declare exchange %q: %w", ex, err)
+	}
+	if s.t.g != nil {
+		return s.declareDurable()
 	}
 	args := amqp.Table{"x-max-length": int64(s.t.cfg.QueueMaxLength), "x-overflow": "drop-head"}
 	if _, err = s.sub.QueueDeclare(q, false, true, true, false, args); err != nil {
-		return nil, fmt.Errorf("declare queue %q: %w", q, err)
+		return nil, nil, fmt.Errorf("declare queue %q: %w", q, err)
 	}
 	d, err := s.sub.Consume(q, "", true, true, false, false, nil)
 	if err != nil {
-		return nil, fmt.Errorf("consume %q: %w", q, err)
+		return nil, nil, fmt.Errorf("consume %q: %w", q, err)
 	}
-	return d, nil
+	return d, nil, nil
 }
 
 // call runs f, AMQP calls that take no context, and returns its error or,
@@ -159,6 +175,7 @@ func (s *session) watch(connClosed <-chan *amqp.Error, blocked <-chan amqp.Block
 	defer close(s.watched)
 	pubClosed := s.pub.NotifyClose(make(chan *amqp.Error, 1))
 	subClosed := s.sub.NotifyClose(make(chan *amqp.Error, 1))
+	probeClosed := s.probe.NotifyClose(make(chan *amqp.Error, 1))
 	consumed := s.consumed
 	for {
 		select {
@@ -171,6 +188,9 @@ func (s *session) watch(connClosed <-chan *amqp.Error, blocked <-chan amqp.Block
 		case e := <-subClosed:
 			s.sink.Fail(closeErr("consuming channel", e))
 			subClosed = nil
+		case e := <-probeClosed:
+			s.sink.Fail(closeErr("health-check channel", e))
+			probeClosed = nil
 		case <-consumed:
 			s.sink.Fail(errors.New("consumer cancelled by the server"))
 			consumed = nil
@@ -200,9 +220,15 @@ func (s *session) closeConn() {
 
 // Close implements brokerkit.Session.
 func (s *session) Close() {
+	if s.d != nil {
+		s.closeDurable()
+	}
 	s.closeConn()
 	<-s.consumed
 	<-s.watched
+	if s.d != nil {
+		s.waitDurable()
+	}
 	s.calls.Wait()
 }
 
@@ -218,10 +244,14 @@ func (s *session) Check(ctx context.Context) error {
 		s.calls.Add(1)
 		go func() {
 			defer s.calls.Done()
-			// On the publishing channel, where no other call waits for a
-			// reply (the library cannot tell two waiting calls' replies
-			// apart). A failure closes the channel, which watch reports.
-			_, _ = s.pub.QueueDeclarePassive(s.t.queue, false, true, true, false, nil)
+			// On a channel of its own: the library cannot tell two
+			// waiting calls' replies apart (the consuming channel has
+			// Apply's), and a method sent on the publishing channel may
+			// land between a publish's frames, which the server refuses
+			// (UNEXPECTED_FRAME) by closing the connection. A failure
+			// closes the channel, which watch reports.
+			durable := s.t.g != nil
+			_, _ = s.probe.QueueDeclarePassive(s.t.queue, durable, !durable, !durable, false, nil)
 			s.probing.Store(false)
 		}()
 	}
@@ -232,6 +262,9 @@ func (s *session) Check(ctx context.Context) error {
 // to match want, unbinding first.
 func (s *session) Apply(ctx context.Context, want map[string]struct{}) error {
 	return s.call(ctx, func() error {
+		if s.t.g != nil {
+			return s.applyDurable(want)
+		}
 		ex, q := s.t.cfg.Exchange, s.t.queue
 		for room, key := range s.bound {
 			if _, ok := want[room]; ok {
@@ -257,8 +290,15 @@ func (s *session) Apply(ctx context.Context, want map[string]struct{}) error {
 }
 
 // Publish implements brokerkit.Session: one basic.publish per message on the
-// publishing channel, without publisher confirms.
+// publishing channel, without publisher confirms; in the guarantee mode the
+// batch goes to the outbox, which the session's sender drains.
 func (s *session) Publish(ctx context.Context, batch []broker.Message) (int, error) {
+	if s.d != nil {
+		if refused := s.t.g.out.add(batch); refused > 0 {
+			return refused, brokerkit.ErrRetryFull
+		}
+		return 0, nil
+	}
 	failed := 0
 	var first error
 	for _, m := range batch {

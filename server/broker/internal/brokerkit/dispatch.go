@@ -67,6 +67,19 @@ func (d *dispatchers) deliver(msg broker.Message) bool {
 	}
 }
 
+// deliverWait queues msg on its room's lane, waiting while it is full,
+// until stop or the dispatchers close; it reports whether msg was queued.
+func (d *dispatchers) deliverWait(msg broker.Message, stop <-chan struct{}) bool {
+	select {
+	case d.lanes[LaneOf(msg.Room, len(d.lanes))] <- msg:
+		return true
+	case <-stop:
+		return false
+	case <-d.stop:
+		return false
+	}
+}
+
 // close stops every lane; queued messages are discarded. It waits for the
 // Handler calls in progress to return.
 func (d *dispatchers) close() {

@@ -16,7 +16,8 @@ import (
 type fakeTransport struct {
 	mu       sync.Mutex
 	dialErr  error
-	frozen   bool // Check waits for its deadline, as against a frozen backend
+	frozen   bool  // Check waits for its deadline, as against a frozen backend
+	pubErr   error // Publish reports every message of a batch lost with it
 	sessions []*fakeSession
 	events   []string // "publish N", "close session", "close transport", in order
 }
@@ -76,7 +77,11 @@ func (s *fakeSession) Publish(_ context.Context, batch []broker.Message) (int, e
 	for range batch {
 		s.t.events = append(s.t.events, "publish")
 	}
+	err := s.t.pubErr
 	s.t.mu.Unlock()
+	if err != nil {
+		return len(batch), err
+	}
 	return 0, nil
 }
 

@@ -2,6 +2,7 @@ package brokerkit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/chatbench/chatbench/server/broker"
@@ -58,6 +59,10 @@ func (s *Supervisor) drain(batch []broker.Message) {
 func (s *Supervisor) send(batch []broker.Message, deadline time.Time) {
 	defer clear(batch) // let the payloads go
 	l := s.live.Load()
+	if l == nil && s.cfg.Outbox != nil {
+		s.metrics.Drop(DropRetryFull, s.cfg.Outbox.Hold(batch))
+		return
+	}
 	if l == nil {
 		s.metrics.Error(OpPublish, len(batch))
 		s.metrics.Drop(DropDown, len(batch))
@@ -66,6 +71,10 @@ func (s *Supervisor) send(batch []broker.Message, deadline time.Time) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	failed, err := l.sess.Publish(ctx, batch)
 	cancel()
+	if failed > 0 && s.cfg.Outbox != nil && errors.Is(err, ErrRetryFull) {
+		s.metrics.Drop(DropRetryFull, failed)
+		return
+	}
 	if failed > 0 {
 		s.metrics.Error(OpPublish, failed)
 		s.metrics.Drop(DropPublishError, failed)

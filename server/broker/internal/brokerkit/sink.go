@@ -46,6 +46,21 @@ func (k *Sink) Deliver(m broker.Message) bool {
 	return k.sup.disp.deliver(m)
 }
 
+// DeliverWait is Deliver for a transport that acknowledges what it received
+// (RabbitMQ's guarantee mode): when m's lane is full it waits for room
+// instead of dropping m, until stop is closed or the broker closes, and then
+// reports false (m was not handed on: leave it unacknowledged, to be
+// delivered again).
+func (k *Sink) DeliverWait(m broker.Message, stop <-chan struct{}) bool {
+	if m.Origin == k.sup.self {
+		return true
+	}
+	return k.sup.disp.deliverWait(m, stop)
+}
+
+// Duplicate counts a message received again and not handed on.
+func (k *Sink) Duplicate() { k.sup.metrics.Duplicate() }
+
 // Malformed counts a received message that could not be decoded.
 func (k *Sink) Malformed() {
 	k.sup.metrics.Error(OpReceive, 1)

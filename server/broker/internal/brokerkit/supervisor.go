@@ -37,6 +37,9 @@ type Config struct {
 	// Logger gets connection loss and recovery at Warn and Info; nil
 	// discards.
 	Logger *slog.Logger
+	// Outbox, when set, keeps messages while the backend is away and until
+	// it confirmed them (see Outbox); nil: at most once.
+	Outbox Outbox
 }
 
 // Supervisor is a broker.Broker built on a Transport. A backend's Broker
@@ -51,6 +54,7 @@ type Supervisor struct {
 	ready   atomic.Pointer[error] // nil: ready
 	live    atomic.Pointer[live]  // the session publishing goes to; nil while down
 	closed  atomic.Bool
+	holding atomic.Bool // started with an Outbox: Publish queues while down
 
 	mu      sync.Mutex // orders Start and Close
 	started bool
@@ -77,8 +81,11 @@ func New(cfg Config, t Transport) (*Supervisor, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Supervisor{cfg: cfg, life: cfg.Lifecycle.WithDefaults(), t: t,
-		metrics: NewMetrics(cfg.Backend), rooms: NewRooms(),
+		metrics: newMetrics(cfg.Backend, cfg.Outbox != nil), rooms: NewRooms(),
 		flush: make(chan struct{}), pubDone: make(chan struct{}), loopDone: make(chan struct{})}
+	if cfg.Outbox != nil {
+		s.metrics.buffered = cfg.Outbox.Pending
+	}
 	s.pubq = make(chan broker.Message, s.life.PublishQueue)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.metrics.Register(cfg.Registerer); err != nil {
@@ -124,19 +131,20 @@ func (s *Supervisor) Start(ctx context.Context, self string, h broker.Handler) e
 	}
 	s.setUp(sess)
 	s.running = true
+	s.holding.Store(s.cfg.Outbox != nil)
 	go s.publisher()
 	go s.run(sess, sink)
 	return nil
 }
 
 // Publish implements broker.Broker: it queues m and returns; it fails at
-// once, counting the loss, when the broker is closed, not ready, or its
-// queue is full.
+// once, counting the loss, when the broker is closed, not ready (with an
+// Outbox: not started), or its queue is full.
 func (s *Supervisor) Publish(m broker.Message) error {
 	if s.closed.Load() {
 		return broker.ErrClosed
 	}
-	if p := s.ready.Load(); p != nil {
+	if p := s.ready.Load(); p != nil && !s.holding.Load() {
 		s.metrics.Error(OpPublish, 1)
 		s.metrics.Drop(DropDown, 1)
 		return *p
@@ -180,12 +188,20 @@ func (s *Supervisor) Close() error {
 		if s.running {
 			close(s.flush)
 			<-s.pubDone
+			if s.cfg.Outbox != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+				s.cfg.Outbox.Flush(ctx)
+				cancel()
+			}
 			s.cancel()
 			<-s.loopDone
 			s.disp.close()
 		}
 		s.cancel()
 		_ = s.t.Close()
+		if s.cfg.Outbox != nil {
+			s.metrics.Drop(DropUnconfirmed, s.cfg.Outbox.Abandon())
+		}
 		s.metrics.Stop()
 	})
 	return nil

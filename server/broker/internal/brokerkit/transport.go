@@ -2,6 +2,7 @@ package brokerkit
 
 import (
 	"context"
+	"errors"
 
 	"github.com/chatbench/chatbench/server/broker"
 )
@@ -39,3 +40,30 @@ type Session interface {
 	// in about a second at most even when the backend does not answer.
 	Close()
 }
+
+// Outbox is what a transport that confirms publishes adds (RabbitMQ's
+// guarantee mode): it keeps every message until the backend confirmed it,
+// across sessions, so that what was queued while the backend was away, or
+// published but not confirmed when a session failed, is sent again by the
+// next session. With an Outbox the supervisor queues Publish while the
+// backend is down (once started) instead of failing it.
+type Outbox interface {
+	// Hold keeps batch for the next session and returns how many of its
+	// messages it refused because it was at its bound (counted
+	// DropRetryFull). It must not keep batch.
+	Hold(batch []broker.Message) (refused int)
+	// Flush waits, until ctx ends, for the backend to confirm every
+	// message: Close calls it once the publish queue is drained.
+	Flush(ctx context.Context)
+	// Pending returns how many messages it keeps now (exposed as
+	// chatbench_backend_retry_buffered).
+	Pending() int
+	// Abandon empties the outbox when the broker closes and returns how
+	// many messages were still unconfirmed (counted DropUnconfirmed).
+	Abandon() int
+}
+
+// ErrRetryFull is the error a session's Publish returns (with the count of
+// messages refused) when its Outbox is at its bound: they are counted
+// DropRetryFull, not DropPublishError.
+var ErrRetryFull = errors.New("retry buffer full")
