@@ -223,14 +223,45 @@ func (b *Broker) signal(sig syscall.Signal) error {
 }
 
 // Kill kills the broker with SIGKILL (every process of its group) and
-// waits for it.
+// waits for it. The processes under the one we started go first, so that
+// it (RabbitMQ's script waits for its beam) reaps them: killed together,
+// they would be left to init as zombies.
 func (b *Broker) Kill() error {
-	if err := b.signal(syscall.SIGKILL); err != nil {
+	if b.cmd == nil {
+		return errors.New("broker not running")
+	}
+	leader := b.cmd.Process.Pid
+	for _, pid := range groupMembers(leader) {
+		if pid != leader {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	select {
+	case <-b.done:
+	case <-time.After(2 * time.Second):
+	}
+	if err := b.signal(syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
 	<-b.done
 	b.cmd = nil
 	return nil
+}
+
+// groupMembers lists the processes of process group pgid (from /proc).
+func groupMembers(pgid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if g, err := syscall.Getpgid(pid); err == nil && g == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // Restart starts the killed broker again on its port and directory.
