@@ -17,8 +17,10 @@ type window struct {
 }
 
 // analyse counts what the fault cost from the run's trace: each steady
-// probe's lost deliveries, every duplicate, and deliveries received after
-// the injection that took longer than any delivery before it (delayed).
+// probe's lost deliveries, every duplicate, and deliveries of the during
+// window (received after the injection, due before recovery) that took
+// longer than any delivery before it (delayed: a slow delivery after
+// recovery shows in the after latency, not as the fault's).
 // Latency is split by when a delivery was due and received: before (both
 // before the injection), during (in flight at the injection, or due before
 // recovery) and after (due after recovery).
@@ -65,7 +67,7 @@ func analyse(tr *loadgen.Trace, w window) results.FaultRun {
 		case c.Duplicate:
 			fr.Duplicated++
 			hit(c.Due)
-		case before.TotalCount() > 0 && c.Due+c.Latency >= w.injected && c.Latency > threshold:
+		case before.TotalCount() > 0 && c.Due+c.Latency >= w.injected && c.Due < w.recovered && c.Latency > threshold:
 			fr.Delayed++
 			hit(c.Due)
 		}
