@@ -185,7 +185,8 @@ type Config struct {
 }
 
 // Reconnect bounds the reopening of lost sockets: at most Tries connects
-// per loss, Wait apart (each bounded by ConnectTimeout).
+// per loss, the first at once, the others Wait apart (each bounded by
+// ConnectTimeout).
 type Reconnect struct {
 	Tries int
 	Wait  time.Duration

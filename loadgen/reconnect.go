@@ -14,7 +14,9 @@ func (r *run) reconnect(id int, lostAt time.Time) {
 	defer timer.Stop()
 	ctx := r.runCtx
 	for try := 1; try <= rc.Tries; try++ {
-		if r.closing.Load() || !wait(ctx, timer, rc.Wait) {
+		// The first try at once (the next node is likely up), the others
+		// Wait apart.
+		if r.closing.Load() || (try > 1 && !wait(ctx, timer, rc.Wait)) || ctx.Err() != nil {
 			break
 		}
 		if !r.connectTo(ctx, id, id+try) {

@@ -99,6 +99,7 @@ func runFault(ctx context.Context, cfg *Config, b *Broker, fault string) (*resul
 	lc.URLs, lc.MetricsURLs, lc.ServerPIDs = nil, nil, nil
 	for _, n := range nodes {
 		lc.URLs = append(lc.URLs, n.child.WSURL("?room={{room}}&user={{user}}"))
+		lc.MetricsURLs = append(lc.MetricsURLs, n.child.BaseURL+"/metrics") // a killed node's cost: not measured, with why
 	}
 	lc.Backend, lc.Trace = cfg.Backend, tr
 	lc.Reconnect = loadgen.Reconnect{Tries: reconnectRounds * max(1, cfg.Nodes-1), Wait: reconnectWait}
