@@ -119,6 +119,9 @@ func (o *chaosOptions) run(c *cobra.Command) error {
 	if cfg.Load, err = o.load(c.Flags()); err != nil {
 		return err
 	}
+	if cfg.Exe, err = os.Executable(); err != nil {
+		return fmt.Errorf("find the chatbench binary for serve nodes: %w", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageErr("%v", err)
 	}
@@ -128,9 +131,6 @@ func (o *chaosOptions) run(c *cobra.Command) error {
 				return usageErr("--%s: %v", p.flag, err)
 			}
 		}
-	}
-	if cfg.Exe, err = os.Executable(); err != nil {
-		return fmt.Errorf("find the chatbench binary for serve nodes: %w", err)
 	}
 	cfg.Load.Version = version()
 	cfg.Progress = c.ErrOrStderr()

@@ -1,6 +1,9 @@
 package chaos
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +98,24 @@ func TestNodeArgsPassGuarantee(t *testing.T) {
 		if a == "--amqp-guarantee" {
 			t.Errorf("at-most-once node args carry --amqp-guarantee: %q", c.nodeArgs(0, "x"))
 		}
+	}
+}
+
+// --amqp-guarantee is refused up front when the serve binary lacks it.
+func TestServeHas(t *testing.T) {
+	with := filepath.Join(t.TempDir(), "serve-with")
+	if err := os.WriteFile(with, []byte("#!/bin/sh\necho '      --amqp-guarantee   keep the promise'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !serveHas(with, "--amqp-guarantee") {
+		t.Error("a serve whose help lists --amqp-guarantee was refused")
+	}
+	if serveHas("/bin/true", "--amqp-guarantee") {
+		t.Error("a serve whose help is empty was taken to have --amqp-guarantee")
+	}
+	c := Config{Backend: RabbitMQ, Guarantee: true, Faults: []string{ConnDrop}, Nodes: 2, At: time.Second, Exe: "/bin/true"}
+	c.Load.Duration = 5 * time.Second
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "has no such mode") {
+		t.Errorf("guarantee with a serve without it: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -95,6 +96,9 @@ func (c *Config) Validate() error {
 	if c.Guarantee && c.Backend != RabbitMQ {
 		return usage("--amqp-guarantee is a rabbitmq mode: use it with --backend rabbitmq")
 	}
+	if c.Guarantee && !serveHas(c.Exe, "--amqp-guarantee") {
+		return usage("--amqp-guarantee: this chatbench's serve (%s) has no such mode", c.Exe)
+	}
 	if err := c.checkTimes(); err != nil {
 		return err
 	}
@@ -108,6 +112,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// serveHas reports whether exe's serve lists flag in its help (a build
+// without a mode says so before any broker starts).
+func serveHas(exe, flag string) bool {
+	if exe == "" {
+		return true // nothing to ask: the nodes will say
+	}
+	out, _ := exec.Command(exe, "serve", "--help").CombinedOutput()
+	return strings.Contains(string(out), flag)
 }
 
 func known(f string) bool {
