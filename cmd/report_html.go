@@ -17,8 +17,8 @@ func newReportHTMLCmd() *cobra.Command {
 		Use:   "html RESULTS.json... -o report.html",
 		Short: "Write one self-contained HTML file with plots of swarm and sweep results",
 		Long: `Write one HTML file (no scripts, nothing loaded from the network: the plots are
-inline SVG drawn with gonum/plot) showing every results file given, swarm or
-sweep (schema chatbench.results/v1):
+inline SVG drawn with gonum/plot) showing every results file given, swarm,
+sweep or chaos (schema chatbench.results/v1):
 
   - latency percentile distribution, from due time and from send time, on
     HdrHistogram's log 1/(1-percentile) axis
@@ -26,6 +26,7 @@ sweep (schema chatbench.results/v1):
   - server memory per connection (and swarm's per socket) beside the blog's 10 KB
   - for a sweep: the capacity curve (N against p99, the SLO line, the knee),
     memory per connection against N, and the knee step in full
+  - for a chaos file: each fault's run, the fault marked on its timelines
 
 Several swarm files are also drawn together (their latency distributions on
 one plot); use 'report merge' first to add up runs that ran together.`,

@@ -64,10 +64,13 @@ func (r *run) ramp(ctx context.Context) {
 
 // connect opens client i's socket, opens its session, makes it a room
 // member and starts its reader; it reports whether all of that worked.
-func (r *run) connect(ctx context.Context, i int) bool {
+func (r *run) connect(ctx context.Context, i int) bool { return r.connectTo(ctx, i, i) }
+
+// connectTo is connect on URL number url (modulo the URLs).
+func (r *run) connectTo(ctx context.Context, i, url int) bool {
 	cfg := r.cfg
 	rm := int(cfg.lay.room[i])
-	u, err := expandURL(cfg.URLs[i%len(cfg.URLs)], i, rm)
+	u, err := expandURL(cfg.URLs[url%len(cfg.URLs)], i, rm)
 	if err != nil {
 		r.addConnErr(errkind.Other)
 		return false
@@ -99,6 +102,7 @@ func (r *run) connect(ctx context.Context, i int) bool {
 	c.leftAt.Store(math.MaxInt64)
 	c.joinedAt = r.members.change(i, rm, 1, r.t.now)
 	c.rcv = newReceiver(r.t, r.groups[i%len(r.groups)], i, rm, int(r.cfg.lay.talkers[rm]), c.joinedAt)
+	c.rcv.trace = cfg.Trace != nil
 	if ws.Compression {
 		r.compression.Store(true)
 	}
@@ -124,8 +128,16 @@ func (r *run) read(c *client, rm int) {
 	if _, raw := c.sess.(*rawSession); raw { // other protocols may speak binary (MQTT)
 		r.binary.Add(c.ws.Binary)
 	}
+	if tr := r.cfg.Trace; tr != nil {
+		tr.addCopies(c.rcv.log)
+	}
 	if r.closing.Load() || c.leaving.Load() {
 		return
+	}
+	if r.cfg.Reconnect.Tries > 0 {
+		r.clients[c.id].CompareAndSwap(c, nil) // senders skip it until it is back
+		r.readers.Add(1)
+		go r.reconnect(c.id, time.Now())
 	}
 	kind := errKind(err)
 	var ce *wsclient.CloseError

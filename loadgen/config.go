@@ -157,6 +157,12 @@ type Config struct {
 	// which probes arrived (1 bit per expected delivery, plus 4 bytes per
 	// sender of a receiver's room): a run above it is refused (0: 2 GiB).
 	TrackBudget int64
+	// Reconnect, when Tries > 0, opens a socket the server dropped (not one
+	// the workload closed) again, trying the next URLs in turn: a node
+	// that died hands its clients to the others (the chaos command).
+	Reconnect Reconnect
+	// Trace, when non-nil, records the run probe by probe (trace.go).
+	Trace *Trace `json:"-"`
 
 	// beforeSend, for tests, runs before each send (it may block).
 	beforeSend func(client int, seq int64)
@@ -176,6 +182,14 @@ type Config struct {
 	// probes one talker sends (schedule.go), set by complete.
 	lay       *layout
 	perSender int64
+}
+
+// Reconnect bounds the reopening of lost sockets: at most Tries connects
+// per loss, the first at once, the others Wait apart (each bounded by
+// ConnectTimeout).
+type Reconnect struct {
+	Tries int
+	Wait  time.Duration
 }
 
 // Arrivals.
@@ -211,6 +225,9 @@ func (c *Config) complete() error {
 		return errors.New("duration must be more than 0; warmup, grace and settle not negative")
 	case c.Size < 0 || c.Ramp < 0 || c.Senders < 0 || c.RoomSize < 0 || c.Rooms < 0:
 		return errors.New("size, ramp, senders, room size and rooms must not be negative")
+	}
+	if c.Reconnect.Tries < 0 || c.Reconnect.Wait < 0 {
+		return errors.New("reconnect tries and wait must not be negative")
 	}
 	if c.Talkers < 0 || c.Talkers > 1 {
 		return fmt.Errorf("talkers %g: want a share from 0 to 100%%", c.Talkers)

@@ -81,6 +81,9 @@ type receiver struct {
 	// of that sender delivered here.
 	seen []uint64
 	top  []uint32
+	// log, when the run is traced (Config.Trace), keeps every steady copy.
+	trace bool
+	log   copyLog
 }
 
 func newReceiver(t *tracker, g *group, client, room, senders int, joinedAt int64) receiver {
@@ -155,6 +158,7 @@ func (r *receiver) probe(p *Probe, now int64) {
 	w, m := bit>>6, uint64(1)<<(bit&63)
 	if r.seen[w]&m != 0 {
 		r.stray(steady, &g.duplicated)
+		r.traceCopy(p, now, steady, true)
 		return
 	}
 	r.seen[w] |= m
@@ -170,8 +174,16 @@ func (r *receiver) probe(p *Probe, now int64) {
 	if steady {
 		g.steadyDelivered.Add(1)
 	}
+	r.traceCopy(p, now, steady, false)
 	if t.owns(p.Client) {
 		r.time(p, now, steady)
+	}
+}
+
+// traceCopy keeps a steady copy for the trace.
+func (r *receiver) traceCopy(p *Probe, now int64, steady, dup bool) {
+	if r.trace && steady {
+		r.log = append(r.log, TraceCopy{Due: time.Duration(p.Due), Latency: time.Duration(now - p.Due), Duplicate: dup})
 	}
 }
 

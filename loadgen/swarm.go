@@ -50,6 +50,10 @@ type run struct {
 	dialers []*net.Dialer // one per source address
 	// Clients the workload took out and put back (churn.go).
 	left, rejoined atomic.Int64
+	// reconnected counts lost sockets opened again (Config.Reconnect), in
+	// runCtx, the run's context.
+	reconnected atomic.Int64
+	runCtx      context.Context
 
 	mu       sync.Mutex // guards connErrs, discErrs, reasons
 	connErrs map[errkind.Kind]int64
@@ -214,6 +218,7 @@ func environment(version string) results.Environment {
 // timeline.
 func (r *run) execute(ctx context.Context, res *results.Result) error {
 	cfg := &r.cfg
+	r.runCtx = ctx
 	srv := serverMeter(cfg.ServerPIDs, cfg.MetricsURLs, cfg.TLS)
 	self := selfMeter(r.selfName())
 	sampleAll := func(at moment) { parallel(func() { srv.sample(ctx, at) }, func() { self.sample(ctx, at) }) }
@@ -255,6 +260,9 @@ func (r *run) execute(ctx context.Context, res *results.Result) error {
 	}
 	sampleAll(end)
 	recv := r.received() - recv0
+	if cfg.Trace != nil {
+		cfg.Trace.ConnectedAtEnd = r.connected.Load()
+	}
 
 	tlStop()
 	<-tlDone
@@ -293,6 +301,7 @@ func (r *run) sendPhase(ctx context.Context, tl *timeline, s *schedule, connecte
 	r.t.steadyStart.Store(s.steadyStart())
 	r.t.steadyEnd.Store(s.steadyEnd())
 	r.sched.Store(s)
+	r.traceSteady(s)
 	tl.setPhaseAt(s.start, "warmup")
 	tl.setPhaseAt(s.steadyStart(), "steady")
 	tl.setPhaseAt(s.steadyEnd(), "grace")
@@ -407,7 +416,8 @@ func (r *run) collect(res *results.Result, s *schedule, steadyS float64) {
 	h := &res.Histograms
 	h.LatencyDue, h.LatencySend, h.Connect = mergeAtomic(dueS...), mergeAtomic(sendS...), mergeAtomic(r.connectHist)
 	sm.Left, sm.Rejoined = r.left.Load(), r.rejoined.Load()
-	sm.Connected = h.Connect.TotalCount() - sm.Rejoined // one sample per connect: the ramp's and the rejoins
+	// One sample per connect: the ramp's, the rejoins and the reconnects.
+	sm.Connected = h.Connect.TotalCount() - sm.Rejoined - r.reconnected.Load()
 	if r.sched.Load() == nil {
 		return // nothing was sent
 	}
@@ -417,6 +427,7 @@ func (r *run) collect(res *results.Result, s *schedule, steadyS float64) {
 		res.Notes = append(res.Notes, fmt.Sprintf("accounting error: %d deliveries beyond their probes' expected receivers (a bug in swarm: please report it)", t.Excess))
 	}
 	h.FanoutFirst, h.FanoutLast = r.fanout(s)
+	r.traceProbes(s)
 }
 
 // fanout is, per steady probe sent here, the time from its due time to its

@@ -38,6 +38,9 @@ type Report struct {
 type Run struct {
 	Name   string
 	Result *results.Result
+	// Fault, for a run of a fault experiment (kind chaos), is the fault
+	// injected: marked on the timelines, its cost among the facts.
+	Fault *results.FaultRun
 }
 
 // Sweep is a sweep result: its steps, the SLO and the knees.
@@ -78,6 +81,9 @@ func Parse(name string, data []byte) (Report, error) {
 	}
 	if f.Run != nil {
 		return Report{Runs: []Run{{Name: name, Result: f.Run}}}, nil
+	}
+	if f.Chaos != nil {
+		return Report{Runs: chaosRuns(name+": ", f.Chaos)}, nil
 	}
 	sw := Sweep{Name: name, SLOP99Ms: f.Sweep.Config.SLOP99Ms, MaxLoss: f.Sweep.Config.MaxLoss, Partial: f.Sweep.Partial, Notes: f.Sweep.Notes}
 	for _, se := range f.Sweep.Searches {
@@ -231,6 +237,7 @@ func buildRun(id string, r Run) (runView, error) {
 		target += " (backend " + c.Backend + ")"
 	}
 	server := results.CostLine(res.Server, "per delivery", "per connection")
+	marks := faultMarks(r.Fault)
 	rv.Facts = []kv{
 		{"target", target},
 		{"load", rooms},
@@ -244,6 +251,9 @@ func buildRun(id string, r Run) (runView, error) {
 		{"swarm cost", results.CostLine(res.Swarm, "per received message", "per socket")},
 		{"environment", fmt.Sprintf("%d cores, %s, chatbench %s; run %s, started %s", res.Environment.Cores, res.Environment.GoVersion,
 			res.Environment.Version, c.RunID, res.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))},
+	}
+	if r.Fault != nil {
+		rv.Facts = append(rv.Facts, faultFacts(r.Fault))
 	}
 	for _, q := range []struct {
 		name string
@@ -272,20 +282,20 @@ func buildRun(id string, r Run) (runView, error) {
 	svg, err = timePlot("Latency over time", "latency from due time (ms)", res.Timeline, []timeSeries{
 		{name: "p50", value: func(s results.Second) (float64, bool) { return s.P50Ms, s.P50Ms > 0 }},
 		{name: "p99", dashed: true, value: func(s results.Second) (float64, bool) { return s.P99Ms, s.P99Ms > 0 }},
-	})
+	}, marks...)
 	if err := add("latency-over-time", "p50 and p99 of each second's deliveries (every phase), with the phases marked.", svg, err); err != nil {
 		return rv, err
 	}
 	svg, err = timePlot("Connections", "open sockets", res.Timeline, []timeSeries{
 		{name: "connected", value: func(s results.Second) (float64, bool) { return float64(s.Connected), true }},
-	})
+	}, marks...)
 	if err := add("connections", "Open sockets at the end of each second.", svg, err); err != nil {
 		return rv, err
 	}
 	svg, err = timePlot("Deliveries per second", "messages per second", res.Timeline, []timeSeries{
 		{name: "deliveries/s", value: func(s results.Second) (float64, bool) { return float64(s.Deliveries), true }},
 		{name: "sends/s", dashed: true, value: func(s results.Second) (float64, bool) { return float64(s.Sends), true }},
-	})
+	}, marks...)
 	if err := add("deliveries", "Probes received (fan-out) and sent per second.", svg, err); err != nil {
 		return rv, err
 	}
@@ -361,6 +371,47 @@ func buildSweep(id string, sw Sweep) (sweepView, error) {
 		sv.Runs = append(sv.Runs, rv)
 	}
 	return sv, nil
+}
+
+// ForChaos is the report of a fault experiment (chaos --html): a run per
+// fault, the fault marked on its timelines.
+func ForChaos(res *results.Chaos, version string) *Report {
+	return &Report{Title: "chatbench chaos", Version: version, Generated: time.Now(), Runs: chaosRuns("", res)}
+}
+
+func chaosRuns(prefix string, res *results.Chaos) []Run {
+	var runs []Run
+	for i := range res.Faults {
+		f := &res.Faults[i]
+		if f.Run == nil {
+			continue
+		}
+		runs = append(runs, Run{Name: fmt.Sprintf("%s%s (%s) %s", prefix, res.Config.Backend, res.Config.Mode, f.Fault), Result: f.Run, Fault: f})
+	}
+	return runs
+}
+
+// faultFacts and faultMarks show a chaos run's fault.
+func faultFacts(f *results.FaultRun) kv {
+	gap, ready := "none affected", "never (a node was not ready at the end)"
+	if f.GapS != nil {
+		gap = fmt.Sprintf("%.3f s", *f.GapS)
+	}
+	if f.ReadyAgainS != nil {
+		ready = fmt.Sprintf("%.2f s", *f.ReadyAgainS)
+	}
+	return kv{"fault", fmt.Sprintf("%s injected at %.2f s, cleared at %.2f s: %s lost, %s duplicated, %s delayed of %s expected; gap %s; ready again %s; every client connected at the end: %v; %d reconnects",
+		f.Fault, f.InjectedAtS, f.ClearedAtS, fmtCount(f.Lost), fmtCount(f.Duplicated), fmtCount(f.Delayed), fmtCount(f.Expected), gap, ready, f.AllConnected, f.Reconnects)}
+}
+
+func faultMarks(f *results.FaultRun) []mark {
+	if f == nil {
+		return nil
+	}
+	if f.ClearedAtS-f.InjectedAtS < 0.05 {
+		return []mark{{at: f.InjectedAtS, label: " " + f.Fault}}
+	}
+	return []mark{{at: f.InjectedAtS, label: " " + f.Fault}, {at: f.ClearedAtS, label: " cleared"}}
 }
 
 // ForRun is the report of one swarm run (swarm --html).

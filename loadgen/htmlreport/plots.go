@@ -267,8 +267,46 @@ func phaseLines(p *plot.Plot, tl []results.Second, top float64) error {
 	return nil
 }
 
-// timePlot plots one or more per-second series of a timeline.
-func timePlot(title, yLabel string, tl []results.Second, series []timeSeries) (string, error) {
+// mark is a moment marked on a time plot (a fault injected, cleared), in
+// seconds from the timeline's zero.
+type mark struct {
+	at    float64
+	label string
+}
+
+// markLines draws marks as solid red lines from 0 to top, labelled.
+func markLines(p *plot.Plot, marks []mark, top float64) error {
+	if len(marks) == 0 || top <= 0 {
+		return nil
+	}
+	var pts plotter.XYLabels
+	for _, m := range marks {
+		l, err := plotter.NewLine(plotter.XYs{{X: m.at, Y: 0}, {X: m.at, Y: top}})
+		if err != nil {
+			return err
+		}
+		l.Color = faultRed
+		p.Add(l)
+		pts.XYs = append(pts.XYs, plotter.XY{X: m.at, Y: top})
+		pts.Labels = append(pts.Labels, m.label)
+	}
+	lb, err := plotter.NewLabels(pts)
+	if err != nil {
+		return err
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].Color = faultRed
+		lb.TextStyle[i].Font.Variant = "Sans"
+	}
+	p.Add(lb)
+	return nil
+}
+
+var faultRed = color.RGBA{R: 0xc0, G: 0x1c, B: 0x1c, A: 0xff}
+
+// timePlot plots one or more per-second series of a timeline, with the
+// phases and any marks.
+func timePlot(title, yLabel string, tl []results.Second, series []timeSeries, marks ...mark) (string, error) {
 	if len(tl) == 0 {
 		return "", nil
 	}
@@ -292,6 +330,9 @@ func timePlot(title, yLabel string, tl []results.Second, series []timeSeries) (s
 		return "", nil // e.g. latency of a run of idle sockets
 	}
 	if err := phaseLines(p, tl, top); err != nil {
+		return "", err
+	}
+	if err := markLines(p, marks, top); err != nil {
 		return "", err
 	}
 	p.Y.Min, p.Y.Max = 0, top*1.3 // headroom for the legend

@@ -64,10 +64,13 @@ type FaultRun struct {
 	Delivered  int64 `json:"delivered"`
 	Lost       int64 `json:"lost"`
 	Duplicated int64 `json:"duplicated"`
-	// Delayed: deliveries whose latency exceeded the before-fault p99.
+	// Delayed: deliveries in flight at the fault or due before recovery
+	// whose latency exceeded every delivery before the fault (the
+	// before-fault maximum; its p99 would count 1% of a healthy run).
 	Delayed int64 `json:"delayed"`
-	// Latency of deliveries due before the fault, while it lasted, and after
-	// it cleared.
+	// Latency of deliveries due and received before the fault, in flight at
+	// it or due before recovery (every node ready again and, after a
+	// node-kill, every client back), and due after recovery.
 	Before Percentiles `json:"latency_before_ms"`
 	During Percentiles `json:"latency_during_ms"`
 	After  Percentiles `json:"latency_after_ms"`
