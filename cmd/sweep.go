@@ -174,6 +174,14 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 	if err == nil && res != nil {
 		err = sweep.Err(res)
 	}
+	var down *sweep.TargetDownError
+	if errors.As(err, &down) {
+		kept := "not written (no --out)"
+		if o.out != "" {
+			kept = "in " + o.out + ", marked partial"
+		}
+		err = fmt.Errorf("%v; the %d step(s) before are %s", down, len(res.Steps), kept)
+	}
 	if err != nil {
 		return failErr(err)
 	}

@@ -203,6 +203,7 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 		return nil, err
 	}
 	res := results.NewSweep()
+	defer func() { res.Environment = environmentOf(res.Steps) }()
 	res.Config = results.SweepConfig{URLs: cfg.URLs, Backends: cfg.Backends, Nodes: cfg.Nodes, RatePerS: cfg.Rates[0], Rates: cfg.Rates,
 		SizeBytes: cfg.Load.Size, SLOP99Ms: float64(cfg.SLO.P99) / 1e6, MaxLoss: cfg.SLO.MaxLoss,
 		StartN: cfg.StartN, MaxN: cfg.MaxN, BudgetS: cfg.Budget.Seconds(), DurationS: cfg.Load.Duration.Seconds(),
@@ -229,6 +230,10 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 					Repeat: cfg.Repeat, Server: cfg.serverName(b), Mode: cfg.Mode}
 				se.KneeLow, se.KneeHigh = kneeSpread(res.Steps, b, rate)
 				res.Searches = append(res.Searches, se)
+				if cfg.Repeat > 1 && kr.Knee > 0 {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s at %s: knee %d over %d runs a step; its spread: every run passed up to %d, one passed up to %d",
+						b, units.FormatRate(rate), kr.Knee, cfg.Repeat, se.KneeLow, se.KneeHigh))
+				}
 				if kr.Knee > 0 && j == 0 {
 					res.Knees[b] = kr.Knee
 				}
@@ -251,13 +256,17 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 			}
 		}
 	}
-	for _, s := range res.Steps {
+	return res, nil
+}
+
+// environmentOf is the machine the steps ran on.
+func environmentOf(steps []results.Step) results.Environment {
+	for _, s := range steps {
 		if s.Result != nil && s.Result.Environment.Cores > 0 {
-			res.Environment = s.Result.Environment
-			break
+			return s.Result.Environment
 		}
 	}
-	return res, nil
+	return results.Environment{}
 }
 
 // Err reports a backend whose first step already missed the SLO (no knee

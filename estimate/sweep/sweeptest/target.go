@@ -10,11 +10,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"time"
 
