@@ -60,7 +60,11 @@ func (c *Config) shape() string {
 	if lc.Talkers > 0 && lc.Talkers < 1 {
 		talk = units.FormatSig(lc.Talkers*100, 3) + "% talking"
 	}
-	return fmt.Sprintf("%s, %s (%s arrivals)", rooms, talk, lc.Arrivals)
+	arrivals := lc.Arrivals
+	if arrivals == "" {
+		arrivals = loadgen.Constant
+	}
+	return fmt.Sprintf("%s, %s (%s arrivals)", rooms, talk, arrivals)
 }
 
 // RunStep runs one step Repeat times, each on fresh nodes (or after the
@@ -72,10 +76,11 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 	passed := 0
 	var srs []estimate.StepResult
 	for i := 0; i < c.Repeat; i++ {
-		lres, rec, err := r.runOnce(ctx, st)
+		lres, rec, shape, err := r.runOnce(ctx, st)
 		if err != nil {
 			return estimate.StepResult{}, err
 		}
+		step.Shape = shape
 		if step.Recovery == nil || rec != nil && !rec.Recovered {
 			step.Recovery = rec
 		}
@@ -98,7 +103,6 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 		step.Why += " (median run: " + step.Repeats[mid].Why + ")"
 	}
 	step.P99Ms, step.Loss = spread(step.Repeats, func(x results.Repeat) float64 { return x.P99Ms }), spread(step.Repeats, func(x results.Repeat) float64 { return x.Loss })
-	step.Shape = loadgen.Describe(c.loadFor(st.Clients, st.RatePerS))
 	step.CPUPerDeliveryUs, step.CPUPerMessageUs = serverCPUPer(step.Result)
 	if r.unrecovered != "" {
 		step.Why = strings.TrimPrefix(step.Why+"; target not recovered: "+r.unrecovered, "; ")
@@ -109,8 +113,8 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 }
 
 // runOnce waits for a running target to recover (or starts fresh nodes)
-// and runs swarm once.
-func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (*results.Result, *results.Recovery, error) {
+// and runs swarm once. shape describes the load it ran.
+func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (_ *results.Result, _ *results.Recovery, shape string, _ error) {
 	c := r.cfg
 	lc := c.loadFor(st.Clients, st.RatePerS)
 	var rec *results.Recovery
@@ -119,7 +123,7 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (*results.Re
 		var err error
 		rec, err = c.Recovery.await(ctx, lc)
 		if err != nil {
-			return nil, rec, err
+			return nil, rec, "", err
 		}
 		r.unrecovered = ""
 		if !rec.Recovered {
@@ -129,7 +133,7 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (*results.Re
 	} else {
 		nodes, err := c.Start(ctx, r.backend, c.nodesFor(r.backend))
 		if err != nil {
-			return nil, nil, &StartError{Backend: r.backend, Err: err}
+			return nil, nil, "", &StartError{Backend: r.backend, Err: err}
 		}
 		defer func() {
 			for _, n := range nodes {
@@ -150,19 +154,19 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (*results.Re
 	}
 	lres, err := loadgen.Run(ctx, lc)
 	if ctx.Err() != nil {
-		return nil, rec, ctx.Err()
+		return nil, rec, "", ctx.Err()
 	}
 	var ce *loadgen.ConfigError
 	if errors.As(err, &ce) {
-		return nil, rec, err
+		return nil, rec, "", err
 	}
 	if lres == nil {
-		return nil, rec, fmt.Errorf("swarm: %w", err)
+		return nil, rec, "", fmt.Errorf("swarm: %w", err)
 	}
 	if r.backend == External && lres.Summary.Connected == 0 && lres.Errors.Connect[errkind.Refused] > 0 {
-		return nil, rec, &TargetDownError{URL: c.URLs[0], Err: fmt.Errorf("every connection refused at %d clients", st.Clients)}
+		return nil, rec, "", &TargetDownError{URL: c.URLs[0], Err: fmt.Errorf("every connection refused at %d clients", st.Clients)}
 	}
-	return lres, rec, nil
+	return lres, rec, loadgen.Describe(lc), nil
 }
 
 // stepResult is what the knee search judges of one run.

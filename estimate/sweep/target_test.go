@@ -29,11 +29,14 @@ func sweepTarget(t *testing.T, tg *sweeptest.Target, cfg Config) (*results.Sweep
 	if cfg.Load == nil {
 		cfg.Load = quickLoad()
 	}
-	if tg.Busy > 0 {
+	if tg.Busy > 0 || cfg.Mode == results.ModeRoomRate {
 		cfg.Load.MetricsURLs = []string{strings.Replace(strings.TrimSuffix(tg.URL(), "/ws"), "ws://", "http://", 1) + "/metrics"}
 	}
 	cfg.SLO = estimate.SLO{P99: 150 * time.Millisecond} // far above a loopback p99, even under -race
-	cfg.Rates, cfg.Resolution, cfg.Budget = []float64{4}, 1, 2*time.Minute
+	if cfg.Rates == nil {
+		cfg.Rates = []float64{4}
+	}
+	cfg.Resolution, cfg.Budget = 1, 2*time.Minute
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	return Run(ctx, cfg)
