@@ -28,6 +28,7 @@ type loadFlags struct {
 	readLimit   units.Size
 	sourceIPs   string
 	headers     []string
+	token       string
 	metricsURLs []string
 	caFile      string
 	insecure    bool
@@ -84,6 +85,7 @@ func (l *loadFlags) bindTarget(f *pflag.FlagSet) {
 	f.StringVar(&l.caFile, "ca", "", "PEM CA certificate(s) to trust for wss:// targets, besides the system's roots")
 	f.BoolVar(&l.insecure, "insecure", false, "wss://: skip certificate verification (UNSAFE: for self-signed test servers only)")
 	f.StringArrayVar(&l.headers, "header", nil, "extra upgrade request header 'Name: value' (repeatable)")
+	f.StringVar(&l.token, "token", "", "send 'Authorization: Bearer TOKEN' with every upgrade (a server that wants a token, e.g. chatbench serve --token)")
 	f.StringVar(&l.sourceIPs, "source-ips", "", "local source addresses used round-robin, e.g. 127.0.0.1-127.0.0.8")
 	f.IntSliceVar(&d.ServerPIDs, "server-pid", nil, "read a server node's memory and CPU from /proc/PID (repeatable: one per node; their costs add up)")
 	f.StringArrayVar(&l.metricsURLs, "metrics-url", []string{"auto"}, "Prometheus endpoint with a node's process metrics (repeatable: one per node; 'auto': /metrics of every --url's host; 'none')")
@@ -238,6 +240,12 @@ func (l *loadFlags) validateTarget() error {
 			d.Header = http.Header{}
 		}
 		d.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	if l.token != "" {
+		if d.Header == nil {
+			d.Header = http.Header{}
+		}
+		d.Header.Set("Authorization", "Bearer "+l.token)
 	}
 	if l.readLimit < 1 || l.readLimit > 1<<40 {
 		return usageErr("--read-limit %s: want a size from 1B to 1TiB, like 16MiB or 64KB", l.readLimit.String())

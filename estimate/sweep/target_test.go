@@ -129,3 +129,24 @@ func TestSweepTargetDown(t *testing.T) {
 		t.Fatalf("res %+v", res)
 	}
 }
+
+// A target that stays busy (3 s) longer than the wait's bound (1 s): the
+// step after runs, says "target not recovered", and a note says so.
+func TestSweepTargetNotRecovered(t *testing.T) {
+	tg := &sweeptest.Target{Busy: 3 * time.Second}
+	res, err := sweepTarget(t, tg, Config{StartN: 4, MaxN: 8, Recovery: Recovery{MaxWait: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Steps) != 2 {
+		t.Fatalf("steps %d", len(res.Steps))
+	}
+	rec, s := res.Steps[1].Recovery, res.Steps[1]
+	if rec.Recovered || rec.CPUCores < 0.05 || rec.WaitS < 1 || !strings.HasPrefix(rec.Why, "still using ") ||
+		!strings.Contains(s.Why, "target not recovered: still using ") {
+		t.Errorf("step 8: recovery %+v, why %q", rec, s.Why)
+	}
+	if len(res.Notes) != 1 || !strings.HasPrefix(res.Notes[0], "8 clients: target not recovered before the step (still using ") {
+		t.Errorf("notes %q", res.Notes)
+	}
+}
