@@ -6,15 +6,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatbench/chatbench/estimate/sweep/sweeptest"
 	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // quickSweep are the flags of a sweep in short steps against a loopback
-// target whose held deliveries (400 ms) are far over the SLO.
+// target whose held deliveries (3 s) are lost past the grace.
 var quickSweep = []string{"--rate", "4/s", "--resolution", "1", "--warmup", "100ms", "--duration", "400ms",
-	"--grace", "400ms", "--settle", "0", "--slo-p99", "150ms", "--budget", "90s"}
+	"--grace", "400ms", "--settle", "0", "--slo-p99", "1s", "--budget", "90s"}
 
 func readSweep(t *testing.T, path string) *results.Sweep {
 	t.Helper()
@@ -32,7 +33,7 @@ func readSweep(t *testing.T, path string) *results.Sweep {
 // The real binary sweeps a running server (this test's target, which
 // holds every delivery past 12 users): the knee lands on 12.
 func TestSweepURLKnownCapacity(t *testing.T) {
-	tg := (&sweeptest.Target{Cap: 12, Delay: 400 * 1e6}).Start()
+	tg := (&sweeptest.Target{Cap: 12, Delay: 3 * time.Second}).Start()
 	defer tg.Stop()
 	out := filepath.Join(t.TempDir(), "sweep.json")
 	code, stdout, stderr := runChatbench(t, append([]string{"sweep", "--url", tg.URL() + "?user={{user}}", "--hello", "{{user}}",

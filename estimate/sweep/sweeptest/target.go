@@ -169,7 +169,11 @@ func (t *Target) write(ctx context.Context, c *websocket.Conn, q chan []byte) {
 			return
 		case b := <-q:
 			if n := len(b); n > 0 && b[n-1] == 0 {
-				time.Sleep(t.Delay) // held past the SLO: the known overload
+				select { // held past the SLO: the known overload
+				case <-ctx.Done():
+					return
+				case <-time.After(t.Delay):
+				}
 				b = b[:n-1]
 			}
 			if c.Write(ctx, websocket.MessageText, b) != nil {
