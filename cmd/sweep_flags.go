@@ -59,6 +59,14 @@ func (o *sweepOptions) config(flags *pflag.FlagSet, stderr io.Writer) (sweep.Con
 	if err := checkJUnitPath(o.junit); err != nil {
 		return cfg, err
 	}
+	for _, f := range []struct{ flag, path string }{{"out", o.out}, {"html", o.html}} {
+		if f.path == "" {
+			continue
+		}
+		if err := results.CheckWritable(f.path); err != nil { // before the sweep, not after it
+			return cfg, usageErr("--%s: %v", f.flag, err)
+		}
+	}
 	return cfg, nil
 }
 

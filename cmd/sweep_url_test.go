@@ -102,6 +102,7 @@ func TestSweepBadLoad(t *testing.T) {
 		{[]string{"--server-pid", "1"}, "--server-pid and --metrics-url are for --url targets"},
 		{[]string{"--url", "ws://127.0.0.1:1/ws", "--protocol", "mqtt", "--hello", "x"}, "--hello and --message are for the raw protocol"},
 		{[]string{"--room-rate", "often"}, `--room-rate "often": want a rate`},
+		{[]string{"--out", "/nonexistent/dir/s.json"}, `--out: /nonexistent/dir/s.json: cannot write in /nonexistent/dir`},
 	} {
 		code, _, errOut := runCLI(append([]string{"sweep"}, c.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 {
