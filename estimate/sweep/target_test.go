@@ -150,3 +150,22 @@ func TestSweepTargetNotRecovered(t *testing.T) {
 		t.Errorf("notes %q", res.Notes)
 	}
 }
+
+// A target without /readyz is found ready by a test message echoed back
+// (after the hello); with --no-echo, by a completed handshake.
+func TestSweepReadinessWithoutReadyz(t *testing.T) {
+	for _, c := range []struct {
+		noEcho bool
+		want   string
+	}{{false, "echo"}, {true, "connect"}} {
+		lc := quickLoad()
+		lc.Hello, lc.NoEcho = "{{user}}", c.noEcho
+		res, err := sweepTarget(t, &sweeptest.Target{NoReadyz: true}, Config{StartN: 3, MaxN: 3, Load: lc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Steps) != 1 || res.Steps[0].Recovery.Ready != c.want {
+			t.Errorf("no-echo %v: steps %d, recovery %+v; want ready by %s", c.noEcho, len(res.Steps), res.Steps[0].Recovery, c.want)
+		}
+	}
+}

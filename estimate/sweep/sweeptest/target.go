@@ -35,6 +35,8 @@ type Target struct {
 	// DieAfter: after this many runs the server closes its listener and
 	// every socket (0: never).
 	DieAfter int
+	// NoReadyz: the server has no /readyz (404), as most servers.
+	NoReadyz bool
 
 	srv   *httptest.Server
 	spins sync.WaitGroup
@@ -88,7 +90,13 @@ func (t *Target) Runs() int {
 	return t.runs
 }
 
-func (t *Target) readyz(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
+func (t *Target) readyz(w http.ResponseWriter, r *http.Request) {
+	if t.NoReadyz {
+		http.NotFound(w, r)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
 
 // metrics serves this process's CPU seconds, memory and start time as a
 // Prometheus process collector does.
