@@ -2,6 +2,7 @@ package units
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -71,7 +72,20 @@ func (z *Size) Set(s string) error {
 	return nil
 }
 
-func (z *Size) String() string { return FormatBytes(float64(*z)) }
+// String writes a whole number of KiB, MiB or GiB as such (16MiB), as
+// such a size is typed, else as FormatBytes does.
+func (z *Size) String() string {
+	v := float64(*z)
+	for _, u := range []struct {
+		name string
+		b    float64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if v >= u.b && math.Mod(v, u.b) == 0 {
+			return fmt.Sprintf("%g%s", v/u.b, u.name)
+		}
+	}
+	return FormatBytes(v)
+}
 
 // Type names the value in --help.
 func (z *Size) Type() string { return "size" }

@@ -17,7 +17,7 @@ func TestFlagValues(t *testing.T) {
 		t.Errorf("Rates: the first Set replaces the default, the next adds: %v", rs.PerS)
 	}
 	var z Size
-	if err := z.Set("16MiB"); err != nil || z != 16<<20 {
+	if err := z.Set("16MiB"); err != nil || z != 16<<20 || z.String() != "16MiB" {
 		t.Errorf("Size 16MiB: %v %v", err, float64(z))
 	}
 	var zs Sizes
