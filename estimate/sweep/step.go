@@ -20,7 +20,7 @@ type stepRunner struct {
 	backend string
 	res     *results.Sweep
 	// unrecovered is set when the wait before the last run ended with the
-	// target still busy: the runs after it say so.
+	// target still busy: its step says so.
 	unrecovered string
 }
 
@@ -73,7 +73,7 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 	c := r.cfg
 	var runs []*results.Result
 	step := results.Step{Backend: r.backend, Clients: st.Clients, RatePerS: st.RatePerS}
-	passed := 0
+	passed, unrecovered := 0, ""
 	var srs []estimate.StepResult
 	for i := 0; i < c.Repeat; i++ {
 		lres, rec, shape, err := r.runOnce(ctx, st)
@@ -81,8 +81,12 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 			return estimate.StepResult{}, err
 		}
 		step.Shape = shape
-		if step.Recovery == nil || rec != nil && !rec.Recovered {
+		// The step's wait: the longest of its runs', or one that ran out.
+		if step.Recovery == nil || rec != nil && step.Recovery.Recovered && (!rec.Recovered || rec.WaitS > step.Recovery.WaitS) {
 			step.Recovery = rec
+		}
+		if r.unrecovered != "" {
+			unrecovered = r.unrecovered
 		}
 		sr := stepResult(lres)
 		ok, why := c.SLO.Met(sr)
@@ -104,8 +108,8 @@ func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.St
 	}
 	step.P99Ms, step.Loss = spread(step.Repeats, func(x results.Repeat) float64 { return x.P99Ms }), spread(step.Repeats, func(x results.Repeat) float64 { return x.Loss })
 	step.CPUPerDeliveryUs, step.CPUPerMessageUs = serverCPUPer(step.Result)
-	if r.unrecovered != "" {
-		step.Why = strings.TrimPrefix(step.Why+"; target not recovered: "+r.unrecovered, "; ")
+	if unrecovered != "" {
+		step.Why = strings.TrimPrefix(step.Why+"; target not recovered: "+unrecovered, "; ")
 	}
 	r.res.Steps = append(r.res.Steps, step)
 	r.progress(st, step, sr)
