@@ -52,7 +52,8 @@ func TestSweepRoomRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Steps) != 2 || res.Config.Mode != results.ModeRoomRate || res.Config.RoomRatePerS != 20 || res.Searches[0].Mode != results.ModeRoomRate {
+	if len(res.Steps) != 2 || res.Config.Mode != results.ModeRoomRate || res.Config.RoomRatePerS != 20 || res.Searches[0].Mode != results.ModeRoomRate ||
+		len(res.Knees) != 0 {
 		t.Fatalf("steps %d config %+v", len(res.Steps), res.Config)
 	}
 	for _, s := range res.Steps {

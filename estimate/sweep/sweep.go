@@ -234,7 +234,7 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 					res.Notes = append(res.Notes, fmt.Sprintf("%s at %s: knee %d over %d runs a step; its spread: every run passed up to %d, one passed up to %d",
 						b, units.FormatRate(rate), kr.Knee, cfg.Repeat, se.KneeLow, se.KneeHigh))
 				}
-				if kr.Knee > 0 && j == 0 {
+				if kr.Knee > 0 && j == 0 && cfg.Mode == results.ModeUsers { // a room-rate knee is not users at a rate each
 					res.Knees[b] = kr.Knee
 				}
 			}
