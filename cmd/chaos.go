@@ -81,7 +81,7 @@ func (o *chaosOptions) load(flags *pflag.FlagSet) (loadgen.Config, error) {
 	sw := &swarmOptions{cfg: loadgen.DefaultConfig()}
 	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
 	sw.bind(fs)
-	if err := applyWorkload(fs, o.workload); err != nil {
+	if err := applyWorkload(fs, o.workload, nil); err != nil {
 		return loadgen.Config{}, err
 	}
 	set := func(name, value string) {

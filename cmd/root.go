@@ -14,6 +14,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/chatbench/chatbench/internal/units"
 )
 
 // Version is set at build time with -ldflags "-X github.com/chatbench/chatbench/cmd.Version=v1.2.3";
@@ -117,6 +120,11 @@ func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		var iv *pflag.InvalidValueError
+		var ue *units.UnitError
+		if errors.As(err, &iv) && errors.As(err, &ue) { // a typed flag (units): the parser's one line
+			return unitErr(iv.GetFlag().Name, ue)
+		}
 		return usageErr("%v (see '%s --help')", err, c.CommandPath())
 	})
 	for _, f := range subcommands {

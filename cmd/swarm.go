@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -21,19 +17,13 @@ import (
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/htmlreport"
 	"github.com/chatbench/chatbench/loadgen/results"
-	"github.com/chatbench/chatbench/loadgen/wsclient"
 )
 
 func init() { register(newSwarmCmd) }
 
 type swarmOptions struct {
 	cfg         loadgen.Config
-	urls        []string
-	rate        string
-	size        string
-	sourceIPs   string
-	headers     []string
-	metricsURLs []string
+	load        *loadFlags
 	out         string
 	hgrm        string
 	html        string
@@ -44,22 +34,13 @@ type swarmOptions struct {
 	part        partOptions
 	display     *swarmProgress
 	metricsAddr string
-	readLimit   string
-	caFile      string
-	insecure    bool
-	protoOpts   []string
-	senders     string
-	roomSizes   string
-	phases      []string
-	workload    string
 	dryRun      bool
-	churn       string
-	storms      []string
 	cluster     clusterOptions
 }
 
 func newSwarmCmd() *cobra.Command {
 	o := &swarmOptions{cfg: loadgen.DefaultConfig()}
+	o.load = newLoadFlags(&o.cfg, "10%")
 	c := &cobra.Command{
 		Use:   "swarm",
 		Short: "Open many WebSockets, send timestamped probes, measure fan-out latency and loss",
@@ -98,44 +79,8 @@ and --message; {{probe}} in --message is replaced by the probe text.`,
 func (o *swarmOptions) bind(f *pflag.FlagSet) {
 	d := &o.cfg
 	f.IntVarP(&d.Clients, "clients", "n", d.Clients, "number of WebSocket clients")
-	f.Float64Var(&d.Ramp, "ramp", d.Ramp, "connections opened per second")
-	f.IntVar(&d.RoomSize, "room-size", d.RoomSize, "members per room (the last room may be smaller); 0: one room of all clients (the blog's setup)")
-	f.IntVar(&d.Rooms, "rooms", 0, "number of rooms of equal size, instead of --room-size; client i joins room i%rooms")
-	f.StringVar(&o.senders, "senders", "10%", "how many clients talk: a count (500) or a share (10%; 100%: everyone, the blog's setup); the first members of each room, shared out by room size")
-	f.StringVar(&o.roomSizes, "room-sizes", "", "room sizes as a distribution: zipf:S:MAX (e.g. zipf:1.1:500) or SIZE:SHARE,... (e.g. 2:50%,10:30%,100:20%: the share of users in rooms of each size)")
-	f.Int64Var(&d.Seed, "seed", 1, "seed of the workload's random parts (zipf room sizes)")
-	f.StringVar(&o.rate, "rate", "1/s", "messages per sender, e.g. 1/s, 10/s, 30/min; 0 holds idle sockets")
-	f.StringVar(&o.size, "size", "100B", "message size, e.g. 100B, 1KB, 4KiB, or a weighted list 100B:90%,1KB:10%")
-	f.StringVar(&d.Arrivals, "arrivals", loadgen.Constant, "when talkers send: constant (every 1/rate, spread evenly) or poisson (random gaps of mean 1/rate, as people chat)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print what the load asks for (rooms, talkers, deliveries/s) and exit without connecting")
-	f.StringVar(&o.workload, "workload", "", "a workload file (YAML, docs/workloads.md): users, rooms, talkers, rate, arrivals, sizes, phases, churn, protocol; flags given on the command line win over it")
-	f.StringVar(&o.churn, "churn", "0", "share of the users that leave per second while sending (e.g. 1%), each back after --rejoin-after")
-	f.DurationVar(&d.RejoinAfter, "rejoin-after", time.Second, "how long a client that left (--churn) stays away")
-	f.StringArrayVar(&o.storms, "storm", nil, "a reconnect storm AT:SHARE (repeatable): at AT after sending starts, SHARE of the clients drop and reconnect at once, e.g. 10s:20%")
-	f.StringArrayVar(&o.phases, "phase", nil, "a stretch of the steady phase at its own rate, NAME:DURATION:RATE (repeatable, in order; e.g. hold:20s:1/s spike:5s:10/s); their sum is the steady phase")
-	f.DurationVar(&d.Warmup, "warmup", d.Warmup, "sending before the steady phase, not counted (0: none)")
-	f.DurationVar(&d.Duration, "duration", d.Duration, "steady phase")
-	f.DurationVar(&d.Grace, "grace", d.Grace, "longest wait for in-flight deliveries after the last send (0: none)")
-	f.DurationVar(&d.Settle, "settle", d.Settle, "pause after the ramp before reading the server's memory, so a burst's garbage is not counted per connection (0: none)")
-	f.StringArrayVar(&o.urls, "url", nil, "target ws:// or wss:// URL with templates (repeatable: one per server node; clients spread round-robin). Default: start 'chatbench serve'")
-	f.StringVar(&d.Protocol, "protocol", "raw", "the server's session protocol: "+strings.Join(append([]string{"raw"}, loadgen.Protocols()...), ", ")+" (raw: every text frame is a chat message)")
-	f.StringArrayVar(&o.protoOpts, "protocol-opt", nil, "an option of --protocol, name=value (repeatable; see the README's \"your own server\")")
-	f.StringVar(&d.Hello, "hello", "", "raw protocol: first text frame after connecting, e.g. '{{user}}' for servers that take the user name first")
-	f.StringVar(&d.Message, "message", d.Message, "message template; must contain {{probe}}")
-	f.BoolVar(&d.Compression, "compression", false, "offer permessage-deflate (no context takeover) as browsers do, to measure the server's cost with it")
-	f.BoolVar(&d.NoEcho, "no-echo", false, "the server does not send a message back to its sender (expect one receiver fewer)")
-	f.StringVar(&o.caFile, "ca", "", "PEM CA certificate(s) to trust for wss:// targets, besides the system's roots")
-	f.BoolVar(&o.insecure, "insecure", false, "wss://: skip certificate verification (UNSAFE: for self-signed test servers only)")
-	f.StringArrayVar(&o.headers, "header", nil, "extra upgrade request header 'Name: value' (repeatable)")
-	f.StringVar(&o.sourceIPs, "source-ips", "", "local source addresses used round-robin, e.g. 127.0.0.1-127.0.0.8")
-	f.IntSliceVar(&d.ServerPIDs, "server-pid", nil, "read a server node's memory and CPU from /proc/PID (repeatable: one per node; their costs add up)")
-	f.StringArrayVar(&o.metricsURLs, "metrics-url", []string{"auto"}, "Prometheus endpoint with a node's process metrics (repeatable: one per node; 'auto': /metrics of every --url's host; 'none')")
-	f.DurationVar(&d.ConnectTimeout, "connect-timeout", d.ConnectTimeout, "bound on TCP connect + upgrade")
-	f.DurationVar(&d.WriteTimeout, "write-timeout", d.WriteTimeout, "bound on one write; a socket that times out is closed and counted")
-	f.DurationVar(&d.PingInterval, "ping-interval", d.PingInterval, "ping a socket after this much silence from the server")
-	f.DurationVar(&d.PingTimeout, "ping-timeout", d.PingTimeout, "close a pinged socket still silent this much longer and count it lost (ping_timeout): a frozen or vanished server (0: never)")
-	f.IntVar(&d.ReadBuffer, "read-buffer", d.ReadBuffer, "per-socket read buffer in bytes (larger frames borrow a pooled buffer)")
-	f.StringVar(&o.readLimit, "read-limit", "16MiB", "largest frame (or message) accepted from the server; a larger one drops the socket as frame_too_big (close 1009)")
+	o.load.bind(f)
 	f.StringVar(&o.out, "out", "", "write results JSON (schema "+results.Schema+") to this file ('-': as one line on stdout after the summary, for 'report merge -' to read from logs)")
 	f.StringVar(&o.hgrm, "hgrm", "", "write the due-time latency distribution (HdrHistogram percentile text, ms) to this file ('-': stdout)")
 	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots to this file")
@@ -160,42 +105,16 @@ func (o *swarmOptions) validate(flags *pflag.FlagSet) error {
 	if d.Clients < 1 {
 		return usageErr("-n %d: want at least 1 client", d.Clients)
 	}
-	if d.PingTimeout <= 0 || d.PingInterval <= 0 {
-		d.PingTimeout = -1 // off
+	if n := len(o.load.rates.PerS); n > 1 {
+		return usageErr("--rate given %d times: swarm runs one rate (sweep takes several)", n)
 	}
-	if d.Rate, err = units.ParseRate(o.rate); err != nil { // never negative: the parser refuses a sign
-		return unitErr("rate", err)
-	}
-	if d.Size, d.Sizes, err = parseSizes(o.size); err != nil {
-		return usageErr("--size %q: %v", o.size, err)
-	}
-	if d.SourceIPs, err = loadgen.ParseSourceIPs(o.sourceIPs); err != nil {
-		return usageErr("--source-ips: %v", err)
-	}
-	if !strings.Contains(d.Message, "{{probe}}") {
-		return usageErr("--message %q: must contain {{probe}}", d.Message)
-	}
-	for _, kv := range o.protoOpts {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return usageErr("--protocol-opt %q: want name=value", kv)
-		}
-		if d.ProtocolOptions == nil {
-			d.ProtocolOptions = map[string]string{}
-		}
-		d.ProtocolOptions[k] = v
-	}
-	switch {
-	case d.Ramp <= 0 || d.RoomSize < 0 || d.Rooms < 0:
-		return usageErr("--ramp must be positive; --room-size, --rooms not negative")
-	case d.Duration <= 0 || d.Warmup < 0 || d.Grace < 0 || d.Settle < 0:
-		return usageErr("--duration must be positive; --warmup, --grace and --settle not negative")
-	}
-	if err := o.validateShape(flags); err != nil {
+	if err := o.load.validate(flags); err != nil {
 		return err
 	}
-	if err := o.validateTarget(); err != nil {
-		return err
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return usageErr("--progress %q: want auto, always or never", o.progress)
 	}
 	if d.Limits, err = o.limits.parse(); err != nil {
 		return err
@@ -208,157 +127,10 @@ func (o *swarmOptions) validate(flags *pflag.FlagSet) error {
 	if err := o.cluster.validate(o); err != nil {
 		return err
 	}
-	if err := o.part.validate(d, len(o.urls) > 0); err != nil {
+	if err := o.part.validate(d, len(o.load.urls) > 0); err != nil {
 		return err
 	}
 	return o.validateOutputs()
-}
-
-// validateShape checks the room sizes and talkers. --rooms or
-// --room-sizes replace the default room size.
-func (o *swarmOptions) validateShape(flags *pflag.FlagSet) error {
-	d := &o.cfg
-	var err error
-	if !flags.Changed("room-size") && (flags.Changed("rooms") || flags.Changed("room-sizes")) {
-		d.RoomSize = 0
-	}
-	if o.roomSizes != "" {
-		if d.RoomWeights, d.Zipf, err = loadgen.ParseRoomSizes(o.roomSizes); err != nil {
-			return usageErr("--room-sizes %v", err)
-		}
-	}
-	if d.RoomSize > 0 && d.Rooms > 0 || (d.RoomSize > 0 || d.Rooms > 0) && o.roomSizes != "" {
-		return usageErr("--room-size, --rooms and --room-sizes: give one")
-	}
-	d.Senders, d.Talkers = 0, 0
-	if strings.HasSuffix(strings.TrimSpace(o.senders), "%") {
-		d.Talkers, err = units.ParseShare(o.senders)
-	} else {
-		d.Senders, err = units.ParseCountOrShare(o.senders, d.Clients)
-	}
-	if err != nil {
-		return unitErr("senders", err)
-	}
-	if d.Arrivals != loadgen.Constant && d.Arrivals != loadgen.Poisson {
-		return usageErr("--arrivals %q: want constant or poisson", d.Arrivals)
-	}
-	for _, ph := range o.phases {
-		p, err := parsePhase(ph)
-		if err != nil {
-			return usageErr("--phase %q: %v", ph, err)
-		}
-		d.Phases = append(d.Phases, p)
-	}
-	if len(d.Phases) > 0 {
-		if flags.Changed("duration") {
-			return usageErr("--duration and --phase: give one (the phases' durations add up to the steady phase)")
-		}
-		d.Duration = 0 // the phases' sum
-	}
-	if d.Churn, err = units.ParseShare(strings.TrimSuffix(o.churn, "/s")); err != nil {
-		return unitErr("churn", err)
-	}
-	for _, st := range o.storms {
-		at, share, ok := strings.Cut(st, ":")
-		a, err1 := time.ParseDuration(at)
-		sh, err2 := units.ParseShare(share)
-		if !ok || err1 != nil || err2 != nil || a < 0 || sh <= 0 {
-			return usageErr("--storm %q: want AT:SHARE, e.g. 10s:20%%", st)
-		}
-		d.Storms = append(d.Storms, loadgen.Storm{At: a, Share: sh})
-	}
-	return nil
-}
-
-// parseSizes parses a message size or a weighted list of them.
-func parseSizes(s string) (int, []loadgen.SizeShare, error) {
-	if !strings.Contains(s, ":") {
-		size, err := units.ParseSize(s)
-		if err != nil || size < 1 || size > 1<<24 {
-			return 0, nil, fmt.Errorf("want a size from 1B to 16MiB, e.g. 100B or 1KB, or a weighted list 100B:90%%,1KB:10%%")
-		}
-		return int(size), nil, nil
-	}
-	var out []loadgen.SizeShare
-	for _, part := range strings.Split(s, ",") {
-		a, b, _ := strings.Cut(part, ":")
-		size, err1 := units.ParseSize(strings.TrimSpace(a))
-		share, err2 := units.ParseShare(strings.TrimSpace(b))
-		if err1 != nil || err2 != nil || size < 1 || size > 1<<24 || share <= 0 {
-			return 0, nil, fmt.Errorf("want SIZE:SHARE,..., e.g. 100B:90%%,1KB:10%%")
-		}
-		out = append(out, loadgen.SizeShare{Bytes: int(size), Share: share})
-	}
-	return out[0].Bytes, out, nil
-}
-
-// parsePhase parses NAME:DURATION:RATE.
-func parsePhase(s string) (loadgen.Phase, error) {
-	f := strings.SplitN(s, ":", 3)
-	if len(f) != 3 || f[0] == "" {
-		return loadgen.Phase{}, fmt.Errorf("want NAME:DURATION:RATE, e.g. spike:5s:10/s")
-	}
-	d, err := time.ParseDuration(f[1])
-	if err != nil || d <= 0 {
-		return loadgen.Phase{}, fmt.Errorf("duration %q: want e.g. 20s", f[1])
-	}
-	rate, err := units.ParseRate(f[2])
-	if err != nil {
-		return loadgen.Phase{}, err
-	}
-	return loadgen.Phase{Name: f[0], Duration: d, Rate: rate}, nil
-}
-
-// validateTarget checks the URLs, TLS, headers and cost sources.
-func (o *swarmOptions) validateTarget() error {
-	d := &o.cfg
-	var err error
-	for _, u := range o.urls {
-		pu, err := url.Parse(u)
-		if err != nil || (pu.Scheme != "ws" && pu.Scheme != "http" && pu.Scheme != "wss" && pu.Scheme != "https") || pu.Host == "" {
-			return usageErr("--url %q: want ws://host:port/path or wss://host:port/path", u)
-		}
-	}
-	if o.caFile != "" && o.insecure {
-		return usageErr("--ca and --insecure: give one (--insecure skips verification, so the CA would not be used)")
-	}
-	if d.TLS, err = wsclient.TLSConfig(o.caFile, o.insecure); err != nil {
-		return usageErr("--ca: %v", err)
-	}
-	for _, h := range o.headers {
-		k, v, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return usageErr("--header %q: want 'Name: value'", h)
-		}
-		if d.Header == nil {
-			d.Header = http.Header{}
-		}
-		d.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	switch o.progress {
-	case "auto", "always", "never":
-	default:
-		return usageErr("--progress %q: want auto, always or never", o.progress)
-	}
-	limit, err := units.ParseSize(o.readLimit)
-	if err != nil || limit < 1 || limit > 1<<40 {
-		return usageErr("--read-limit %q: want a size like 16MiB or 64KB", o.readLimit)
-	}
-	d.ReadLimit = int64(limit)
-	for _, pid := range d.ServerPIDs {
-		if pid <= 0 {
-			return usageErr("--server-pid %d: want a process id", pid)
-		}
-	}
-	for _, m := range o.metricsURLs {
-		if m == "auto" || m == "none" {
-			continue
-		}
-		if pu, err := url.Parse(m); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return usageErr("--metrics-url %q: want http://host:port/metrics, auto or none", m)
-		}
-	}
-	return nil
 }
 
 // validateOutputs checks before the run that every output can be written,
@@ -376,17 +148,17 @@ func (o *swarmOptions) validateOutputs() error {
 }
 
 func (o *swarmOptions) run(c *cobra.Command) error {
-	if err := applyWorkload(c.Flags(), o.workload); err != nil {
+	if err := applyWorkload(c.Flags(), o.load.workload, nil); err != nil {
 		return err
 	}
 	if err := o.validate(c.Flags()); err != nil {
-		return workloadErr(err, o.workload)
+		return workloadErr(err, o.load.workload)
 	}
 	ctx := c.Context()
 	stderr := c.ErrOrStderr()
-	o.cfg.URLs = o.urls
+	o.cfg.URLs = o.load.urls
 	o.cfg.Version = version()
-	if len(o.urls) == 0 {
+	if len(o.load.urls) == 0 {
 		o.cfg.URLs = []string{"ws://127.0.0.1:1/ws?room={{room}}&user={{user}}"} // the embedded server's, to check with
 	}
 	if err := loadgen.Check(o.cfg, o.part.procs); err != nil {
@@ -405,7 +177,7 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 		fmt.Fprintf(stderr, "chatbench swarm: metrics on http://%s/metrics\n", ms.Addr())
 		o.cfg.Metrics = ms.Registry
 	}
-	if len(o.urls) == 0 {
+	if len(o.load.urls) == 0 {
 		child, err := startEmbeddedServe(ctx, o.backend, stderr)
 		if err != nil {
 			return err
@@ -414,8 +186,8 @@ func (o *swarmOptions) run(c *cobra.Command) error {
 		o.cfg.URLs = []string{child.WSURL("?room={{room}}&user={{user}}")}
 		o.cfg.Backend = o.backend
 	}
-	o.cfg.MetricsURLs = metricsURLs(o.metricsURLs, o.cfg.URLs, len(o.cfg.ServerPIDs) > 0)
-	warnLoad(stderr, o.cfg, len(o.urls) == 0)
+	o.cfg.MetricsURLs = metricsURLs(o.load.metricsURLs, o.cfg.URLs, len(o.cfg.ServerPIDs) > 0)
+	warnLoad(stderr, o.cfg, len(o.load.urls) == 0)
 	if f, ok := stderr.(*os.File); (ok && o.progress == "auto" && isTerminal(f)) || o.progress == "always" {
 		sp := o.newProgress(stderr)
 		o.cfg.Progress = sp.update

@@ -76,10 +76,10 @@ func (o *swarmOptions) runLoad(ctx context.Context, stderr io.Writer) (*results.
 		return nil, fmt.Errorf("cannot find chatbench to start workers: %w", err)
 	}
 	args := []string{"swarm-worker"}
-	if o.caFile != "" {
-		args = append(args, "--ca", o.caFile)
+	if o.load.caFile != "" {
+		args = append(args, "--ca", o.load.caFile)
 	}
-	if o.insecure {
+	if o.load.insecure {
 		args = append(args, "--insecure")
 	}
 	return loadgen.RunProcs(ctx, o.cfg, loadgen.ProcsOptions{

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/chatbench/chatbench/internal/units"
@@ -19,6 +17,7 @@ import (
 	"github.com/chatbench/chatbench/estimate/sweep"
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/htmlreport"
+	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/chatbench/chatbench/server/broker/rabbitmq"
 	"github.com/chatbench/chatbench/server/broker/redisbroker"
 )
@@ -26,67 +25,100 @@ import (
 func init() { register(newSweepCmd) }
 
 type sweepOptions struct {
-	backends                []string
-	urls                    []string
-	nodes                   int
-	redisURL, amqpURL       string
-	rates                   []string
-	size                    string
-	start, max, resolution  string
-	sloP99                  time.Duration
-	maxLoss                 float64
-	budget                  time.Duration
-	maxRuns                 int
-	warmup, duration, grace time.Duration
-	out                     string
-	html                    string
-	json                    bool
-	junit                   string
+	load                   *loadFlags
+	base                   loadgen.Config
+	backends               []string
+	nodes                  int
+	redisURL, amqpURL      string
+	start, max, resolution string
+	sloP99                 time.Duration
+	maxLoss                float64
+	budget                 time.Duration
+	maxRuns                int
+	mode                   string
+	roomRate               units.Rate
+	repeat                 int
+	cooldown, cooldownMax  time.Duration
+	out                    string
+	html                   string
+	json                   bool
+	junit                  string
+}
+
+// sweepDefaults is the swarm run of a step when no flag says otherwise:
+// the blog's setup (one room of everyone, everyone talking at 10/s) in
+// short steps.
+func sweepDefaults() loadgen.Config {
+	d := loadgen.DefaultConfig()
+	d.RoomSize, d.Rate = 0, estimate.BlogRatePerS
+	d.Warmup, d.Duration, d.Grace, d.Settle = time.Second, 5*time.Second, time.Second, time.Second
+	return d
 }
 
 func newSweepCmd() *cobra.Command {
-	o := &sweepOptions{}
+	o := &sweepOptions{base: sweepDefaults()}
+	o.load = newLoadFlags(&o.base, "100%")
 	c := &cobra.Command{
 		Use:   "sweep",
-		Short: "Find the knee: the largest room that still meets the SLO, per backend",
-		Long: `sweep runs swarm at rising numbers of clients (one room of all of them, every
-client sending --rate) and finds the knee: the largest N at which p99 stays
-under --slo-p99 and nothing is lost. Coarse steps (N, 2N, 4N, …) until a step
-fails, then bisection to within --resolution (default 5%). Each step gets
-fresh server nodes: this binary's "serve" as a child process (one node for
-memory, --nodes for redis and rabbitmq, given --redis-url / --amqp-url), so
-the server's memory and CPU are measured apart from swarm's. With --url it
-sweeps a running server instead.
+		Short: "Find the knee: the most users that still meet the SLO, per backend or for any server",
+		Long: `sweep runs swarm at rising numbers of users and finds the knee: the largest N
+at which p99 stays under --slo-p99 and nothing is lost. Coarse steps (N, 2N,
+4N, …) until a step fails, then bisection to within --resolution (default 5%).
+
+Every step is the same workload at a different N: swarm's load flags
+(--workload, --room-size, --senders, --rate, --size, --protocol, --hello,
+--message, --header, ...) are taken as they are and only the number of users
+varies, so the shape (room sizes, talker share, rate per talker) is kept.
+Without them: one room of everyone, everyone talking at --rate (the blog's
+setup). --mode room-rate --room-rate 20/s keeps one room's total rate fixed
+instead (each of N talkers sends 20/s ÷ N), so the frames per socket stay
+constant while the server's CPU per message shows how it grows with N (the
+blog's claim 6).
+
+Each step gets fresh server nodes: this binary's "serve" as a child process
+(one node for memory, --nodes for redis and rabbitmq, given --redis-url /
+--amqp-url), so the server's memory and CPU are measured apart from swarm's.
+With --url it sweeps a running server instead (its cost from --server-pid or
+--metrics-url), and before every step waits until the server has worked off
+the last one: its CPU under 5% of a core over 500 ms and a readiness probe
+(its /readyz, else a test message echoed back) answered, for at most
+--cooldown-max. A step after a wait that ran out says "target not recovered";
+a server that refuses connections or never gets ready ends the sweep with
+the steps so far (results marked partial, exit 1).
+
+--repeat K runs every step K times: the step passes when most runs did and
+reports the median p99 and loss with their range; the knee is reported with
+its spread (knee_low: every run passed; knee_high: at least one did).
 
 The whole sweep stops within --budget; a search cut short says so and the
 results are marked partial. --out writes one results file (kind "sweep") that
-'chatbench estimate --from' reads. The knees are printed beside the blog's
-claims (1,000–2,000 users on one 4-core/8 GB server; 10,000–20,000 with Redis;
-50,000–100,000 with RabbitMQ) scaled to this machine's cores and memory.`,
+'chatbench estimate --from' reads.`,
 		Example: `  chatbench sweep --budget 5m --out sweep.json
   chatbench sweep --backend memory,redis --redis-url redis://127.0.0.1:6379/0 --rate 1/s --rate 10/s
-  chatbench sweep --url ws://127.0.0.1:8000/ws --start 50 --max 5000`,
+  chatbench sweep --workload examples/workloads/chat-mixed.yaml --start 500 --max 20000
+  chatbench sweep --url ws://127.0.0.1:8000/ws --hello '{{user}}' --server-pid 4242 --rate 1/s --start 50 --max 2000 --repeat 3
+  chatbench sweep --mode room-rate --room-rate 20/s --start 50 --max 3200`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := c.Flags()
-	f.StringSliceVar(&o.backends, "backend", []string{"memory"}, "backends to sweep: memory, redis, rabbitmq (comma-separated)")
-	f.StringArrayVar(&o.urls, "url", nil, "sweep a running server at this ws:// URL instead (repeatable; {{room}} and {{user}} are filled in)")
+	o.load.bind(f)
+	f.StringSliceVar(&o.backends, "backend", []string{"memory"}, "backends to sweep without --url: memory, redis, rabbitmq (comma-separated)")
 	f.IntVar(&o.nodes, "nodes", 2, "server nodes per step for redis and rabbitmq")
 	f.StringVar(&o.redisURL, "redis-url", envOr("CHATBENCH_REDIS_URL", redisbroker.DefaultURL), "Redis for --backend redis (or $CHATBENCH_REDIS_URL)")
 	f.StringVar(&o.amqpURL, "amqp-url", envOr("CHATBENCH_AMQP_URL", rabbitmq.DefaultURL), "RabbitMQ for --backend rabbitmq (or $CHATBENCH_AMQP_URL)")
-	f.StringArrayVar(&o.rates, "rate", []string{"10/s"}, "messages per second per client (10/s, 600/min); repeat for rising rates, a knee search each")
-	f.StringVar(&o.size, "size", "100B", "message size")
-	f.StringVar(&o.start, "start", "100", "first number of clients")
-	f.StringVar(&o.max, "max", "20000", "largest number of clients to try")
-	f.StringVar(&o.resolution, "resolution", "", "stop bisecting when the knee is known to within this many clients (default 5%)")
+	f.StringVar(&o.start, "start", "100", "first number of users")
+	f.StringVar(&o.max, "max", "20000", "largest number of users to try")
+	f.StringVar(&o.resolution, "resolution", "", "stop bisecting when the knee is known to within this many users (default 5%)")
+	f.StringVar(&o.mode, "mode", results.ModeUsers, "what grows with N: users (N users at the workload's shape) or room-rate (one room of N at a fixed total --room-rate)")
+	f.Var(&o.roomRate, "room-rate", "--mode room-rate: the room's total messages per second, shared by its N talkers (e.g. 20/s)")
+	f.IntVar(&o.repeat, "repeat", 1, "runs per step; the step passes when most do, and reports the median and range")
+	f.DurationVar(&o.cooldown, "cooldown", 0, "--url: a fixed wait before every step, before the wait for idle CPU and readiness")
+	f.DurationVar(&o.cooldownMax, "cooldown-max", 30*time.Second, "--url: longest wait before a step for the server's CPU to be idle and its readiness probe to answer")
 	f.DurationVar(&o.sloP99, "slo-p99", 100*time.Millisecond, "a step meets the SLO when its p99 fan-out latency is below this")
 	f.Float64Var(&o.maxLoss, "max-loss", 0, "and when at most this share of deliveries is lost (0.001 = 0.1%)")
 	f.DurationVar(&o.budget, "budget", 10*time.Minute, "total time for the whole sweep")
 	f.IntVar(&o.maxRuns, "max-runs", 30, "most steps per backend")
-	f.DurationVar(&o.warmup, "warmup", time.Second, "sending before each step's measured phase")
-	f.DurationVar(&o.duration, "duration", 5*time.Second, "measured phase of each step")
-	f.DurationVar(&o.grace, "grace", time.Second, "wait for in-flight deliveries after each step")
 	f.StringVarP(&o.out, "out", "o", "", "write the results file here")
 	f.StringVar(&o.html, "html", "", "write a self-contained HTML report with plots (capacity curve, the knee step's latency) to this file")
 	f.BoolVar(&o.json, "json", false, "print the results file to stdout instead of tables")
@@ -94,64 +126,13 @@ claims (1,000–2,000 users on one 4-core/8 GB server; 10,000–20,000 with Redi
 	return c
 }
 
-func (o *sweepOptions) config(stderr io.Writer) (sweep.Config, error) {
-	cfg := sweep.Config{Backends: o.backends, URLs: o.urls, Nodes: o.nodes, SLO: estimate.SLO{P99: o.sloP99, MaxLoss: o.maxLoss},
-		Budget: o.budget, MaxRuns: o.maxRuns, Warmup: o.warmup, Duration: o.duration, Grace: o.grace, Version: version(), Progress: stderr}
-	var err error
-	for _, rs := range o.rates {
-		r, err := units.ParseRate(rs)
-		if err != nil {
-			return cfg, unitErr("rate", err)
-		}
-		if r <= 0 {
-			return cfg, usageErr("--rate must be more than 0")
-		}
-		cfg.Rates = append(cfg.Rates, r)
-	}
-	size, err := units.ParseSize(o.size)
-	if err != nil {
-		return cfg, unitErr("size", err)
-	}
-	cfg.SizeBytes = int(size)
-	for _, c := range []struct {
-		flag, val string
-		dst       *int64
-	}{{"start", o.start, &cfg.StartN}, {"max", o.max, &cfg.MaxN}, {"resolution", o.resolution, &cfg.Resolution}} {
-		if c.val == "" {
-			continue
-		}
-		if *c.dst, err = units.ParseCount(c.val); err != nil {
-			return cfg, unitErr(c.flag, err)
-		}
-	}
-	if err := checkJUnitPath(o.junit); err != nil {
-		return cfg, err
-	}
-	if cfg.MaxN < cfg.StartN {
-		return cfg, usageErr("--max %d is below --start %d", cfg.MaxN, cfg.StartN)
-	}
-	if o.maxLoss < 0 || o.maxLoss >= 1 {
-		return cfg, usageErr("--max-loss %v: want a share from 0 to below 1, e.g. 0.001", o.maxLoss)
-	}
-	if len(o.urls) == 0 {
-		for _, b := range o.backends {
-			if !slices.Contains(backends, b) {
-				return cfg, usageErr("--backend %q: want one of %s", b, strings.Join(backends, ", "))
-			}
-		}
-		exe, err := os.Executable()
-		if err != nil {
-			return cfg, failErr(fmt.Errorf("cannot find this binary to start server nodes: %w", err))
-		}
-		cfg.Start = sweepChildServe(exe, o.redisURL, o.amqpURL)
-	}
-	return cfg, nil
-}
-
 func (o *sweepOptions) run(c *cobra.Command) error {
-	cfg, err := o.config(c.ErrOrStderr())
-	if err != nil {
+	if err := applyWorkload(c.Flags(), o.load.workload, map[string]bool{"clients": true}); err != nil {
 		return err
+	}
+	cfg, err := o.config(c.Flags(), c.ErrOrStderr())
+	if err != nil {
+		return workloadErr(err, o.load.workload)
 	}
 	res, err := sweep.Run(c.Context(), cfg)
 	var se *sweep.StartError
@@ -192,6 +173,14 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 	}
 	if err == nil && res != nil {
 		err = sweep.Err(res)
+	}
+	var down *sweep.TargetDownError
+	if errors.As(err, &down) {
+		kept := "not written (no --out)"
+		if o.out != "" {
+			kept = "in " + o.out + ", marked partial"
+		}
+		err = fmt.Errorf("%v; the %d step(s) before are %s", down, len(res.Steps), kept)
 	}
 	if err != nil {
 		return failErr(err)

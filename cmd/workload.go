@@ -1,17 +1,20 @@
 package cmd
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/chatbench/chatbench/internal/units"
 	"github.com/chatbench/chatbench/loadgen/workload"
 )
 
 // applyWorkload sets the flags a workload file gives, except those given
 // on the command line (they win): the file goes through the same flag
-// parsing as the command line. An error names the file's field.
-func applyWorkload(flags *pflag.FlagSet, path string) error {
+// parsing as the command line, and those in skip (a flag the command
+// varies itself). An error names the file's field.
+func applyWorkload(flags *pflag.FlagSet, path string, skip map[string]bool) error {
 	if path == "" {
 		return nil
 	}
@@ -25,7 +28,14 @@ func applyWorkload(flags *pflag.FlagSet, path string) error {
 		if onCommandLine[s.Flag] {
 			continue
 		}
+		if skip[s.Flag] {
+			continue
+		}
 		if err := flags.Set(s.Flag, s.Value); err != nil {
+			var ue *units.UnitError
+			if errors.As(err, &ue) { // a typed flag: the parser's line, as on the command line
+				return usageErr("--workload %s: %s: --%s %v", path, s.Field, s.Flag, ue)
+			}
 			return usageErr("--workload %s: %s: %q: %v", path, s.Field, s.Value, err)
 		}
 	}

@@ -3,7 +3,6 @@ package estimate
 import (
 	"bytes"
 	"io"
-	"strconv"
 	"testing"
 	"time"
 
@@ -141,8 +140,6 @@ func mustJSON(t *testing.T, v interface{ WriteJSON(w io.Writer) error }) []byte 
 	}
 	return b.Bytes()
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // buildFrom is estimate --from with every other flag at its default.
 func buildFrom(t *testing.T, ev *Evidence) *Report {

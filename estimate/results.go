@@ -153,44 +153,22 @@ func (e *Evidence) Add(name string, r io.Reader) error {
 	return e.addBytes(name, b)
 }
 
-// sweepExtras are the fields of a sweep file that a newer sweep writes
-// (--repeat, --mode, the server's name): read when present, absent in
-// older files.
-type sweepExtras struct {
-	Searches []struct {
-		Mode     string `json:"mode"`
-		KneeLow  *int64 `json:"knee_low"`
-		KneeHigh *int64 `json:"knee_high"`
-		Repeat   int    `json:"repeat"`
-		Server   string `json:"server"`
-	} `json:"searches"`
-	Steps []struct {
-		Mode string `json:"mode"`
-	} `json:"steps"`
-}
-
 func (e *Evidence) addBytes(name string, b []byte) error {
 	f, err := results.Decode(name, b)
 	if err != nil {
 		return err
 	}
-	var x sweepExtras
-	if f.Sweep != nil {
-		if err := json.Unmarshal(b, &x); err != nil {
-			return err
-		}
-	}
-	return e.add(name, f, x)
+	return e.add(name, f)
 }
 
-func (e *Evidence) add(name string, f *results.File, x sweepExtras) error {
+func (e *Evidence) add(name string, f *results.File) error {
 	before := len(e.Runs) + len(e.Knees) + len(e.Skipped) + len(e.Faults)
 	switch {
 	case f.Run != nil:
 		e.addRun(name, f.Run, f.Run.Config.Backend, "", "", true, "")
 		e.scenarioFrom(name, f.Run, "")
 	case f.Sweep != nil:
-		e.addSweep(name, f.Sweep, x)
+		e.addSweep(name, f.Sweep)
 	case f.Chaos != nil:
 		e.addChaos(name, f.Chaos)
 	}
@@ -233,18 +211,14 @@ func (e *Evidence) addRun(source string, r *results.Result, backend, server, mod
 	}
 }
 
-func (e *Evidence) addSweep(name string, sw *results.Sweep, x sweepExtras) {
-	// A step's mode: its own, else that of the searches of its backend
-	// when they agree.
+func (e *Evidence) addSweep(name string, sw *results.Sweep) {
+	// A step's mode is that of the searches of its backend when they agree.
 	modeOf := map[string]string{}
-	for i, se := range sw.Searches {
-		if i >= len(x.Searches) {
-			break
-		}
-		if m, seen := modeOf[se.Backend]; seen && m != x.Searches[i].Mode {
+	for _, se := range sw.Searches {
+		if m, seen := modeOf[se.Backend]; seen && m != se.Mode {
 			modeOf[se.Backend] = "mixed"
 		} else {
-			modeOf[se.Backend] = x.Searches[i].Mode
+			modeOf[se.Backend] = se.Mode
 		}
 	}
 	for i, st := range sw.Steps {
@@ -255,23 +229,19 @@ func (e *Evidence) addSweep(name string, sw *results.Sweep, x sweepExtras) {
 		if b == "" {
 			b = st.Result.Config.Backend
 		}
-		mode := modeOf[st.Backend]
-		if i < len(x.Steps) && x.Steps[i].Mode != "" {
-			mode = x.Steps[i].Mode
-		}
-		e.addRun(fmt.Sprintf("%s step %d", name, i+1), st.Result, b, serverOfSearch(sw, x, st.Backend), mode, st.OK, st.Why)
+		e.addRun(fmt.Sprintf("%s step %d", name, i+1), st.Result, b, serverOfSearch(sw, st.Backend), modeOf[st.Backend], st.OK, st.Why)
 	}
-	e.Knees = append(e.Knees, kneesOf(name, sw, x)...)
+	e.Knees = append(e.Knees, kneesOf(name, sw)...)
 	if st := scenarioStep(sw); st != nil {
-		e.scenarioFrom(fmt.Sprintf("%s step %d", name, stepIndex(sw, st)+1), st.Result, serverOfSearch(sw, x, st.Backend))
+		e.scenarioFrom(fmt.Sprintf("%s step %d", name, stepIndex(sw, st)+1), st.Result, serverOfSearch(sw, st.Backend))
 	}
 }
 
 // serverOfSearch is the name the sweep gave the server of backend, if any.
-func serverOfSearch(sw *results.Sweep, x sweepExtras, backend string) string {
-	for i, se := range sw.Searches {
-		if se.Backend == backend && i < len(x.Searches) && x.Searches[i].Server != "" {
-			return x.Searches[i].Server
+func serverOfSearch(sw *results.Sweep, backend string) string {
+	for _, se := range sw.Searches {
+		if se.Backend == backend && se.Server != "" {
+			return se.Server
 		}
 	}
 	return ""
@@ -361,9 +331,9 @@ func toRun(name string, r *results.Result, backend string) (Run, bool) {
 
 // kneesOf turns a sweep's searches into Knees, one per backend and rate.
 // The machine and the load's shape come from the step that ran at the knee.
-func kneesOf(name string, sw *results.Sweep, x sweepExtras) []Knee {
+func kneesOf(name string, sw *results.Sweep) []Knee {
 	var out []Knee
-	for i, se := range sw.Searches {
+	for _, se := range sw.Searches {
 		if se.Knee <= 0 {
 			continue
 		}
@@ -399,17 +369,14 @@ func kneesOf(name string, sw *results.Sweep, x sweepExtras) []Knee {
 		default:
 			k.Server = serveName(se.Backend, k.Nodes)
 		}
-		if i < len(x.Searches) {
-			xs := x.Searches[i]
-			k.Mode = xs.Mode
-			if xs.Server != "" {
-				k.Server = xs.Server
-			}
-			if xs.KneeLow != nil && xs.KneeHigh != nil && *xs.KneeLow <= *xs.KneeHigh {
-				k.Low, k.High = *xs.KneeLow, *xs.KneeHigh
-			}
-			k.Repeat = max(xs.Repeat, 1)
+		k.Mode = se.Mode
+		if se.Server != "" {
+			k.Server = se.Server
 		}
+		if se.KneeLow > 0 && se.KneeLow <= se.KneeHigh {
+			k.Low, k.High = se.KneeLow, se.KneeHigh
+		}
+		k.Repeat = max(se.Repeat, 1)
 		out = append(out, k)
 	}
 	return out

@@ -49,14 +49,13 @@ func TestKneeVerdicts(t *testing.T) {
 		if knee == 200 {
 			sent = 20
 		}
-		s := sweepOf(2, []results.Step{spec{backend: "memory", clients: int(knee), rate: 1, size: 100, sent: sent, recvPer: knee, steadyS: 10, cpuS: 10}.step(true)},
-			results.Search{Backend: "memory", RatePerS: 1, Knee: knee, Above: above, Runs: 5})
-		b := mustJSON(t, s)
+		se := results.Search{Backend: "memory", RatePerS: 1, Knee: knee, Above: above, Runs: 5}
 		if low > 0 {
 			// The fields a sweep with --repeat writes.
-			b = []byte(strings.Replace(string(b), `"knee": `, `"knee_low": `+itoa(low)+`, "knee_high": `+itoa(high)+`, "repeat": 3, "mode": "users", "knee": `, 1))
+			se.KneeLow, se.KneeHigh, se.Repeat, se.Mode = low, high, 3, "users"
 		}
-		return b
+		s := sweepOf(2, []results.Step{spec{backend: "memory", clients: int(knee), rate: 1, size: 100, sent: sent, recvPer: knee, steadyS: 10, cpuS: 10}.step(true)}, se)
+		return mustJSON(t, s)
 	}
 	// 2 cores at 1/s: the claim's 1,000–2,000 become 2,236–4,472.
 	cases := []struct {
@@ -239,7 +238,7 @@ func TestClaim6RoomRate(t *testing.T) {
 	if c.VerdictKind != VerdictNotMeasured || !strings.Contains(c.Verdict, "chatbench sweep --mode room-rate") {
 		t.Errorf("claim 6 without room-rate steps: %+v", c)
 	}
-	roomRate := []byte(strings.Replace(string(plain), `"knee": `, `"mode": "room-rate", "knee": `, 1))
+	roomRate := mustJSON(t, sweepOf(2, steps(), results.Search{Backend: "memory", RatePerS: 0.05, Knee: 400, Runs: 3, Mode: RoomRateMode}))
 	ev := evidence(t, roomRate)
 	cs := CheckClaims(ev, ClaimContext{})
 	c = claimFor(t, cs, "6", mem)
@@ -257,9 +256,8 @@ func TestClaim6RoomRate(t *testing.T) {
 		st[i].Result.Server.CPUPerMessage = results.NotMeasured("only 50 CPU clock ticks")
 		st[i].Result.Server.Processes[0].End.CPUSec = st[i].Result.Server.Processes[0].SendStart.CPUSec + 0.5
 	}
-	few := strings.Replace(string(mustJSON(t, sweepOf(2, st, results.Search{Backend: "memory", RatePerS: 0.05, Knee: 400, Runs: 3}))),
-		`"knee": `, `"mode": "room-rate", "knee": `, 1)
-	c = claimFor(t, CheckClaims(evidence(t, []byte(few)), ClaimContext{}), "6", mem)
+	few := mustJSON(t, sweepOf(2, st, results.Search{Backend: "memory", RatePerS: 0.05, Knee: 400, Runs: 3, Mode: RoomRateMode}))
+	c = claimFor(t, CheckClaims(evidence(t, few), ClaimContext{}), "6", mem)
 	if c.VerdictKind != VerdictTooLittle || c.Verdict != "too little data (have 1 room sizes with CPU measured, need 2); a step needs 100 CPU clock ticks, one had 50" {
 		t.Errorf("claim 6 with too few ticks: %q", c.Verdict)
 	}

@@ -58,7 +58,26 @@ type Config struct {
 
 	Warmup, Duration, Grace time.Duration // per step; defaults 1 s, 5 s, 1 s
 	// Settle is the pause before the server's memory is read, per step (default 1 s).
-	Settle  time.Duration
+	Settle time.Duration
+	// Load, when given, is the swarm run of every step: the target's
+	// protocol and cost sources, the workload's shape (rooms, talker share,
+	// arrivals, sizes) and timing, which then replace SizeBytes, Warmup,
+	// Duration, Grace and Settle. A step sets only the number of users
+	// (and the rate). nil: one room of everyone, everyone talking (the
+	// blog's setup).
+	Load *loadgen.Config
+	// Mode is results.ModeUsers (default) or results.ModeRoomRate: one
+	// room of N whose total rate is RoomRate (each sender RoomRate/N).
+	Mode     string
+	RoomRate float64
+	// Repeat runs each step this many times (default 1); the step passes
+	// when most runs did.
+	Repeat int
+	// Recovery is the wait before each step against URLs.
+	Recovery Recovery
+	// Server names what is measured in the results (default from the
+	// backend or the URLs).
+	Server  string
 	Version string
 	// Progress gets one line per step; nil: none.
 	Progress io.Writer
@@ -127,7 +146,42 @@ func (c *Config) defaults() error {
 	if c.Settle <= 0 {
 		c.Settle = time.Second
 	}
+	if c.Repeat <= 0 {
+		c.Repeat = 1
+	}
+	switch c.Mode {
+	case "":
+		c.Mode = results.ModeUsers
+	case results.ModeUsers:
+	case results.ModeRoomRate:
+		if !(c.RoomRate > 0) {
+			return errors.New("sweep: room-rate mode needs a room rate above 0")
+		}
+		c.Rates = []float64{c.RoomRate}
+	default:
+		return fmt.Errorf("sweep: mode %q: want %s or %s", c.Mode, results.ModeUsers, results.ModeRoomRate)
+	}
+	if c.Load == nil {
+		lc := loadgen.DefaultConfig()
+		lc.RoomSize, lc.Talkers, lc.Size = 0, 0, c.SizeBytes // one room of everyone, everyone talks: the blog's setup
+		lc.Warmup, lc.Duration, lc.Grace, lc.Settle = c.Warmup, c.Duration, c.Grace, c.Settle
+		c.Load = &lc
+	}
+	c.Recovery.defaults()
 	return nil
+}
+
+// serverName names what a search measures.
+func (c *Config) serverName(backend string) string {
+	switch {
+	case c.Server != "":
+		return c.Server
+	case backend == External:
+		return "server at " + strings.Join(c.URLs, ", ")
+	case c.nodesFor(backend) > 1:
+		return fmt.Sprintf("chatbench serve %s (%d nodes)", backend, c.nodesFor(backend))
+	}
+	return "chatbench serve " + backend
 }
 
 func (c *Config) nodesFor(backend string) int {
@@ -149,11 +203,17 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 		return nil, err
 	}
 	res := results.NewSweep()
+	defer func() { res.Environment = environmentOf(res.Steps) }()
 	res.Config = results.SweepConfig{URLs: cfg.URLs, Backends: cfg.Backends, Nodes: cfg.Nodes, RatePerS: cfg.Rates[0], Rates: cfg.Rates,
-		SizeBytes: cfg.SizeBytes, SLOP99Ms: float64(cfg.SLO.P99) / 1e6, MaxLoss: cfg.SLO.MaxLoss,
-		StartN: cfg.StartN, MaxN: cfg.MaxN, BudgetS: cfg.Budget.Seconds(), DurationS: cfg.Duration.Seconds()}
+		SizeBytes: cfg.Load.Size, SLOP99Ms: float64(cfg.SLO.P99) / 1e6, MaxLoss: cfg.SLO.MaxLoss,
+		StartN: cfg.StartN, MaxN: cfg.MaxN, BudgetS: cfg.Budget.Seconds(), DurationS: cfg.Load.Duration.Seconds(),
+		Mode: cfg.Mode, Repeat: cfg.Repeat, Shape: cfg.shape()}
+	if cfg.Mode == results.ModeRoomRate {
+		res.Config.RoomRatePerS = cfg.RoomRate
+	}
 	if len(cfg.Backends) == 1 {
 		res.Config.Backend = cfg.Backends[0]
+		res.Config.Server = cfg.serverName(cfg.Backends[0])
 	}
 	deadline := time.Now().Add(cfg.Budget)
 	searches := len(cfg.Backends) * len(cfg.Rates)
@@ -166,10 +226,23 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 				Resolution: cfg.Resolution, SLO: cfg.SLO, Budget: share, MaxRuns: cfg.MaxRuns,
 			})
 			if kr != nil {
-				res.Searches = append(res.Searches, results.Search{Backend: b, RatePerS: rate, Knee: kr.Knee, Above: kr.Above, Runs: kr.Runs(), Stopped: kr.Stopped})
-				if kr.Knee > 0 && j == 0 {
+				se := results.Search{Backend: b, RatePerS: rate, Knee: kr.Knee, Above: kr.Above, Runs: kr.Runs(), Stopped: kr.Stopped,
+					Repeat: cfg.Repeat, Server: cfg.serverName(b), Mode: cfg.Mode}
+				se.KneeLow, se.KneeHigh = kneeSpread(res.Steps, b, rate)
+				res.Searches = append(res.Searches, se)
+				if cfg.Repeat > 1 && kr.Knee > 0 {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s at %s: knee %d over %d runs a step; its spread: every run passed up to %d, one passed up to %d",
+						b, units.FormatRate(rate), kr.Knee, cfg.Repeat, se.KneeLow, se.KneeHigh))
+				}
+				if kr.Knee > 0 && j == 0 && cfg.Mode == results.ModeUsers { // a room-rate knee is not users at a rate each
 					res.Knees[b] = kr.Knee
 				}
+			}
+			var down *TargetDownError
+			if errors.As(err, &down) {
+				res.Partial = true
+				res.Notes = append(res.Notes, fmt.Sprintf("%s; the sweep ended with the steps so far", down.Error()))
+				return res, err
 			}
 			if errors.Is(err, estimate.ErrBudget) {
 				res.Partial = true
@@ -183,13 +256,17 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 			}
 		}
 	}
-	for _, s := range res.Steps {
+	return res, nil
+}
+
+// environmentOf is the machine the steps ran on.
+func environmentOf(steps []results.Step) results.Environment {
+	for _, s := range steps {
 		if s.Result != nil && s.Result.Environment.Cores > 0 {
-			res.Environment = s.Result.Environment
-			break
+			return s.Result.Environment
 		}
 	}
-	return res, nil
+	return results.Environment{}
 }
 
 // Err reports a backend whose first step already missed the SLO (no knee
@@ -216,80 +293,4 @@ func aboveText(n int64) string {
 		return "max (none failed)"
 	}
 	return fmt.Sprint(n)
-}
-
-type stepRunner struct {
-	cfg     *Config
-	backend string
-	res     *results.Sweep
-}
-
-// RunStep starts fresh nodes, runs swarm once and stops the nodes.
-func (r *stepRunner) RunStep(ctx context.Context, st estimate.Step) (estimate.StepResult, error) {
-	c := r.cfg
-	urls := c.URLs
-	var nodes []Node
-	if r.backend != External {
-		var err error
-		nodes, err = c.Start(ctx, r.backend, c.nodesFor(r.backend))
-		if err != nil {
-			return estimate.StepResult{}, &StartError{Backend: r.backend, Err: err}
-		}
-		defer func() {
-			for _, n := range nodes {
-				_ = n.Stop()
-			}
-		}()
-		urls = nil
-		for _, n := range nodes {
-			urls = append(urls, n.URL+"?room={{room}}&user={{user}}")
-		}
-	}
-	lc := loadgen.DefaultConfig()
-	lc.URLs, lc.Clients, lc.Rate, lc.Size, lc.Version = urls, int(st.Clients), st.RatePerS, c.SizeBytes, c.Version
-	lc.Warmup, lc.Duration, lc.Grace, lc.Settle = c.Warmup, c.Duration, c.Grace, c.Settle
-	lc.Limits = results.Limits{MaxLoss: c.SLO.MaxLoss}
-	lc.RoomSize, lc.Talkers = 0, 0 // one room of everyone, everyone talks: the blog's setup
-	if r.backend != External {
-		lc.Backend = r.backend
-	}
-	// Server cost: every node's, from its /proc (or its /metrics), added up.
-	for _, n := range nodes {
-		switch {
-		case n.PID > 0:
-			lc.ServerPIDs = append(lc.ServerPIDs, n.PID)
-		case n.MetricsURL != "":
-			lc.MetricsURLs = append(lc.MetricsURLs, n.MetricsURL)
-		}
-	}
-	lres, err := loadgen.Run(ctx, lc)
-	if ctx.Err() != nil {
-		return estimate.StepResult{}, ctx.Err()
-	}
-	var ce *loadgen.ConfigError
-	if errors.As(err, &ce) {
-		return estimate.StepResult{}, err
-	}
-	s := lres.Summary
-	sr := estimate.StepResult{P99: time.Duration(s.LatencyMs.P99 * float64(time.Millisecond)), Expected: s.Expected, Lost: s.Lost}
-	switch o := lres.Outcome; {
-	case o.Verdict == results.Partial || o.Verdict == results.Invalid || s.ConnectErrors > 0 || s.Disconnected > 0:
-		// A run that could not measure (limits, a server that refused or
-		// dropped sockets) is over the knee, not the end of the sweep.
-		sr.Failed, sr.Reason = true, o.Verdict+": "+strings.Join(o.Reasons, "; ")
-	case s.LatencyMs.Count == 0:
-		sr.Failed, sr.Reason = true, "no delivery was timed"
-	}
-	ok, why := c.SLO.Met(sr)
-	r.res.Steps = append(r.res.Steps, results.Step{Backend: r.backend, Clients: st.Clients, RatePerS: st.RatePerS, OK: ok, Why: why, Result: lres})
-	if c.Progress != nil {
-		verdict := "ok"
-		if !ok {
-			verdict = "over: " + why
-		}
-		fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s: p99 %s, lost %d of %d: %s\n", r.backend,
-			units.FormatCount(float64(st.Clients)), units.FormatRate(st.RatePerS), sr.P99.Round(time.Microsecond),
-			sr.Lost, sr.Expected, verdict)
-	}
-	return sr, nil
 }

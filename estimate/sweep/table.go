@@ -22,7 +22,12 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BACKEND\tCLIENTS\tP99\tLOST\tSLO")
+	repeated := r.Config.Repeat > 1
+	head := "BACKEND\tCLIENTS\tP99\tLOST\tSLO"
+	if repeated {
+		head = "BACKEND\tCLIENTS\tP99\tLOST\tREPEATS OK\tP99 RANGE\tLOSS RANGE\tSLO"
+	}
+	fmt.Fprintln(tw, head)
 	for _, s := range r.Steps {
 		p99, lost := "-", "-"
 		if s.Result != nil {
@@ -30,8 +35,21 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 			lost = fmt.Sprintf("%d of %d", s.Result.Summary.Lost, s.Result.Summary.Expected)
 		}
 		v := "ok"
-		if !s.OK {
+		switch {
+		case !s.OK:
 			v = "over: " + s.Why
+		case s.Why != "": // passed, on a target that had not recovered
+			v = "ok; " + s.Why
+		}
+		if repeated {
+			ok := 0
+			for _, x := range s.Repeats {
+				if x.OK {
+					ok++
+				}
+			}
+			lost += fmt.Sprintf("\t%d of %d\t%.1f–%.1f ms\t%s–%s%%", ok, len(s.Repeats), s.P99Ms.Min, s.P99Ms.Max,
+				units.FormatSig(s.Loss.Min*100, 2), units.FormatSig(s.Loss.Max*100, 2))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Backend, units.FormatCount(float64(s.Clients)), p99, lost, v)
 	}
