@@ -78,7 +78,7 @@ Exit codes: 0 every fault ran, 1 the experiment could not run as asked
 // --workload file) parsed by swarm's code, with chaos's defaults and
 // flags on top.
 func (o *chaosOptions) load(flags *pflag.FlagSet) (loadgen.Config, error) {
-	sw := &swarmOptions{cfg: loadgen.DefaultConfig()}
+	sw := newSwarmOptions()
 	fs := pflag.NewFlagSet("load", pflag.ContinueOnError)
 	sw.bind(fs)
 	if err := applyWorkload(fs, o.workload, nil); err != nil {

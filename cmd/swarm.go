@@ -38,9 +38,16 @@ type swarmOptions struct {
 	cluster     clusterOptions
 }
 
-func newSwarmCmd() *cobra.Command {
+// newSwarmOptions returns swarm's options at their defaults, its load
+// flags bound to its config.
+func newSwarmOptions() *swarmOptions {
 	o := &swarmOptions{cfg: loadgen.DefaultConfig()}
 	o.load = newLoadFlags(&o.cfg, "10%")
+	return o
+}
+
+func newSwarmCmd() *cobra.Command {
+	o := newSwarmOptions()
 	c := &cobra.Command{
 		Use:   "swarm",
 		Short: "Open many WebSockets, send timestamped probes, measure fan-out latency and loss",
