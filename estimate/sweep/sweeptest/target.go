@@ -60,7 +60,9 @@ func (t *Target) Start() *Target {
 	mux.HandleFunc("/readyz", t.readyz)
 	mux.HandleFunc("/metrics", t.metrics)
 	mux.HandleFunc("/ws", t.accept)
-	t.srv = httptest.NewServer(mux)
+	// Assigned before it serves: handlers read t.srv.
+	t.srv = httptest.NewUnstartedServer(mux)
+	t.srv.Start()
 	return t
 }
 
