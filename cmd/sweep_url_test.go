@@ -37,14 +37,14 @@ func TestSweepURLKnownCapacity(t *testing.T) {
 	defer tg.Stop()
 	out := filepath.Join(t.TempDir(), "sweep.json")
 	code, stdout, stderr := runChatbench(t, append([]string{"sweep", "--url", tg.URL() + "?user={{user}}", "--hello", "{{user}}",
-		"--start", "3", "--max", "48", "--out", out}, quickSweep...)...)
+		"--start", "3", "--max", "48", "--server-name", "the capped target", "--out", out}, quickSweep...)...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	s := readSweep(t, out)
 	se := s.Searches[0]
 	if se.Knee != 12 || se.Above != 13 || se.KneeLow != 12 || se.KneeHigh != 12 || se.Mode != "users" ||
-		se.Server != "server at "+tg.URL()+"?user={{user}}" || s.Partial {
+		se.Server != "the capped target" || s.Partial {
 		t.Fatalf("search %+v partial %v\n%s", se, s.Partial, stderr)
 	}
 	if !strings.Contains(stderr, "sweep external: 12 clients at 4/s after ") {
@@ -100,6 +100,7 @@ func TestSweepBadLoad(t *testing.T) {
 		{[]string{"--mode", "rooms"}, `--mode "rooms": want users or room-rate`},
 		{[]string{"--repeat", "0"}, "--repeat 0: want at least 1"},
 		{[]string{"--server-pid", "1"}, "--server-pid and --metrics-url are for --url targets"},
+		{[]string{"--server-name", "mine"}, "--server-name is for --url targets"},
 		{[]string{"--url", "ws://127.0.0.1:1/ws", "--protocol", "mqtt", "--hello", "x"}, "--hello and --message are for the raw protocol"},
 		{[]string{"--room-rate", "often"}, `--room-rate "often": want a rate`},
 		{[]string{"--out", "/nonexistent/dir/s.json"}, `--out: /nonexistent/dir/s.json: cannot write in /nonexistent/dir`},

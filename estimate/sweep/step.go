@@ -22,6 +22,9 @@ type stepRunner struct {
 	// unrecovered is set when the wait before the last run ended with the
 	// target still busy: its step says so.
 	unrecovered string
+	// held is the most connections a running target (--url) has held in
+	// this sweep's runs so far: 0 before the first.
+	held int64
 }
 
 // loadFor is the swarm run of one step of n users at rate: the workload's
@@ -170,6 +173,9 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (_ *results.
 	if r.backend == External && lres.Summary.Connected == 0 && lres.Errors.Connect[errkind.Refused] > 0 {
 		return nil, rec, "", &TargetDownError{URL: c.URLs[0], Err: fmt.Errorf("every connection refused at %d clients", st.Clients)}
 	}
+	if r.backend == External {
+		r.keptMemory(lres)
+	}
 	return lres, rec, loadgen.Describe(lc), nil
 }
 
@@ -295,4 +301,17 @@ func (r *stepRunner) progress(st estimate.Step, step results.Step, sr estimate.S
 	fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s%s: p99 %s, lost %d of %d%s: %s\n", r.backend,
 		units.FormatCount(float64(st.Clients)), units.FormatRate(st.RatePerS), wait, sr.P99.Round(time.Microsecond),
 		sr.Lost, sr.Expected, rep, verdict)
+}
+
+// keptMemory marks a running target's memory per connection not measured
+// after its first run: a process keeps memory it once used (Python's and
+// Go's allocators mostly do), so its RSS grows by less than a later run's
+// connections cost, and the figure would be too small by an unknown factor.
+func (r *stepRunner) keptMemory(lres *results.Result) {
+	if r.held > 0 && lres.Server.MemoryPerConn.OK() {
+		lres.Server.MemoryPerConn = results.NotMeasured(fmt.Sprintf(
+			"the server already held %d connections in an earlier run of this sweep and may keep their memory; only the sweep's first run measures memory per connection",
+			r.held))
+	}
+	r.held = max(r.held, lres.Summary.Connected)
 }
