@@ -49,7 +49,7 @@ type client struct {
 	// hasRoom is made by enqueueWait while it waits for room in a full queue,
 	// and closed (and cleared) when the writer takes a batch or the client
 	// closes; stalled is set when such a wait timed out and cleared when
-	// the writer takes a batch again: a stalled client is not waited for.
+	// the writer has emptied the queue: a stalled client is not waited for.
 	hasRoom chan struct{}
 	stalled bool
 
@@ -118,11 +118,12 @@ func (c *client) enqueueUpTo(frame []byte, limit int) enqueueResult {
 // enqueueWait is enqueue for a frame that may wait (from a broker.Waiter).
 // Such frames take only the first half of the send queue (waitLimit): the
 // rest stays free for the frames of the node's own clients, which never
-// wait. While that half is full it waits for the writer to take a batch,
-// as long as the writer takes one within wait each time. When the writer
-// did not, the client is stalled: the frame, and later ones until its
-// writer takes a batch again, are enqueued as any other (queueFull when
-// the whole queue is full).
+// wait. While that half is full the frame waits for the writer to take a
+// batch, for wait at most. When that was not enough, the client is
+// stalled: the frame, and later ones until its writer has emptied the
+// queue, are enqueued as any other (queueFull when the whole queue is
+// full), so a client that cannot keep up holds its node's broker back at
+// most wait each time it falls behind.
 func (c *client) enqueueWait(frame []byte, wait time.Duration) enqueueResult {
 	limit := c.waitLimit()
 	var timer *time.Timer
@@ -154,8 +155,6 @@ func (c *client) enqueueWait(frame []byte, wait time.Duration) enqueueResult {
 		c.mu.Unlock()
 		if timer == nil {
 			timer = time.NewTimer(wait)
-		} else {
-			timer.Reset(wait)
 		}
 		select {
 		case <-room:
@@ -175,7 +174,6 @@ func (c *client) waitLimit() int { return max(1, c.srv.cfg.SendQueue/2) }
 // madeRoom wakes enqueueWait: the writer took a batch, or the client
 // closed. Called with c.mu held.
 func (c *client) madeRoom() {
-	c.stalled = false
 	if c.hasRoom != nil {
 		close(c.hasRoom)
 		c.hasRoom = nil
@@ -231,7 +229,7 @@ func (c *client) writeLoop() {
 			c.spare = prev[:0]
 		}
 		if len(c.queue) == 0 || c.closed {
-			c.writing = false
+			c.writing, c.stalled = false, false // caught up: frames may wait for it again
 			c.mu.Unlock()
 			return
 		}

@@ -77,9 +77,10 @@ func TestEnqueueWaitWaitsForTheWriterInHalfTheQueue(t *testing.T) {
 	}
 }
 
-// A writer that takes nothing within the wait: the frame is enqueued as any
-// other (in the half kept for local frames), the client is stalled, and
-// later frames do not wait for it until its writer takes a batch again.
+// A writer that does not make room within the wait: the frame is enqueued
+// as any other (in the half kept for local frames), the client is stalled,
+// and later frames do not wait for it until its writer has emptied the
+// queue (taking a batch is not enough: it may be behind still).
 func TestEnqueueWaitGivesUpOnAStalledWriter(t *testing.T) {
 	c := stuckClient(4)
 	for i := range 2 {
@@ -99,12 +100,32 @@ func TestEnqueueWaitGivesUpOnAStalledWriter(t *testing.T) {
 		t.Fatalf("frames to a stalled client waited %v", d)
 	}
 	takeBatch(c)
-	c.mu.Lock()
-	stalled := c.stalled
-	c.mu.Unlock()
-	if stalled {
-		t.Fatal("still stalled after its writer took a batch")
+	if !isStalled(c) {
+		t.Fatal("no longer stalled after one batch: want stalled until the writer emptied the queue")
 	}
+	// The writer finds the queue empty and ends (what writeLoop does).
+	c.mu.Lock()
+	c.writing, c.stalled = false, false
+	c.mu.Unlock()
+	c.writeFn = func() {}
+	for i := range 2 {
+		if r := c.enqueueWait([]byte{byte(i)}, time.Minute); r != queued {
+			t.Fatalf("frame %d after catching up: %v, want queued", i, r)
+		}
+	}
+	done := make(chan enqueueResult)
+	go func() { done <- c.enqueueWait([]byte{9}, time.Minute) }()
+	awaitWaiting(t, c) // waited for again
+	takeBatch(c)
+	if r := <-done; r != queued {
+		t.Fatalf("waiting frame: %v, want queued", r)
+	}
+}
+
+func isStalled(c *client) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stalled
 }
 
 // A client that closes wakes a frame waiting for it.
