@@ -46,6 +46,12 @@ type client struct {
 	// ordered by mu).
 	lastWrite int64
 	closed    bool // no more frames are accepted
+	// hasRoom is made by enqueueWait while it waits for room in a full queue,
+	// and closed (and cleared) when the writer takes a batch or the client
+	// closes; stalled is set when such a wait timed out and cleared when
+	// the writer has emptied the queue: a stalled client is not waited for.
+	hasRoom chan struct{}
+	stalled bool
 
 	// reason is the first reason given for closing; later ones are ignored.
 	// Once it is set, nothing the client sends is broadcast.
@@ -109,6 +115,71 @@ func (c *client) enqueueUpTo(frame []byte, limit int) enqueueResult {
 	return queued
 }
 
+// enqueueWait is enqueue for a frame that may wait (from a broker.Waiter).
+// Such frames take only the first half of the send queue (waitLimit): the
+// rest stays free for the frames of the node's own clients, which never
+// wait. While that half is full the frame waits for the writer to take a
+// batch, for wait at most. When that was not enough, the client is
+// stalled: the frame, and later ones until its writer has emptied the
+// queue, are enqueued as any other (queueFull when the whole queue is
+// full), so a client that cannot keep up holds its node's broker back at
+// most wait each time it falls behind.
+func (c *client) enqueueWait(frame []byte, wait time.Duration) enqueueResult {
+	limit := c.waitLimit()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if r := c.enqueueUpTo(frame, limit); r != queueFull {
+			return r
+		}
+		c.mu.Lock()
+		switch {
+		case c.closed:
+			c.mu.Unlock()
+			return queueClosed
+		case c.stalled:
+			c.mu.Unlock()
+			return c.enqueue(frame)
+		case len(c.queue) < limit:
+			c.mu.Unlock() // the writer took a batch meanwhile
+			continue
+		}
+		if c.hasRoom == nil {
+			c.hasRoom = make(chan struct{})
+		}
+		room := c.hasRoom
+		c.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		}
+		select {
+		case <-room:
+		case <-timer.C:
+			c.mu.Lock()
+			c.stalled = true
+			c.mu.Unlock()
+			return c.enqueue(frame)
+		}
+	}
+}
+
+// waitLimit is the part of the send queue frames that may wait can take:
+// half of it (at least 1).
+func (c *client) waitLimit() int { return max(1, c.srv.cfg.SendQueue/2) }
+
+// madeRoom wakes enqueueWait: the writer took a batch, or the client
+// closed. Called with c.mu held.
+func (c *client) madeRoom() {
+	if c.hasRoom != nil {
+		close(c.hasRoom)
+		c.hasRoom = nil
+	}
+}
+
 // queueLen is how many frames wait for the writer.
 func (c *client) queueLen() int {
 	c.mu.Lock()
@@ -158,12 +229,13 @@ func (c *client) writeLoop() {
 			c.spare = prev[:0]
 		}
 		if len(c.queue) == 0 || c.closed {
-			c.writing = false
+			c.writing, c.stalled = false, false // caught up: frames may wait for it again
 			c.mu.Unlock()
 			return
 		}
 		batch := c.queue
 		c.queue, c.spare = c.spare, nil
+		c.madeRoom()
 		c.mu.Unlock()
 
 		frames := len(batch)
@@ -218,6 +290,7 @@ func (c *client) closing(d *disconnect) bool {
 	}
 	c.mu.Lock()
 	c.closed = true
+	c.madeRoom()
 	c.mu.Unlock()
 	return true
 }

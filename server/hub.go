@@ -122,6 +122,47 @@ func (h *hub) broadcast(roomName string, frame []byte) int {
 	return n
 }
 
+// broadcastWait is broadcast for a frame from a broker.Waiter: a member
+// whose send queue is half full (see enqueueWait) is waited for, up to wait
+// for each batch its writer takes, before the slow-consumer policy applies. The waits happen outside the
+// room's locks, one member after another; this room's next frame comes
+// after them (a lane hands one room's frames on in order), so each member
+// still gets the room's frames in order.
+func (h *hub) broadcastWait(roomName string, frame []byte, wait time.Duration) int {
+	start := time.Now()
+	s := h.stripe(roomName)
+	s.mu.RLock()
+	r := s.rooms[roomName]
+	s.mu.RUnlock()
+	if r == nil {
+		return 0
+	}
+	n := 0
+	var full []*client
+	r.mu.RLock()
+	for _, c := range r.members {
+		switch c.enqueueUpTo(frame, c.waitLimit()) {
+		case queued:
+			n++
+		case queueFull:
+			full = append(full, c)
+		}
+	}
+	r.mu.RUnlock()
+	for _, c := range full {
+		switch c.enqueueWait(frame, wait) {
+		case queued:
+			n++
+		case queueFull:
+			r.mu.RLock()
+			r.overflow(c, frame)
+			r.mu.RUnlock()
+		}
+	}
+	h.m.broadcastSeconds.Observe(time.Since(start).Seconds())
+	return n
+}
+
 // clients appends every local client to dst and returns it. The snapshot is
 // taken under read locks; act on it after they are released.
 func (h *hub) clients(dst []*client) []*client {

@@ -40,7 +40,11 @@ type Server struct {
 	live     liveClients  // upgraded connections, named or not, until their reader ends
 
 	stopBroker context.CancelFunc
-	tls        bool // the listener speaks TLS (https, wss)
+	// brokerWaits: the broker's Handler may wait (broker.Waiter), so a
+	// message from it waits for room in a full send queue, up to
+	// WriteTimeout, before the slow-consumer policy applies.
+	brokerWaits bool
+	tls         bool // the listener speaks TLS (https, wss)
 
 	// Run and Close.
 	runMu     sync.Mutex
@@ -111,6 +115,9 @@ func New(cfg Config) (*Server, error) {
 		reg = NewRegistry()
 	}
 	s := &Server{cfg: cfg, maxConns: maxConns, fdLimit: limit, log: cfg.Logger, broker: cfg.Broker, reg: reg}
+	if w, ok := cfg.Broker.(broker.Waiter); ok {
+		s.brokerWaits = w.HandlerMayWait()
+	}
 	s.live.init()
 	s.m = newMetrics(s.reg)
 	s.hub = newHub(cfg.Broker, s.m)
@@ -263,12 +270,20 @@ func (s *Server) publish(c *client, msg []byte) {
 	}
 }
 
-// onBrokerMessage fans out a message from another node. It must not block:
-// the broker calls it from its reader.
+// onBrokerMessage fans out a message from another node. It must not block
+// (the broker calls it from its dispatch), unless the broker lets it wait
+// (brokerWaits): a client whose queue is full is then waited for, up to
+// WriteTimeout for each batch its writer takes, so that a backlog the broker
+// redelivers after an outage reaches clients that read, at their pace,
+// rather than overflowing their queues.
 func (s *Server) onBrokerMessage(m broker.Message) {
 	if m.Origin == s.cfg.NodeID {
 		return
 	}
 	s.m.remote.Inc()
+	if s.brokerWaits {
+		s.hub.broadcastWait(m.Room, frameFromPayload(m.Payload), s.cfg.WriteTimeout)
+		return
+	}
 	s.hub.broadcast(m.Room, frameFromPayload(m.Payload))
 }

@@ -32,7 +32,8 @@ type Message struct {
 // subscribed to.
 //
 // A Handler must not block: a slow handler stalls the rooms delivered
-// through it. It may be called concurrently (the networked brokers run one
+// through it. (A broker that is a Waiter and answers true is the exception:
+// its Handler may wait for room to hand a message on.) It may be called concurrently (the networked brokers run one
 // call at a time per room, several rooms at once; memory calls it from the
 // publishing goroutines). Messages of one room from one publisher arrive in
 // the order they were published.
@@ -73,6 +74,18 @@ type Broker interface {
 	// Close stops the broker and releases its connections. It is safe to
 	// call more than once.
 	Close() error
+}
+
+// Waiter is implemented by a broker that acknowledges each message to its
+// backend only once it has handed it on (RabbitMQ's guarantee mode). Its
+// Handler may then wait for room rather than drop a message: the wait backs
+// up into the broker's dispatch and stops it acknowledging, so the backlog
+// stays in the backend (bounded by its prefetch) until the node can take
+// it. The server uses this for a message from the broker that finds a
+// member's send queue full.
+type Waiter interface {
+	// HandlerMayWait reports whether the Handler may wait.
+	HandlerMayWait() bool
 }
 
 // Backends are the --backend values chatbench ships: memory (one node, this

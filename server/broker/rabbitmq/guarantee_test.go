@@ -118,3 +118,23 @@ func TestGuaranteeMetricsLint(t *testing.T) {
 		t.Errorf("gathered %d series (%v), want 18", n, err)
 	}
 }
+
+// Only the guarantee mode acknowledges what it handed on, so only there may
+// the server's Handler wait (broker.Waiter): the at-most-once mode's
+// Handler must never block its consumer.
+func TestOnlyTheGuaranteeModeLetsTheHandlerWait(t *testing.T) {
+	for _, tc := range []struct {
+		guarantee bool
+		want      bool
+	}{{false, false}, {true, true}} {
+		b, err := New(Config{NodeID: "n", Guarantee: tc.guarantee})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w broker.Waiter = b
+		if got := w.HandlerMayWait(); got != tc.want {
+			t.Errorf("guarantee %v: HandlerMayWait %v, want %v", tc.guarantee, got, tc.want)
+		}
+		_ = b.Close()
+	}
+}

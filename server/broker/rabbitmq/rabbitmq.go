@@ -155,7 +155,7 @@ func New(cfg Config) (*Broker, error) {
 			return nil, fmt.Errorf("rabbitmq: node ID %.20q... too long for the guarantee mode: the exchange, a dot and the node ID name the queue, at most %d bytes", cfg.NodeID, maxShortString)
 		}
 		t.g = newGuarantee(&t.cfg)
-		kc.Outbox = t.g.out
+		kc.Outbox, kc.HandlerMayWait = t.g.out, true
 		return brokerkit.New(kc, t)
 	}
 	// The queue is the node's own: a random suffix keeps it so when node

@@ -40,6 +40,10 @@ type Config struct {
 	// Outbox, when set, keeps messages while the backend is away and until
 	// it confirmed them (see Outbox); nil: at most once.
 	Outbox Outbox
+	// HandlerMayWait is set by a transport whose sessions hand messages on
+	// with Sink.DeliverWait and acknowledge them only then (see
+	// broker.Waiter).
+	HandlerMayWait bool
 }
 
 // Supervisor is a broker.Broker built on a Transport. A backend's Broker
@@ -72,7 +76,10 @@ type Supervisor struct {
 
 type live struct{ sess Session }
 
-var _ broker.Broker = (*Supervisor)(nil)
+var (
+	_ broker.Broker = (*Supervisor)(nil)
+	_ broker.Waiter = (*Supervisor)(nil)
+)
 
 // New registers the metrics and returns a supervisor that is not connected
 // yet; Start connects. On error the caller still owns t.
@@ -94,6 +101,9 @@ func New(cfg Config, t Transport) (*Supervisor, error) {
 	s.setNotReady(&NotReadyError{Backend: cfg.Backend, State: "not started"})
 	return s, nil
 }
+
+// HandlerMayWait implements broker.Waiter.
+func (s *Supervisor) HandlerMayWait() bool { return s.cfg.HandlerMayWait }
 
 // Name implements broker.Broker.
 func (s *Supervisor) Name() string { return s.cfg.Backend }
