@@ -64,7 +64,8 @@ func newSweepCmd() *cobra.Command {
 		Short: "Find the knee: the most users that still meet the SLO, per backend or for any server",
 		Long: `sweep runs swarm at rising numbers of users and finds the knee: the largest N
 at which p99 stays under --slo-p99 and nothing is lost. Coarse steps (N, 2N,
-4N, …) until a step fails, then bisection to within --resolution (default 5%).
+4N, …) until a step fails (N/2, N/4, … when N itself fails), then bisection
+to within --resolution (default 5%).
 
 Every step is the same workload at a different N: swarm's load flags
 (--workload, --room-size, --senders, --rate, --size, --protocol, --hello,

@@ -97,7 +97,7 @@ type Trial struct {
 // KneeResult is the answer: the largest N that met the SLO (Knee) and the
 // smallest that did not (Above; 0 if none failed up to Max).
 type KneeResult struct {
-	Knee    int64   `json:"knee"`  // 0: even Start failed
+	Knee    int64   `json:"knee"`  // 0: even 1 failed
 	Above   int64   `json:"above"` // 0: nothing failed
 	Trials  []Trial `json:"trials"`
 	Stopped string  `json:"stopped,omitempty"` // why the search ended early (budget, max runs)
@@ -142,7 +142,8 @@ func (c *SearchConfig) resolution(lo int64) int64 {
 }
 
 // FindKnee finds the largest N at which the SLO holds: coarse steps
-// (Start, Start×Factor, …) until a step fails, then bisection between the
+// (Start, Start×Factor, …) until a step fails (or, when Start fails, down
+// by the same factor to the first pass), then bisection between the
 // last pass and the first failure until they are Resolution apart. It
 // assumes one knee: a step that passes above a failed one is not looked for.
 // It stops early, with ErrBudget, when the next step would not fit in the
@@ -194,8 +195,23 @@ func FindKnee(ctx context.Context, r Runner, cfg SearchConfig) (*KneeResult, err
 		}
 		n = min(cfg.Max, max(n+1, int64(math.Floor(float64(n)*cfg.Factor))))
 	}
-	if res.Knee == 0 {
-		return res, nil // even Start fails
+	// Start failed: step down (Start/Factor, …, 1) to the first pass, so a
+	// target weaker than the guess still gets a knee, then bisect up.
+	for res.Knee == 0 {
+		next := int64(math.Floor(float64(n) / cfg.Factor))
+		if next < 1 || next >= n {
+			return res, nil // even 1 fails
+		}
+		n = next
+		ok, err := run(n)
+		if err != nil {
+			return res, err
+		}
+		if ok {
+			res.Knee = n
+		} else {
+			res.Above = n
+		}
 	}
 	// Bisect (Knee, Above).
 	for res.Above-res.Knee > cfg.resolution(res.Knee) {

@@ -71,11 +71,18 @@ func TestFindKneeExactResolution(t *testing.T) {
 }
 
 func TestFindKneeEdges(t *testing.T) {
-	// Even the first step fails.
-	f := &fakeRunner{knee: 50}
+	// The first step fails: down to 50 (a pass), then bisect (50, 100)
+	// to the 5% resolution.
+	f := &fakeRunner{knee: 61}
 	res, err := FindKnee(context.Background(), f, SearchConfig{Start: 100})
-	if err != nil || res.Knee != 0 || res.Above != 100 || f.runs != 1 {
-		t.Errorf("below start: %+v, %v, %d runs", res, err, f.runs)
+	if err != nil || res.Knee < 58 || res.Knee > 61 || res.Above <= 61 || res.Above-res.Knee > 3 || res.Trials[1].Step.Clients != 50 {
+		t.Errorf("below start: knee %d above %d, %v, %d runs", res.Knee, res.Above, err, f.runs)
+	}
+	// Even 1 fails: 100, 50, 25, 12, 6, 3, 1 tried, no knee.
+	f = &fakeRunner{knee: 0}
+	res, err = FindKnee(context.Background(), f, SearchConfig{Start: 100})
+	if err != nil || res.Knee != 0 || res.Above != 1 || f.runs != 7 {
+		t.Errorf("nothing passes: knee %d above %d, %v, %d runs", res.Knee, res.Above, err, f.runs)
 	}
 	// Nothing fails up to Max.
 	f = &fakeRunner{knee: 1 << 40}

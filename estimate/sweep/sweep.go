@@ -283,7 +283,7 @@ func Err(r *results.Sweep) error {
 				break
 			}
 		}
-		return fmt.Errorf("sweep %s at %s: even %d clients miss the SLO%s", se.Backend, units.FormatRate(se.RatePerS), r.Config.StartN, why)
+		return fmt.Errorf("sweep %s at %s: even %d clients miss the SLO%s", se.Backend, units.FormatRate(se.RatePerS), smallestFailed(se, r.Config.StartN), why)
 	}
 	return nil
 }
@@ -293,4 +293,13 @@ func aboveText(n int64) string {
 		return "max (none failed)"
 	}
 	return fmt.Sprint(n)
+}
+
+// smallestFailed is the fewest clients a search without a knee tried (it
+// steps down from the start); start when it ran none.
+func smallestFailed(se results.Search, start int64) int64 {
+	if se.Above > 0 {
+		return se.Above
+	}
+	return start
 }

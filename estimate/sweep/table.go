@@ -64,7 +64,7 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 		knee := units.FormatCount(float64(s.Knee))
 		switch {
 		case s.Knee == 0:
-			knee = "< " + units.FormatCount(float64(r.Config.StartN))
+			knee = "< " + units.FormatCount(float64(smallestFailed(s, r.Config.StartN)))
 		case s.Above == 0:
 			knee = "≥ " + knee
 		}

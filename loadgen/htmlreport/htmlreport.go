@@ -313,7 +313,7 @@ func buildSweep(id string, sw Sweep) (sweepView, error) {
 	for _, k := range sw.Knees {
 		knee, above := fmtCount(k.Knee), fmtCount(k.Above)
 		if k.Knee == 0 {
-			knee = "none (the first step missed the SLO)"
+			knee = "none (every step tried missed the SLO)"
 		}
 		if k.Above == 0 {
 			above = "none up to the maximum"

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -172,7 +173,7 @@ func JUnitForSweep(sw *Sweep) []JUnitSuite {
 			if first != nil && first.Why != "" {
 				why = ": " + first.Why
 			}
-			kc.Failure = &JUnitProblem{Message: fmt.Sprintf("even %d clients miss the SLO%s", sw.Config.StartN, why), Type: "knee", Text: steps.String()}
+			kc.Failure = &JUnitProblem{Message: fmt.Sprintf("even %d clients miss the SLO%s", cmp.Or(se.Above, sw.Config.StartN), why), Type: "knee", Text: steps.String()}
 		}
 		s.Cases = append(s.Cases, kc)
 		out = append(out, s.count())
