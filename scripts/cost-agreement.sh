@@ -25,25 +25,26 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# serve_node LOG ARGS...: start a serve node; print "PID URL".
+# serve_node LOG ARGS...: start a serve node; set node_pid and node_url
+# (not in a subshell, so cleanup knows the pid).
 serve_node() {
 	local log=$1; shift
 	"$cb" serve --addr 127.0.0.1:0 "$@" >"$log" 2>&1 &
-	local pid=$! i
-	pids+=("$pid")
+	node_pid=$!
+	pids+=("$node_pid")
+	local i u=""
 	for i in $(seq 100); do grep -q 'listening on' "$log" && break; sleep 0.1; done
-	local u
 	u=$(sed -n 's/^chatbench serve: listening on \(http[^ ]*\).*/\1/p' "$log" | head -n1)
 	[ -n "$u" ] || { echo "serve did not start: $(cat "$log")" >&2; exit 1; }
-	echo "$pid ${u/http/ws}/ws?room={{room}}&user={{user}}"
+	node_url="${u/http/ws}/ws?room={{room}}&user={{user}}"
 }
 
 load=(-n 1000 --room-size 100 --senders 10% --rate 3/s --warmup 2s --duration 8s --grace 2s --progress never)
 cpu() { python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["server_cost"]["cpu_us_per_message"]; print(f.get("value", "nan"))' "$1"; }
 
-read -r spid surl < <(serve_node "$tmp/serve.log")
-read -r apid aurl < <(serve_node "$tmp/a.log" --backend redis --redis-prefix "costagree$$:")
-read -r bpid burl < <(serve_node "$tmp/b.log" --backend redis --redis-prefix "costagree$$:")
+serve_node "$tmp/serve.log"; spid=$node_pid surl=$node_url
+serve_node "$tmp/a.log" --backend redis --redis-prefix "costagree$$:"; apid=$node_pid aurl=$node_url
+serve_node "$tmp/b.log" --backend redis --redis-prefix "costagree$$:"; bpid=$node_pid burl=$node_url
 metrics=${surl%/ws*}/metrics; metrics=${metrics/ws:/http:}
 ametrics=${aurl%/ws*}/metrics; ametrics=${ametrics/ws:/http:}
 bmetrics=${burl%/ws*}/metrics; bmetrics=${bmetrics/ws:/http:}
