@@ -92,7 +92,7 @@ broker messages/s and egress per node.`,
 	f.IntVar(&o.userNameBytes, "user-name-bytes", 0, "user name length in the JSON envelope (default 8)")
 	f.IntVar(&o.roomNameBytes, "room-name-bytes", 0, "room name length in the JSON envelope (default 4, \"chat\")")
 	f.StringVar(&o.targetUsers, "target-users", "", "plan for this many users: nodes, broker messages/s, egress per node")
-	f.StringArrayVar(&o.from, "from", nil, "swarm or sweep results file (repeatable)")
+	f.StringArrayVar(&o.from, "from", nil, "swarm, sweep or chaos results file (repeatable; one column per server measured)")
 	f.BoolVar(&o.json, "json", false, "write JSON (schema chatbench.estimate/v2) instead of tables")
 	return c
 }

@@ -96,14 +96,19 @@ func (h *hub) leave(c *client) {
 	s.mu.Unlock()
 }
 
+// room is the room named roomName, or nil when it has no members here.
+func (h *hub) room(roomName string) *room {
+	s := h.stripe(roomName)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rooms[roomName]
+}
+
 // broadcast hands frame to every local member of room and returns how many
 // members it was queued for. frame is shared, never copied or modified.
 func (h *hub) broadcast(roomName string, frame []byte) int {
 	start := time.Now()
-	s := h.stripe(roomName)
-	s.mu.RLock()
-	r := s.rooms[roomName]
-	s.mu.RUnlock()
+	r := h.room(roomName)
 	if r == nil {
 		return 0
 	}
@@ -130,10 +135,7 @@ func (h *hub) broadcast(roomName string, frame []byte) int {
 // still gets the room's frames in order.
 func (h *hub) broadcastWait(roomName string, frame []byte, wait time.Duration) int {
 	start := time.Now()
-	s := h.stripe(roomName)
-	s.mu.RLock()
-	r := s.rooms[roomName]
-	s.mu.RUnlock()
+	r := h.room(roomName)
 	if r == nil {
 		return 0
 	}
@@ -182,10 +184,7 @@ func (h *hub) clients(dst []*client) []*client {
 // roomSize returns the number of local members of room (for tests and the
 // page's presence line).
 func (h *hub) roomSize(roomName string) int {
-	s := h.stripe(roomName)
-	s.mu.RLock()
-	r := s.rooms[roomName]
-	s.mu.RUnlock()
+	r := h.room(roomName)
 	if r == nil {
 		return 0
 	}

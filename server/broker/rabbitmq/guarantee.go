@@ -10,7 +10,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/chatbench/chatbench/server/broker"
-	"github.com/chatbench/chatbench/server/broker/internal/brokerkit"
 )
 
 // The guarantee mode (Config.Guarantee), side by side with the at-most-once
@@ -256,26 +255,5 @@ func (s *session) applyDurable(want map[string]struct{}) error {
 	g := s.t.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	ex, q := s.t.cfg.Exchange, s.t.queue
-	for room, key := range g.bound {
-		if _, ok := want[room]; ok {
-			continue
-		}
-		if err := s.sub.QueueUnbind(q, key, ex, nil); err != nil {
-			return &brokerkit.OpError{Op: brokerkit.OpUnsubscribe, Err: fmt.Errorf("unbind room %q: %w", room, err)}
-		}
-		delete(g.bound, room)
-		delete(s.bound, room)
-	}
-	for room := range want {
-		if _, ok := s.bound[room]; ok {
-			continue
-		}
-		key := RoutingKey(room)
-		if err := s.sub.QueueBind(q, key, ex, false, nil); err != nil {
-			return &brokerkit.OpError{Op: brokerkit.OpSubscribe, Err: fmt.Errorf("bind room %q: %w", room, err)}
-		}
-		s.bound[room], g.bound[room] = key, key
-	}
-	return nil
+	return s.rebind(want, g.bound)
 }

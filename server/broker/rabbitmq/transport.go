@@ -265,28 +265,37 @@ func (s *session) Apply(ctx context.Context, want map[string]struct{}) error {
 		if s.t.g != nil {
 			return s.applyDurable(want)
 		}
-		ex, q := s.t.cfg.Exchange, s.t.queue
-		for room, key := range s.bound {
-			if _, ok := want[room]; ok {
-				continue
-			}
-			if err := s.sub.QueueUnbind(q, key, ex, nil); err != nil {
-				return &brokerkit.OpError{Op: brokerkit.OpUnsubscribe, Err: fmt.Errorf("unbind room %q: %w", room, err)}
-			}
-			delete(s.bound, room)
-		}
-		for room := range want {
-			if _, ok := s.bound[room]; ok {
-				continue
-			}
-			key := RoutingKey(room)
-			if err := s.sub.QueueBind(q, key, ex, false, nil); err != nil {
-				return &brokerkit.OpError{Op: brokerkit.OpSubscribe, Err: fmt.Errorf("bind room %q: %w", room, err)}
-			}
-			s.bound[room] = key
-		}
-		return nil
+		return s.rebind(want, s.bound)
 	})
+}
+
+// rebind unbinds the rooms of bound that want lacks and binds the rooms of
+// want this session has not bound, recording each change in s.bound and in
+// bound (s.bound itself, or the durable queue's bindings, which outlive a
+// session).
+func (s *session) rebind(want map[string]struct{}, bound map[string]string) error {
+	ex, q := s.t.cfg.Exchange, s.t.queue
+	for room, key := range bound {
+		if _, ok := want[room]; ok {
+			continue
+		}
+		if err := s.sub.QueueUnbind(q, key, ex, nil); err != nil {
+			return &brokerkit.OpError{Op: brokerkit.OpUnsubscribe, Err: fmt.Errorf("unbind room %q: %w", room, err)}
+		}
+		delete(bound, room)
+		delete(s.bound, room)
+	}
+	for room := range want {
+		if _, ok := s.bound[room]; ok {
+			continue
+		}
+		key := RoutingKey(room)
+		if err := s.sub.QueueBind(q, key, ex, false, nil); err != nil {
+			return &brokerkit.OpError{Op: brokerkit.OpSubscribe, Err: fmt.Errorf("bind room %q: %w", room, err)}
+		}
+		s.bound[room], bound[room] = key, key
+	}
+	return nil
 }
 
 // Publish implements brokerkit.Session: one basic.publish per message on the
