@@ -8,10 +8,11 @@
 # started by chaos on their own ports and directories, never the ones on
 # 6379/5672)
 set -euo pipefail
-cd "$(dirname "$0")/.."
 out=${1:-chaos-$(date -u +%Y%m%dT%H%M%SZ)}
 [ -e "$out" ] && { echo "chaos-table: $out exists: give a new directory" >&2; exit 2; }
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # where it was asked, before moving to the repository
+cd "$(dirname "$0")/.."
 go build -o "$out/chatbench" .
 cb=$out/chatbench
 all=(--fault broker-restart --fault broker-pause --fault node-kill --fault conn-drop)
@@ -26,6 +27,10 @@ run redis --backend redis "${all[@]}" || rc=1
 run rabbitmq --backend rabbitmq "${all[@]}" || rc=1
 run rabbitmq-guarantee --backend rabbitmq --amqp-guarantee "${all[@]}" || rc=1
 echo "== the reliability claims (9, 10) from these runs" >&2
-"$cb" estimate --from "$out/redis.json" --from "$out/rabbitmq.json" --from "$out/rabbitmq-guarantee.json" | tee "$out/claims.txt" |
-	sed -n '/^THE BLOG.S CLAIMS/,$p' | grep -E '^(#|9 |10 |THE)' || true
+if "$cb" estimate --from "$out/redis.json" --from "$out/rabbitmq.json" --from "$out/rabbitmq-guarantee.json" >"$out/claims.txt"; then
+	sed -n '/^THE BLOG.S CLAIMS/,$p' "$out/claims.txt" | grep -E '^(#|9 |10 |THE)'
+else
+	rc=1
+	echo "chaos-table: estimate failed (see above)" >&2
+fi
 exit $rc
