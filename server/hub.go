@@ -127,12 +127,13 @@ func (h *hub) broadcast(roomName string, frame []byte) int {
 	return n
 }
 
-// broadcastWait is broadcast for a frame from a broker.Waiter: a member
-// whose send queue is half full (see enqueueWait) is waited for, up to wait
-// for each batch its writer takes, before the slow-consumer policy applies. The waits happen outside the
-// room's locks, one member after another; this room's next frame comes
-// after them (a lane hands one room's frames on in order), so each member
-// still gets the room's frames in order.
+// broadcastWait is broadcast for a frame from a broker.Waiter: members
+// whose send queue is half full (see enqueueWait) are waited for, all within
+// one wait from the first, before the slow-consumer policy applies, so k
+// slow members hold the frame (and the rooms behind it on its lane) for one
+// wait, not k. The waits happen outside the room's locks; this room's next
+// frame comes after them (a lane hands one room's frames on in order), so
+// each member still gets the room's frames in order.
 func (h *hub) broadcastWait(roomName string, frame []byte, wait time.Duration) int {
 	start := time.Now()
 	r := h.room(roomName)
@@ -151,8 +152,9 @@ func (h *hub) broadcastWait(roomName string, frame []byte, wait time.Duration) i
 		}
 	}
 	r.mu.RUnlock()
+	deadline := time.Now().Add(wait)
 	for _, c := range full {
-		switch c.enqueueWait(frame, wait) {
+		switch c.enqueueWait(frame, max(0, time.Until(deadline))) {
 		case queued:
 			n++
 		case queueFull:

@@ -3,6 +3,10 @@ package server
 import (
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chatbench/chatbench/server/broker"
 )
 
 // stuckClient is a client whose writer never runs (writeFn does nothing,
@@ -138,5 +142,34 @@ func TestEnqueueWaitEndsWhenTheClientCloses(t *testing.T) {
 	c.closing(discClientClose)
 	if r := <-done; r != queueClosed {
 		t.Fatalf("waiting frame after close: %v, want queueClosed", r)
+	}
+}
+
+// A broker frame waits for all of a room's slow members together, not for
+// each in turn: three members whose writers never take a batch hold the
+// broadcast for one wait, not three.
+func TestBroadcastWaitWaitsOnceForAllSlowMembers(t *testing.T) {
+	h := newHub(broker.NewMemory(broker.NewBus()), newMetrics(prometheus.NewRegistry()))
+	var members []*client
+	for range 3 {
+		c := stuckClient(2)
+		c.roomName = "r"
+		h.join(c)
+		if r := c.enqueueWait([]byte{0}, time.Minute); r != queued { // fills the half a broker frame may take
+			t.Fatalf("first frame: %v", r)
+		}
+		members = append(members, c)
+	}
+	const wait = 300 * time.Millisecond
+	start := time.Now()
+	n := h.broadcastWait("r", []byte{1}, wait)
+	took := time.Since(start)
+	if n != 3 || took < wait || took > 2*wait {
+		t.Fatalf("queued for %d of 3 in %v: want 3 after one wait of %v (not one per member: %v)", n, took, wait, 3*wait)
+	}
+	for i, c := range members {
+		if !isStalled(c) {
+			t.Errorf("member %d not stalled after the wait ran out", i)
+		}
 	}
 }

@@ -8,10 +8,11 @@ import (
 // Bounds of the receiver's duplicate filter.
 const (
 	// dedupWindow is how many of a publisher's most recent sequence numbers
-	// the filter remembers (a bitmap, 8 KiB per publisher). A message older
+	// the filter remembers (a bitmap, 16 KiB per publisher). A message older
 	// than that, behind the newest one seen from its publisher, is taken for
-	// a duplicate: resends come after at most a retry buffer's worth.
-	dedupWindow = 1 << 16
+	// a duplicate: resends come after at most a retry buffer's worth, so the
+	// retry buffer may not be larger (newGuarantee caps it).
+	dedupWindow = 1 << 17
 	// dedupPublishers bounds how many publishers (broker instances: a node
 	// restarted is a new one) the filter tracks; past it the one heard from
 	// least recently is forgotten.

@@ -72,3 +72,26 @@ func TestSplitID(t *testing.T) {
 		}
 	}
 }
+
+// A publisher's whole retry buffer resent after newer messages arrived:
+// every resend is still new to the filter (none taken for a duplicate),
+// however large a buffer is asked for.
+func TestDedupReachesAWholeRetryBuffer(t *testing.T) {
+	cfg := &Config{Guarantee: true, NodeID: "n", RetryBuffer: 1 << 20}
+	newGuarantee(cfg)
+	if cfg.RetryBuffer > dedupWindow || cfg.RetryBuffer < DefaultRetryBuffer {
+		t.Fatalf("retry buffer %d: want at most the filter's %d and at least the default %d", cfg.RetryBuffer, dedupWindow, DefaultRetryBuffer)
+	}
+	d := newDedup()
+	n := uint64(cfg.RetryBuffer)
+	// The newest message arrived first; the buffer's n unconfirmed ones
+	// before it (seq 1 .. n-1) are resent after.
+	if d.seen("p", n) {
+		t.Fatal("first id taken for a repeat")
+	}
+	for seq := uint64(1); seq < n; seq++ {
+		if d.seen("p", seq) {
+			t.Fatalf("resend %d of a %d-message retry buffer taken for a duplicate", seq, n)
+		}
+	}
+}

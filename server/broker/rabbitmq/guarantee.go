@@ -49,6 +49,9 @@ func newGuarantee(cfg *Config) *guarantee {
 	if cfg.RetryBuffer <= 0 {
 		cfg.RetryBuffer = DefaultRetryBuffer
 	}
+	// A resend further behind than the receivers' duplicate filter reaches
+	// would be dropped there as a duplicate: a silent loss.
+	cfg.RetryBuffer = min(cfg.RetryBuffer, dedupWindow)
 	if cfg.Prefetch <= 0 {
 		cfg.Prefetch = DefaultPrefetch
 	}

@@ -107,7 +107,8 @@ type Config struct {
 	Guarantee bool
 	// RetryBuffer bounds, in messages, what the node keeps until the broker
 	// confirmed it: unconfirmed ones and those published while the broker
-	// is away (default 100000). Past it Publish's messages are dropped and
+	// is away (default 100000, at most 131072: the receivers' duplicate
+	// filter reaches that far back). Past it Publish's messages are dropped and
 	// counted (chatbench_backend_dropped_total{reason="retry_buffer_full"}).
 	RetryBuffer int
 	// Prefetch bounds the messages the broker hands the node before it
