@@ -56,7 +56,11 @@ Exit codes: 0 every fault ran, 1 the experiment could not run as asked
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return o.run(c) },
 	}
-	f := c.Flags()
+	o.bind(c.Flags())
+	return c
+}
+
+func (o *chaosOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&o.cfg.Backend, "backend", chaos.Redis, "backend of the serve nodes: memory, redis or rabbitmq")
 	f.StringArrayVar(&o.faults, "fault", nil, "fault to inject (repeatable: one run each): broker-restart, broker-pause, node-kill, conn-drop")
 	f.BoolVar(&o.cfg.Guarantee, "amqp-guarantee", false, "start the nodes with serve --amqp-guarantee (rabbitmq)")
@@ -71,7 +75,6 @@ Exit codes: 0 every fault ran, 1 the experiment could not run as asked
 	f.StringVar(&o.workload, "workload", "", "a workload file (YAML, docs/workloads.md) for the load; -n, --rate and --duration given here win")
 	f.StringVar(&o.out, "out", "", "write the results (kind chaos) to this file")
 	f.StringVar(&o.html, "html", "", "write an HTML report (each run's timeline, the fault marked) to this file")
-	return c
 }
 
 // load builds the swarm load of each run: swarm's own flags (and a
@@ -85,9 +88,16 @@ func (o *chaosOptions) load(flags *pflag.FlagSet) (loadgen.Config, error) {
 		return loadgen.Config{}, err
 	}
 	set := func(name, value string) {
-		if flags.Changed(name) || !fs.Changed(name) {
-			_ = fs.Set(name, value)
+		if !flags.Changed(name) && fs.Changed(name) {
+			return // the workload's
 		}
+		// A repeatable flag (--rate) the workload set is replaced, not
+		// added to: the command line wins.
+		if sv, ok := fs.Lookup(name).Value.(pflag.SliceValue); ok && fs.Changed(name) {
+			_ = sv.Replace([]string{value})
+			return
+		}
+		_ = fs.Set(name, value)
 	}
 	set("clients", fmt.Sprint(o.clients))
 	set("rate", o.rate)
