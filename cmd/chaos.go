@@ -43,13 +43,14 @@ after --pause), broker-pause (SIGSTOP, SIGCONT after --pause), node-kill
 (kill -9 the last node; its clients reconnect to the others) or conn-drop
 (the first node's broker connections reset; the broker stays up).
 
-One row per fault: deliveries lost, duplicated and delayed (slower than any
-before the fault), the gap (first to last affected delivery, by due time),
+One row per fault: its swarm run's outcome, deliveries lost, duplicated and
+delayed (slower than any before the fault), the gap (first to last affected delivery, by due time),
 the time until /readyz was 200 on every live node again, whether every
 client was connected at the end, and reconnects. See docs/chaos.md.
 
-Exit codes: 0 every fault ran, 1 the experiment could not run as asked
-(results so far are written, marked partial), 2 bad input.`,
+Exit codes: 0 every fault ran and its swarm run measured it, 1 the
+experiment could not run as asked (results so far are written, marked
+partial) or a fault's swarm run was partial or invalid, 2 bad input.`,
 		Example: `  chatbench chaos --backend redis --fault broker-restart --fault conn-drop
   chatbench chaos --backend rabbitmq --fault broker-pause --pause 2s --out chaos.json --html chaos.html
   chatbench chaos --backend memory --fault node-kill -n 40`,
@@ -158,6 +159,9 @@ func (o *chaosOptions) run(c *cobra.Command) error {
 	}
 	if runErr != nil {
 		return failErr(runErr)
+	}
+	if err := chaos.Unmeasured(res); err != nil {
+		return failErr(err)
 	}
 	return nil
 }
