@@ -9,13 +9,18 @@ import (
 	"github.com/chatbench/chatbench/loadgen/chaos"
 )
 
-// Killing redis-server (no process under it) takes effect at once: the
-// fault's stamp follows Kill, so a slow Kill would shift the injection
-// (it once waited 2 s for processes redis does not have).
-func TestRedisKillIsImmediate(t *testing.T) {
+// Killing a broker takes effect at once: the fault's stamp follows Kill,
+// so a slow Kill would shift the injection (it once waited 2 s for
+// processes redis-server does not have). RabbitMQ's script exits as soon
+// as its beam, killed first, is gone.
+func TestRedisKillIsImmediate(t *testing.T) { killIsImmediate(t, chaos.Redis) }
+
+func TestRabbitMQKillIsImmediate(t *testing.T) { killIsImmediate(t, chaos.RabbitMQ) }
+
+func killIsImmediate(t *testing.T, kind string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := chaos.StartBroker(ctx, chaos.Redis, t.TempDir())
+	b, err := chaos.StartBroker(ctx, kind, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
