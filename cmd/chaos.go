@@ -43,20 +43,25 @@ after --pause), broker-pause (SIGSTOP, SIGCONT after --pause), node-kill
 (kill -9 the last node; its clients reconnect to the others) or conn-drop
 (the first node's broker connections reset; the broker stays up).
 
-One row per fault: deliveries lost, duplicated and delayed (slower than any
-before the fault), the gap (first to last affected delivery, by due time),
+One row per fault: its swarm run's outcome, deliveries lost, duplicated and
+delayed (slower than any before the fault), the gap (first to last affected delivery, by due time),
 the time until /readyz was 200 on every live node again, whether every
 client was connected at the end, and reconnects. See docs/chaos.md.
 
-Exit codes: 0 every fault ran, 1 the experiment could not run as asked
-(results so far are written, marked partial), 2 bad input.`,
+Exit codes: 0 every fault ran and its swarm run measured it, 1 the
+experiment could not run as asked (results so far are written, marked
+partial) or a fault's swarm run was partial or invalid, 2 bad input.`,
 		Example: `  chatbench chaos --backend redis --fault broker-restart --fault conn-drop
   chatbench chaos --backend rabbitmq --fault broker-pause --pause 2s --out chaos.json --html chaos.html
   chatbench chaos --backend memory --fault node-kill -n 40`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return o.run(c) },
 	}
-	f := c.Flags()
+	o.bind(c.Flags())
+	return c
+}
+
+func (o *chaosOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&o.cfg.Backend, "backend", chaos.Redis, "backend of the serve nodes: memory, redis or rabbitmq")
 	f.StringArrayVar(&o.faults, "fault", nil, "fault to inject (repeatable: one run each): broker-restart, broker-pause, node-kill, conn-drop")
 	f.BoolVar(&o.cfg.Guarantee, "amqp-guarantee", false, "start the nodes with serve --amqp-guarantee (rabbitmq)")
@@ -71,7 +76,6 @@ Exit codes: 0 every fault ran, 1 the experiment could not run as asked
 	f.StringVar(&o.workload, "workload", "", "a workload file (YAML, docs/workloads.md) for the load; -n, --rate and --duration given here win")
 	f.StringVar(&o.out, "out", "", "write the results (kind chaos) to this file")
 	f.StringVar(&o.html, "html", "", "write an HTML report (each run's timeline, the fault marked) to this file")
-	return c
 }
 
 // load builds the swarm load of each run: swarm's own flags (and a
@@ -85,9 +89,16 @@ func (o *chaosOptions) load(flags *pflag.FlagSet) (loadgen.Config, error) {
 		return loadgen.Config{}, err
 	}
 	set := func(name, value string) {
-		if flags.Changed(name) || !fs.Changed(name) {
-			_ = fs.Set(name, value)
+		if !flags.Changed(name) && fs.Changed(name) {
+			return // the workload's
 		}
+		// A repeatable flag (--rate) the workload set is replaced, not
+		// added to: the command line wins.
+		if sv, ok := fs.Lookup(name).Value.(pflag.SliceValue); ok && fs.Changed(name) {
+			_ = sv.Replace([]string{value})
+			return
+		}
+		_ = fs.Set(name, value)
 	}
 	set("clients", fmt.Sprint(o.clients))
 	set("rate", o.rate)
@@ -148,6 +159,9 @@ func (o *chaosOptions) run(c *cobra.Command) error {
 	}
 	if runErr != nil {
 		return failErr(runErr)
+	}
+	if err := chaos.Unmeasured(res); err != nil {
+		return failErr(err)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/chatbench/chatbench/loadgen/results"
 )
 
@@ -111,5 +113,28 @@ func TestChaosRunLeavesNothing(t *testing.T) {
 	}
 	if pids := processesWith(tmp); len(pids) > 0 {
 		t.Fatalf("processes %v still carry the run's temporary directory", pids)
+	}
+}
+
+// chaos's own flags win over a --workload file: --rate replaces the
+// file's rate (a repeatable flag, so it once made two and was refused),
+// and what the command line leaves alone comes from the file.
+func TestChaosFlagsWinOverWorkload(t *testing.T) {
+	wl := filepath.Join(t.TempDir(), "w.yaml")
+	if err := os.WriteFile(wl, []byte("users: 7\nrate: 20/s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := &chaosOptions{}
+	fs := pflag.NewFlagSet("chaos", pflag.ContinueOnError)
+	o.bind(fs)
+	if err := fs.Parse([]string{"--workload", wl, "--rate", "5/s", "--backend", "memory"}); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := o.load(fs)
+	if err != nil {
+		t.Fatalf("--workload with --rate: %v", err)
+	}
+	if lc.Rate != 5 || lc.Clients != 7 {
+		t.Fatalf("rate %v/s, clients %d; want 5/s (--rate) and 7 (the file's users)", lc.Rate, lc.Clients)
 	}
 }

@@ -250,13 +250,7 @@ func serverOfSearch(sw *results.Sweep, backend string) string {
 func (e *Evidence) addChaos(name string, c *results.Chaos) {
 	server := ChaosServerName(c.Config.Backend, c.Config.Mode, c.Config.Nodes)
 	for i, fr := range c.Faults {
-		// Losses under a fault are what is measured, so an overloaded run
-		// counts; one that ended early or measured something else does not.
-		if fr.Run != nil && (fr.Run.Outcome.Verdict == results.Partial || fr.Run.Outcome.Verdict == results.Invalid) {
-			why := fr.Run.Outcome.Verdict
-			if len(fr.Run.Outcome.Reasons) > 0 {
-				why += ": " + fr.Run.Outcome.Reasons[0]
-			}
+		if why := fr.NotMeasured(); why != "" {
 			e.Skipped = append(e.Skipped, Skipped{Source: fmt.Sprintf("%s fault %d (%s)", name, i+1, fr.Fault), Server: server, Why: why})
 			continue
 		}

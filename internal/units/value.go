@@ -48,12 +48,34 @@ func (r *Rates) Set(s string) error {
 	return nil
 }
 
-func (r *Rates) String() string {
+// Replace sets the rates to vals (pflag.SliceValue): a flag that wins
+// over an earlier Set (a command line over a workload file) replaces it
+// rather than adding to it.
+func (r *Rates) Replace(vals []string) error {
+	next := Rates{}
+	for _, v := range vals {
+		if err := next.Set(v); err != nil {
+			return err
+		}
+	}
+	*r = next
+	return nil
+}
+
+// Append adds one rate (pflag.SliceValue).
+func (r *Rates) Append(s string) error { return r.Set(s) }
+
+// GetSlice is the rates as flag text (pflag.SliceValue).
+func (r *Rates) GetSlice() []string {
 	out := make([]string, len(r.PerS))
 	for i, v := range r.PerS {
 		out[i] = FormatRate(v)
 	}
-	return strings.Join(out, ",")
+	return out
+}
+
+func (r *Rates) String() string {
+	return strings.Join(r.GetSlice(), ",")
 }
 
 // Type names the value in --help.

@@ -46,10 +46,10 @@ func (in *injection) run(ctx context.Context, cfg *Config, b *Broker, nodes []*n
 	}
 	switch in.fault {
 	case BrokerRestart:
-		in.injected = time.Now()
 		if err := b.Kill(); err != nil {
 			return fmt.Errorf("kill %s: %w", b.Kind, err)
 		}
+		in.injected = time.Now() // the broker is gone: Kill waited for it
 		hold()
 		started := time.Now()
 		// Its restart is not bounded by ctx: the broker must be back for

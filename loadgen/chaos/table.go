@@ -12,12 +12,16 @@ import (
 // means no delivery was affected; a ready-again of "never" means some node
 // was not ready at the end of the run.
 func WriteTable(w io.Writer, r *results.Chaos) error {
+	if err := Unmeasured(r); err != nil {
+		// What went wrong first: those rows are not measurements.
+		fmt.Fprintf(w, "FAILED: %v\n", err)
+	}
 	fmt.Fprintf(w, "chaos: %s (%s), %d nodes, %d clients at %g/s per sender, fault at %gs of %gs steady, hold %gs\n",
 		r.Config.Backend, r.Config.Mode, r.Config.Nodes, r.Config.Clients, r.Config.RatePerS, r.Config.AtS, r.Config.DurationS, r.Config.HoldS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "fault\texpected\tlost\tdup\tdelayed\tgap\tready again\tconnected\treconnects\tp99 before/during/after ms\t")
+	fmt.Fprintln(tw, "fault\toutcome\texpected\tlost\tdup\tdelayed\tgap\tready again\tconnected\treconnects\tp99 before/during/after ms\t")
 	for _, f := range r.Faults {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", f.Fault, f.Expected, f.Lost, f.Duplicated, f.Delayed,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", f.Fault, outcomeText(f), f.Expected, f.Lost, f.Duplicated, f.Delayed,
 			gapText(f.GapS), readyText(f.ReadyAgainS), yesNo(f.AllConnected), reconnectText(f), p99Text(f))
 	}
 	if err := tw.Flush(); err != nil {
@@ -30,6 +34,15 @@ func WriteTable(w io.Writer, r *results.Chaos) error {
 		fmt.Fprintln(w, "partial: the experiment ended early; the rows above are the faults that finished")
 	}
 	return nil
+}
+
+// outcomeText is the verdict of the fault's swarm run (overloaded counts;
+// partial and invalid do not, see results.FaultRun.NotMeasured).
+func outcomeText(f results.FaultRun) string {
+	if f.Run == nil || f.Run.Outcome.Verdict == "" {
+		return "-"
+	}
+	return f.Run.Outcome.Verdict
 }
 
 func gapText(g *float64) string {

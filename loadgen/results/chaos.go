@@ -89,3 +89,21 @@ type FaultRun struct {
 	// Run is the swarm run across the fault (timeline, histograms, costs).
 	Run *Result `json:"run"`
 }
+
+// NotMeasured says why f's counts do not measure the fault ("" when they
+// do): its swarm run ended early (partial) or measured something else
+// than asked (invalid). An overloaded run counts: losses under the fault
+// are what is measured.
+func (f FaultRun) NotMeasured() string {
+	if f.Run == nil {
+		return ""
+	}
+	o := f.Run.Outcome
+	if o.Verdict != Partial && o.Verdict != Invalid {
+		return ""
+	}
+	if len(o.Reasons) > 0 {
+		return o.Verdict + ": " + o.Reasons[0]
+	}
+	return o.Verdict
+}
