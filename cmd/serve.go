@@ -29,8 +29,6 @@ type serveOptions struct {
 	logLevel string
 	origins  []string
 	cpuProf  string
-	msgRate  string
-	pingRate string
 
 	redisURL      string
 	redisCluster  []string
@@ -85,10 +83,10 @@ func (o *serveOptions) bindFlags(c *cobra.Command) {
 	f.IntVar(&d.MaxPending, "max-pending", d.MaxPending, "connections that are not WebSockets (yet) the server holds at once; past it new ones wait and the oldest pending for over a second are closed")
 	f.IntVar(&d.SendQueue, "send-queue", d.SendQueue, "frames that may wait for one client before it counts as a slow consumer (at least 1)")
 	f.StringVar(&d.SlowPolicy, "slow-policy", d.SlowPolicy, "a full send queue: disconnect (close 1008 the slow consumer, or the member flooding the room) or drop (drop its messages)")
-	f.StringVar(&o.msgRate, "max-msg-rate", units.FormatRate(d.MaxMsgRate), "chat messages per second one connection may send, e.g. 20/s or 600/min (a token bucket per connection; 0: no limit)")
+	f.Var((*units.Rate)(&d.MaxMsgRate), "max-msg-rate", "chat messages per second one connection may send, e.g. 20/s or 600/min (a token bucket per connection; 0: no limit)")
 	f.IntVar(&d.MaxMsgBurst, "max-msg-burst", d.MaxMsgBurst, "messages a connection may send at once before --max-msg-rate applies (0: one second's worth)")
 	f.StringVar(&d.RateLimitPolicy, "rate-limit-policy", d.RateLimitPolicy, "past --max-msg-rate: drop (drop and count the excess messages) or close (close with 1008)")
-	f.StringVar(&o.pingRate, "max-ping-rate", units.FormatRate(d.MaxPingRate), "pings and pongs per second one connection may send, one second's worth at once; past it close 1008 (0: no limit)")
+	f.Var((*units.Rate)(&d.MaxPingRate), "max-ping-rate", "pings and pongs per second one connection may send, one second's worth at once; past it close 1008 (0: no limit)")
 	f.DurationVar(&d.ReadHeaderTimeout, "read-header-timeout", d.ReadHeaderTimeout, "longest a client may take to send its HTTP request (slowloris); it then gets its connection closed")
 	f.DurationVar(&d.NameTimeout, "name-timeout", d.NameTimeout, "longest a WebSocket without ?user= may take to send its name (first frame); it then gets 1008")
 	f.DurationVar(&d.WriteTimeout, "write-timeout", d.WriteTimeout, "longest a write to one client may take before it is disconnected")
@@ -122,13 +120,6 @@ func (o *serveOptions) run(c *cobra.Command) error {
 	}
 	o.cfg.Logger = slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	o.cfg.AllowOrigins = o.origins
-	var err error
-	if o.cfg.MaxMsgRate, err = units.ParseRate(o.msgRate); err != nil {
-		return usageErr("--max-msg-rate %q: want a rate such as 20/s or 600/min (0: no limit)", o.msgRate)
-	}
-	if o.cfg.MaxPingRate, err = units.ParseRate(o.pingRate); err != nil {
-		return usageErr("--max-ping-rate %q: want a rate such as 10/s (0: no limit)", o.pingRate)
-	}
 	if !c.Flags().Changed("token") {
 		o.cfg.Token = os.Getenv("CHATBENCH_TOKEN") // not a flag default: --help must not print it
 	}
