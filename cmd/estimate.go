@@ -17,7 +17,9 @@ func init() { register(newEstimateCmd) }
 // estimateOptions are the estimate command's flags as typed; Config turns
 // them into an estimate.Config.
 type estimateOptions struct {
-	ram, rate, size, nic, cores               string
+	ram, nic, cores                           string
+	rate                                      units.Rate
+	size                                      units.Size
 	users, roomSize, senders, targetUsers     string
 	kbPerConn, cpuPerDelivery, cpuPerBrokerMs float64
 	userNameBytes, roomNameBytes              int
@@ -81,8 +83,9 @@ broker messages/s and egress per node.`,
 	f.StringVar(&o.ram, "ram", "8GB", "memory of one node (8GB, 8GiB, 512MB)")
 	f.StringVar(&o.cores, "cores", "4", "CPU cores of one node (4, 0.5)")
 	f.StringVar(&o.users, "users", "1000", "connected users")
-	f.StringVar(&o.rate, "rate", "10/s", "messages each sender sends (10/s, 600/min, 0.5/s)")
-	f.StringVar(&o.size, "size", "100B", "message text size (100B, 1KB)")
+	o.rate, o.size = 10, 100
+	f.Var(&o.rate, "rate", "messages each sender sends (10/s, 600/min, 0.5/s)")
+	f.Var(&o.size, "size", "message text size (100B, 1KB)")
 	f.StringVar(&o.roomSize, "room-size", "", "members per room (default: one room of all users)")
 	f.StringVar(&o.senders, "senders", "", "users who send, in total (default: every user)")
 	f.StringVar(&o.nic, "nic", "", "network egress of one node (1Gbps, 10Gbit/s); default: not limited")
@@ -106,12 +109,7 @@ func (o *estimateOptions) config() (estimate.Config, error) {
 		return cfg, unitErr("ram", err)
 	}
 	cfg.RAMText = o.ram
-	if cfg.RatePerS, err = units.ParseRate(o.rate); err != nil {
-		return cfg, unitErr("rate", err)
-	}
-	if cfg.SizeBytes, err = units.ParseSize(o.size); err != nil {
-		return cfg, unitErr("size", err)
-	}
+	cfg.RatePerS, cfg.SizeBytes = float64(o.rate), float64(o.size)
 	if o.nic != "" {
 		if cfg.NICBitsPerS, err = units.ParseBitrate(o.nic); err != nil {
 			return cfg, unitErr("nic", err)
