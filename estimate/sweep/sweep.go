@@ -215,6 +215,9 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 		res.Config.Backend = cfg.Backends[0]
 		res.Config.Server = cfg.serverName(cfg.Backends[0])
 	}
+	if err := cfg.preflight(ctx); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(cfg.Budget)
 	searches := len(cfg.Backends) * len(cfg.Rates)
 	for i, b := range cfg.Backends {
@@ -257,6 +260,26 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 		}
 	}
 	return res, nil
+}
+
+// preflight starts and stops the nodes of every backend after the first
+// once, so a backend that cannot start (no broker at its URL) is refused
+// before any step runs rather than after the earlier backends' steps. The
+// first backend is checked by its own first step.
+func (c *Config) preflight(ctx context.Context) error {
+	if len(c.URLs) > 0 {
+		return nil
+	}
+	for _, b := range c.Backends[1:] {
+		nodes, err := c.Start(ctx, b, c.nodesFor(b))
+		if err != nil {
+			return &StartError{Backend: b, Err: err}
+		}
+		for _, n := range nodes {
+			_ = n.Stop()
+		}
+	}
+	return nil
 }
 
 // environmentOf is the machine the steps ran on.
