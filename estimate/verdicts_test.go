@@ -399,3 +399,28 @@ func TestCostsFromScenarioServer(t *testing.T) {
 		}
 	}
 }
+
+// A sweep in which even the fewest tried failed has no knee, yet is
+// evidence: the knee is below that N (review A4). At 1/s on 2 cores the
+// claim scales to 2,236–4,472: a failure at 100 users puts the knee far
+// below (off); one at 5,000 does not rule the claim out (undecided). The
+// model must not answer instead (its CPU per delivery, 1 µs, would say
+// the server holds ~2,000 users at 10/s: 4 cores × 10⁶ / 1 µs / 10 /s,
+// square-rooted).
+func TestNoKneeIsEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		above int
+		want  string
+	}{
+		{100, "off (knee < 100, below the claim's 2,236–4,472 here)"},
+		{5000, "undecided (knee < 5,000, which does not rule out the claim's 2,236–4,472 here; lower --start)"},
+	} {
+		st := spec{backend: "external", urls: []string{"ws://127.0.0.1:8000/ws"}, clients: tc.above, rate: 1, size: 100,
+			sent: 20000, recvPer: int64(tc.above), steadyS: 10, cpuS: 0.8, cpuUs: 1}
+		ev := evidence(t, sweepOf(2, []results.Step{st.step(false)}, results.Search{Backend: "external", RatePerS: 1, Above: int64(tc.above), Runs: 1}))
+		c := claimFor(t, CheckClaims(ev, ClaimContext{}), "5", "server at ws://127.0.0.1:8000/ws")
+		if c.Verdict != tc.want || c.Figures[0].Source != FigureMeasured || !strings.HasPrefix(c.Figures[0].Text, "< ") {
+			t.Errorf("above %d: verdict %q figures %+v, want %q from the sweep", tc.above, c.Verdict, c.Figures, tc.want)
+		}
+	}
+}
