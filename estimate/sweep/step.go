@@ -298,9 +298,17 @@ func (r *stepRunner) progress(st estimate.Step, step results.Step, sr estimate.S
 	if step.Recovery != nil {
 		wait = fmt.Sprintf(" after %.1fs recovery", step.Recovery.WaitS)
 	}
-	fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s%s: p99 %s, lost %d of %d%s: %s\n", r.backend,
-		units.FormatCount(float64(st.Clients)), units.FormatRate(st.RatePerS), wait, sr.P99.Round(time.Microsecond),
-		sr.Lost, sr.Expected, rep, verdict)
+	p99, lost := sr.P99.Round(time.Microsecond).String(), fmt.Sprintf("%d of %d", sr.Lost, sr.Expected)
+	if step.Result != nil {
+		if why := latencyWhy(step.Result.Summary); why != "" {
+			p99 = why
+		}
+		if why := lossWhy(step.Result.Summary); why != "" {
+			lost = why
+		}
+	}
+	fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s%s: p99 %s, lost %s%s: %s\n", r.backend,
+		units.FormatCount(float64(st.Clients)), units.FormatRate(st.RatePerS), wait, p99, lost, rep, verdict)
 }
 
 // keptMemory marks a running target's memory per connection not measured

@@ -31,8 +31,14 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 	for _, s := range r.Steps {
 		p99, lost := "-", "-"
 		if s.Result != nil {
-			p99 = fmt.Sprintf("%.1f ms", s.Result.Summary.LatencyMs.P99)
-			lost = fmt.Sprintf("%d of %d", s.Result.Summary.Lost, s.Result.Summary.Expected)
+			sum := s.Result.Summary
+			p99, lost = fmt.Sprintf("%.1f ms", sum.LatencyMs.P99), fmt.Sprintf("%d of %d", sum.Lost, sum.Expected)
+			if why := latencyWhy(sum); why != "" {
+				p99 = why
+			}
+			if why := lossWhy(sum); why != "" {
+				lost = why
+			}
 		}
 		v := "ok"
 		switch {
@@ -100,4 +106,22 @@ func kneeOf(ev *estimate.Evidence, s results.Search) (estimate.Knee, bool) {
 		}
 	}
 	return estimate.Knee{}, false
+}
+
+// latencyWhy is "not measured (…)" when a run timed no delivery (its p99
+// of 0 is no figure), "" otherwise.
+func latencyWhy(s results.Summary) string {
+	if s.LatencyMs.Count == 0 {
+		return "not measured (no delivery was timed)"
+	}
+	return ""
+}
+
+// lossWhy is "not measured (…)" when a run expected no delivery (nothing
+// could be lost), "" otherwise.
+func lossWhy(s results.Summary) string {
+	if s.Expected == 0 {
+		return "not measured (no delivery was expected)"
+	}
+	return ""
 }
