@@ -7,12 +7,12 @@ import (
 	"github.com/chatbench/chatbench/internal/units"
 )
 
-// KneeClaim is the users-per-server claim a knee of server speaks to: 7a
-// for Redis, 8 for RabbitMQ, 5 for a single server (chatbench's memory
-// backend or a server at a URL).
-func KneeClaim(server string) Claim {
+// KneeClaim is the users-per-server claim knee k speaks to: 7a for Redis,
+// 8 for RabbitMQ, 5 for a single server (chatbench's memory backend or a
+// server at a URL), by serverBackend.
+func KneeClaim(k Knee) Claim {
 	id := "5"
-	switch serverBackend(server) {
+	switch serverBackend(k.Backend, k.Server) {
 	case "redis":
 		id = "7a"
 	case "rabbitmq":

@@ -424,3 +424,34 @@ func TestNoKneeIsEvidence(t *testing.T) {
 		}
 	}
 }
+
+// A server is of a backend by its results' backend field, never by words
+// in its URL or name (review A5): a server at ws://…/redis-chat/ws, or one
+// the sweep named "my rabbitmq chat", is a single server (claim 5 applies,
+// 7a and 8 do not); one named as chatbench's own ("chatbench serve redis
+// (2 nodes)") is of that backend. Same knee as TestExternalKneeClaim5:
+// 200 against 2,236–4,472 on 2 cores at 1/s.
+func TestServerBackendFromResults(t *testing.T) {
+	for _, tc := range []struct {
+		url, name, server, id, other string
+	}{
+		{"ws://127.0.0.1:8000/redis-chat/ws", "", "server at ws://127.0.0.1:8000/redis-chat/ws", "5", "7a"},
+		{"ws://127.0.0.1:8000/ws", "my rabbitmq chat", "my rabbitmq chat", "5", "8"},
+		{"ws://127.0.0.1:8000/ws", "chatbench serve redis (2 nodes)", "chatbench serve redis (2 nodes)", "7a", "5"},
+	} {
+		st := spec{backend: "external", urls: []string{tc.url}, clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, cpuS: 0.8}
+		step := st.step(true)
+		step.Result.Config.URLs = []string{tc.url}
+		ev := evidence(t, sweepOf(2, []results.Step{step}, results.Search{Backend: "external", RatePerS: 1, Knee: 200, Above: 300, Runs: 3, Server: tc.name}))
+		checks := CheckClaims(ev, ClaimContext{})
+		if c := claimFor(t, checks, tc.id, tc.server); c.VerdictKind == VerdictNotApplicable || c.Value == nil || *c.Value != 200 {
+			t.Errorf("%s: claim %s: %+v, want judged by the knee of 200", tc.server, tc.id, c)
+		}
+		if c := claimFor(t, checks, tc.other, tc.server); c.VerdictKind != VerdictNotApplicable {
+			t.Errorf("%s: claim %s: %q, want n/a", tc.server, tc.other, c.Verdict)
+		}
+		if k := KneeClaim(ev.Knees[0]); k.ID != tc.id {
+			t.Errorf("%s: KneeClaim %s, want %s", tc.server, k.ID, tc.id)
+		}
+	}
+}

@@ -78,7 +78,7 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 		if k, ok := kneeOf(ev, s); ok && k.Mode == estimate.RoomRateMode {
 			claim = "room-rate mode: evidence for claim 6 (estimate --from)"
 		} else if ok {
-			c := estimate.KneeClaim(k.Server)
+			c := estimate.KneeClaim(k)
 			lo, hi := estimate.ScaledClaim(c, k)
 			claim = fmt.Sprintf("claim %s: %s users on 4 cores, %s → %s–%s here: %s", c.ID, c.Blog, c.Shape,
 				units.FormatCount(lo), units.FormatCount(hi), estimate.JudgeKnee(c, k).Verdict)
