@@ -170,6 +170,9 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (_ *results.
 	if lres == nil {
 		return nil, rec, "", fmt.Errorf("swarm: %w", err)
 	}
+	if lim := swarmLimit(lres, err); lim != nil {
+		return nil, rec, "", lim
+	}
 	if r.backend == External && lres.Summary.Connected == 0 && lres.Errors.Connect[errkind.Refused] > 0 {
 		return nil, rec, "", &TargetDownError{URL: c.URLs[0], Err: fmt.Errorf("every connection refused at %d clients", st.Clients)}
 	}
@@ -177,6 +180,32 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (_ *results.
 		r.keptMemory(lres)
 	}
 	return lres, rec, loadgen.Describe(lc), nil
+}
+
+// SwarmLimitError is a step that could not load the server as asked
+// because swarm ran into a limit of its own (open files, ephemeral ports,
+// its tracking budget): it says nothing about the server, so the search
+// stops there with the knee a lower bound.
+type SwarmLimitError struct{ Msg string }
+
+// swarmLimitPrefix starts a search's Stopped when a swarm limit stopped it.
+const swarmLimitPrefix = "swarm limit: "
+
+func (e *SwarmLimitError) Error() string { return swarmLimitPrefix + e.Msg }
+
+// swarmLimit is the swarm-side limit a run hit (a *loadgen.LimitError
+// before dialing, or sockets this process could not open), nil if none.
+func swarmLimit(lres *results.Result, err error) *SwarmLimitError {
+	var le *loadgen.LimitError
+	if errors.As(err, &le) {
+		return &SwarmLimitError{Msg: le.Msg}
+	}
+	for _, k := range []errkind.Kind{errkind.FDLimit, errkind.PortExhausted} {
+		if n := lres.Errors.Connect[k]; n > 0 {
+			return &SwarmLimitError{Msg: fmt.Sprintf("%d connections failed in swarm itself (%s: %s)", n, k, errkind.Explain(k))}
+		}
+	}
+	return nil
 }
 
 // stepResult is what the knee search judges of one run.

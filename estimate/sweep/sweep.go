@@ -241,6 +241,15 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 					res.Knees[b] = kr.Knee
 				}
 			}
+			var lim *SwarmLimitError
+			if errors.As(err, &lim) && kr != nil {
+				// Not the server's failure: the search ends with the knee a
+				// lower bound (Above stays as found, 0 when nothing failed).
+				se := &res.Searches[len(res.Searches)-1]
+				se.Stopped = lim.Error()
+				res.Notes = append(res.Notes, fmt.Sprintf("%s at %s: %s; the knee is at least %d", b, units.FormatRate(rate), err, kr.Knee))
+				continue
+			}
 			var down *TargetDownError
 			if errors.As(err, &down) {
 				res.Partial = true
@@ -299,6 +308,10 @@ func Err(r *results.Sweep) error {
 		if se.Knee > 0 {
 			continue
 		}
+		if IsSwarmLimit(se) {
+			return fmt.Errorf("sweep %s at %s: %s, before any step passed: no knee measured; run fewer clients (--start) or a shorter, slower load",
+				se.Backend, units.FormatRate(se.RatePerS), se.Stopped)
+		}
 		why := ""
 		for _, st := range r.Steps {
 			if st.Backend == se.Backend && st.RatePerS == se.RatePerS && !st.OK {
@@ -310,6 +323,10 @@ func Err(r *results.Sweep) error {
 	}
 	return nil
 }
+
+// IsSwarmLimit reports whether search se was stopped by a limit of swarm's
+// own (SwarmLimitError), not by the server.
+func IsSwarmLimit(se results.Search) bool { return strings.HasPrefix(se.Stopped, swarmLimitPrefix) }
 
 func aboveText(n int64) string {
 	if n == 0 {

@@ -69,8 +69,12 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 	for _, s := range r.Searches {
 		knee := units.FormatCount(float64(s.Knee))
 		switch {
+		case s.Knee == 0 && s.Above == 0 && IsSwarmLimit(s):
+			knee = "not measured (swarm limit)"
 		case s.Knee == 0:
 			knee = "< " + units.FormatCount(float64(smallestFailed(s, r.Config.StartN)))
+		case s.Above == 0 && IsSwarmLimit(s):
+			knee = "≥ " + knee + " (swarm limit)"
 		case s.Above == 0:
 			knee = "≥ " + knee
 		}
