@@ -182,12 +182,21 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 		err = sweep.Err(res)
 	}
 	var down *sweep.TargetDownError
-	if errors.As(err, &down) || errors.As(err, &se) || errors.As(err, &ce) {
+	var cause error // what ended the sweep after some steps, without the step prefix
+	switch {
+	case errors.As(err, &down):
+		cause = down
+	case errors.As(err, &se):
+		cause = se
+	case errors.As(err, &ce):
+		cause = ce
+	}
+	if cause != nil {
 		kept := "not written (no --out)"
 		if o.out != "" {
 			kept = "in " + o.out + ", marked partial"
 		}
-		err = fmt.Errorf("%v; the %d step(s) before are %s", err, len(res.Steps), kept)
+		err = fmt.Errorf("%v; the %d step(s) before are %s", cause, len(res.Steps), kept)
 	}
 	if err != nil {
 		return failErr(err)
