@@ -141,8 +141,12 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 	var se *sweep.StartError
 	var ce *loadgen.ConfigError
 	switch {
+	case (errors.As(err, &se) || errors.As(err, &ce)) && (res == nil || len(res.Steps) == 0):
+		return usageErr("%v", err) // nothing ran: a usage problem, nothing to keep
 	case errors.As(err, &se), errors.As(err, &ce):
-		return usageErr("%v", err)
+		// Steps ran before the problem: keep them (marked partial) and fail.
+		res.Partial = true
+		res.Notes = append(res.Notes, fmt.Sprintf("%v; the sweep ended with the steps so far", err))
 	case err != nil && res == nil:
 		return failErr(err)
 	}
@@ -178,12 +182,21 @@ func (o *sweepOptions) run(c *cobra.Command) error {
 		err = sweep.Err(res)
 	}
 	var down *sweep.TargetDownError
-	if errors.As(err, &down) {
+	var cause error // what ended the sweep after some steps, without the step prefix
+	switch {
+	case errors.As(err, &down):
+		cause = down
+	case errors.As(err, &se):
+		cause = se
+	case errors.As(err, &ce):
+		cause = ce
+	}
+	if cause != nil {
 		kept := "not written (no --out)"
 		if o.out != "" {
 			kept = "in " + o.out + ", marked partial"
 		}
-		err = fmt.Errorf("%v; the %d step(s) before are %s", down, len(res.Steps), kept)
+		err = fmt.Errorf("%v; the %d step(s) before are %s", cause, len(res.Steps), kept)
 	}
 	if err != nil {
 		return failErr(err)

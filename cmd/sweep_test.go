@@ -1,12 +1,16 @@
 package cmd
 
 import (
+	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chatbench/chatbench/estimate"
+	"github.com/chatbench/chatbench/loadgen/chaos"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // A real short sweep through the CLI: sweep starts "serve" children (this
@@ -65,5 +69,70 @@ func TestSweepBadFlags(t *testing.T) {
 		if code != ExitUsage || strings.TrimSpace(errOut) != c.want {
 			t.Errorf("%v: exit %d %q, want 2 %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// A backend that cannot start is refused before any step of the backends
+// before it runs (review A1): exit 2, no memory step, no results file
+// (nothing was measured, so nothing is lost).
+func TestSweepUnreachableSecondBackendRefusedFirst(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "s.json")
+	code, stdout, stderr := runChatbench(t, "sweep", "--backend", "memory,redis", "--redis-url", "redis://127.0.0.1:1/0",
+		"--start", "2", "--max", "4", "--duration", "1s", "--out", out)
+	if code != ExitUsage || strings.Contains(stderr, "sweep memory:") || !strings.Contains(stderr, "start redis nodes") {
+		t.Errorf("exit %d, want 2 before any step\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--out: %v, want no file", err)
+	}
+}
+
+// A backend that could be started before the sweep but not at its step
+// (its broker died meanwhile) ends the sweep with the steps so far kept:
+// the results file is written, marked partial, and the exit is 1, not 2
+// (review A1). The broker is stopped once memory's first step is reported
+// and while its second (several seconds of warmup, run and grace) runs.
+func TestSweepBackendLostMidwayKeepsSteps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sweep with a redis-server of its own")
+	}
+	b, err := chaos.StartBroker(context.Background(), chaos.Redis, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	out := filepath.Join(t.TempDir(), "s.json")
+	cmd := chatbench("sweep", "--backend", "memory,redis", "--redis-url", b.URL(b.Addr()), "--start", "2", "--max", "4",
+		"--slo-p99", "2s", "--duration", "1s", "--out", out)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	var errText strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		errText.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "sweep memory: 2 clients") {
+			b.Stop()
+		}
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != ExitFailed || !strings.Contains(errText.String(), "start redis nodes") ||
+		!strings.Contains(errText.String(), "marked partial") {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), errText.String())
+	}
+	f, err := results.ReadFile(out)
+	if err != nil || f.Sweep == nil {
+		t.Fatalf("--out not written as a sweep: %v", err)
+	}
+	sw := f.Sweep
+	if !sw.Partial || len(sw.Steps) != 2 || sw.Steps[0].Backend != "memory" || sw.Steps[1].Clients != 4 {
+		t.Errorf("partial %v steps %+v: want partial, memory's two steps", sw.Partial, sw.Steps)
 	}
 }

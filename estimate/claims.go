@@ -266,12 +266,12 @@ func (e *Evidence) only(server string) *Evidence {
 	return o
 }
 
-// applies reports whether claim c is about server.
-func (c Claim) applies(server string) bool {
+// applies reports whether claim c is about server, of backend b
+// (serverBackend).
+func (c Claim) applies(server, b string) bool {
 	if c.About == "" || server == "" {
 		return true
 	}
-	b := serverBackend(server)
 	return b == c.About || c.About == "memory" && b == ""
 }
 
@@ -297,7 +297,7 @@ func checkClaim(c Claim, server string, ev *Evidence, cx ClaimContext) ClaimChec
 	if c.Shape != nil {
 		cc.ShapeText = c.Shape.String()
 	}
-	if !c.applies(server) {
+	if !c.applies(server, ev.backendOf(server)) {
 		cc.VerdictKind, cc.RatioText = VerdictNotApplicable, "-"
 		cc.Verdict = fmt.Sprintf("n/a (about %s; needs: %s)", c.About, c.Needs)
 		return cc

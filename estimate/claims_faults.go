@@ -17,11 +17,12 @@ var brokerFaults = map[string]bool{"broker-restart": true, "broker-pause": true,
 func checkFaults(cc *ClaimCheck, sv *Evidence) {
 	var expected, lost, dup int64
 	var per []string
-	mode := ""
+	mode, backend := "", ""
 	for _, f := range sv.Faults {
 		if !brokerFaults[f.Fault] {
 			continue
 		}
+		backend = serverBackend(f.Backend, f.Server)
 		expected, lost, dup = expected+f.Expected, lost+f.Lost, dup+f.Duplicated
 		mode = f.Mode
 		txt := fmt.Sprintf("%s: lost %s, duplicated %s of %s expected", f.Fault, units.FormatCount(float64(f.Lost)),
@@ -32,7 +33,7 @@ func checkFaults(cc *ClaimCheck, sv *Evidence) {
 	if len(per) == 0 {
 		return
 	}
-	cc.Basis = fmt.Sprintf("%s backend, %s: %s", serverBackend(cc.Server), mode, strings.Join(per, "; "))
+	cc.Basis = fmt.Sprintf("%s backend, %s: %s", backend, mode, strings.Join(per, "; "))
 	if expected < MinDeliveries {
 		cc.tooLittle(float64(expected), MinDeliveries, "expected deliveries across broker faults")
 		return

@@ -7,12 +7,12 @@ import (
 	"github.com/chatbench/chatbench/internal/units"
 )
 
-// KneeClaim is the users-per-server claim a knee of server speaks to: 7a
-// for Redis, 8 for RabbitMQ, 5 for a single server (chatbench's memory
-// backend or a server at a URL).
-func KneeClaim(server string) Claim {
+// KneeClaim is the users-per-server claim knee k speaks to: 7a for Redis,
+// 8 for RabbitMQ, 5 for a single server (chatbench's memory backend or a
+// server at a URL), by serverBackend.
+func KneeClaim(k Knee) Claim {
 	id := "5"
-	switch serverBackend(server) {
+	switch serverBackend(k.Backend, k.Server) {
 	case "redis":
 		id = "7a"
 	case "rabbitmq":
@@ -51,6 +51,10 @@ func verdictSide(kind string, ratio float64) int {
 func JudgeKnee(c Claim, k Knee) ClaimCheck {
 	cc := ClaimCheck{Claim: c, Server: k.Server, ShapeText: c.Shape.String()}
 	lo, hi := ScaledClaim(c, k)
+	if k.Clients <= 0 {
+		judgeNoKnee(&cc, c, k, lo, hi)
+		return cc
+	}
 	knee := float64(k.Clients)
 	kneeText := units.FormatCount(knee) + " users"
 	if k.Low != k.High {
@@ -83,6 +87,25 @@ func JudgeKnee(c Claim, k Knee) ClaimCheck {
 			units.FormatCount(float64(k.Low)), units.FormatCount(float64(k.High)), units.FormatCount(lo), units.FormatCount(hi))
 	}
 	return cc
+}
+
+// judgeNoKnee judges a search whose fewest tried (k.Above) already failed:
+// the knee is below it, so a claim above it is off at least that much; one
+// at or below it is not decided.
+func judgeNoKnee(cc *ClaimCheck, c Claim, k Knee, lo, hi float64) {
+	above := float64(k.Above)
+	cc.figure("knee", "< "+units.FormatCount(above)+" users (even the fewest tried failed)", above, FigureMeasured)
+	cc.figure("the claim scaled to this machine and load", fmt.Sprintf("%s–%s users", units.FormatCount(lo), units.FormatCount(hi)), lo, FigureModel)
+	cc.Basis = fmt.Sprintf("%s: every step failed the SLO down to %s users at %s per sender, %s, on %s cores; the claim (%s on 4 cores, %s) scaled by the delivery capacity it asks",
+		k.Source, units.FormatCount(above), units.FormatRate(k.RatePerS), k.Shape, units.FormatSig(k.Cores, 3), c.Blog, c.Shape)
+	if above <= lo {
+		cc.VerdictKind = VerdictOff
+		cc.Verdict = fmt.Sprintf("off (knee < %s, below the claim's %s–%s here)", units.FormatCount(above), units.FormatCount(lo), units.FormatCount(hi))
+		return
+	}
+	cc.VerdictKind = VerdictUndecided
+	cc.Verdict = fmt.Sprintf("undecided (knee < %s, which does not rule out the claim's %s–%s here; lower --start)",
+		units.FormatCount(above), units.FormatCount(lo), units.FormatCount(hi))
 }
 
 // setRatioRange judges v against [lo, hi] rather than the claim's numbers.

@@ -328,8 +328,14 @@ func toRun(name string, r *results.Result, backend string) (Run, bool) {
 func kneesOf(name string, sw *results.Sweep) []Knee {
 	var out []Knee
 	for _, se := range sw.Searches {
-		if se.Knee <= 0 {
-			continue
+		if se.Knee <= 0 && se.Above <= 0 {
+			continue // no step ran: nothing measured
+		}
+		// A search whose fewest tried failed has no knee (Clients 0) but
+		// is evidence all the same: the knee is below Above.
+		at := se.Knee
+		if at <= 0 {
+			at = se.Above
 		}
 		k := Knee{Source: name, Backend: se.Backend, Clients: se.Knee, Low: se.Knee, High: se.Knee, Repeat: 1, Above: se.Above,
 			RatePerS: se.RatePerS, Cores: float64(sw.Environment.Cores), MemBytes: float64(sw.Environment.MemBytes),
@@ -339,7 +345,7 @@ func kneesOf(name string, sw *results.Sweep) []Knee {
 		}
 		var urls []string
 		for _, st := range sw.Steps {
-			if st.Backend != se.Backend || st.Clients != se.Knee || st.RatePerS != se.RatePerS || st.Result == nil {
+			if st.Backend != se.Backend || st.Clients != at || st.RatePerS != se.RatePerS || st.Result == nil {
 				continue
 			}
 			if st.Result.Environment.Cores > 0 {

@@ -59,18 +59,43 @@ func stripQuery(u string) string {
 }
 
 // serverBackend is the backend a server is of, for the claims about one
-// backend: chatbench's own from its name; a server at a URL is a single
-// server ("") unless its name says redis or rabbitmq (the blog's stacks,
-// named by the sweep that measured them).
-func serverBackend(server string) string {
-	if b, ok := strings.CutPrefix(server, "chatbench serve "); ok {
-		return strings.Fields(b)[0]
+// backend: the backend its results recorded when chatbench started it; a
+// server at a URL (backend "external" or none) is a single server ("")
+// unless it was named as one of chatbench's own ("chatbench serve redis").
+// Never from other words in its name or URL: ws://host/redis-chat/ws is
+// not a Redis stack.
+func serverBackend(backend, server string) string {
+	if backend != "" && backend != externalBackend {
+		return backend
 	}
-	low := strings.ToLower(server)
-	for _, b := range []string{"rabbitmq", "redis"} {
-		if strings.Contains(low, b) {
-			return b
+	if b, ok := strings.CutPrefix(server, "chatbench serve "); ok {
+		if f := strings.Fields(b); len(f) > 0 {
+			return f[0]
 		}
 	}
 	return ""
+}
+
+// backendOf is the backend of server by the first of its runs, knees or
+// faults read (serverBackend).
+func (e *Evidence) backendOf(server string) string {
+	if e == nil {
+		return serverBackend("", server)
+	}
+	for _, r := range e.Runs {
+		if r.Server == server {
+			return serverBackend(r.Backend, server)
+		}
+	}
+	for _, k := range e.Knees {
+		if k.Server == server {
+			return serverBackend(k.Backend, server)
+		}
+	}
+	for _, f := range e.Faults {
+		if f.Server == server {
+			return serverBackend(f.Backend, server)
+		}
+	}
+	return serverBackend("", server)
 }

@@ -399,3 +399,59 @@ func TestCostsFromScenarioServer(t *testing.T) {
 		}
 	}
 }
+
+// A sweep in which even the fewest tried failed has no knee, yet is
+// evidence: the knee is below that N (review A4). At 1/s on 2 cores the
+// claim scales to 2,236–4,472: a failure at 100 users puts the knee far
+// below (off); one at 5,000 does not rule the claim out (undecided). The
+// model must not answer instead (its CPU per delivery, 1 µs, would say
+// the server holds ~2,000 users at 10/s: 4 cores × 10⁶ / 1 µs / 10 /s,
+// square-rooted).
+func TestNoKneeIsEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		above int
+		want  string
+	}{
+		{100, "off (knee < 100, below the claim's 2,236–4,472 here)"},
+		{5000, "undecided (knee < 5,000, which does not rule out the claim's 2,236–4,472 here; lower --start)"},
+	} {
+		st := spec{backend: "external", urls: []string{"ws://127.0.0.1:8000/ws"}, clients: tc.above, rate: 1, size: 100,
+			sent: 20000, recvPer: int64(tc.above), steadyS: 10, cpuS: 0.8, cpuUs: 1}
+		ev := evidence(t, sweepOf(2, []results.Step{st.step(false)}, results.Search{Backend: "external", RatePerS: 1, Above: int64(tc.above), Runs: 1}))
+		c := claimFor(t, CheckClaims(ev, ClaimContext{}), "5", "server at ws://127.0.0.1:8000/ws")
+		if c.Verdict != tc.want || c.Figures[0].Source != FigureMeasured || !strings.HasPrefix(c.Figures[0].Text, "< ") {
+			t.Errorf("above %d: verdict %q figures %+v, want %q from the sweep", tc.above, c.Verdict, c.Figures, tc.want)
+		}
+	}
+}
+
+// A server is of a backend by its results' backend field, never by words
+// in its URL or name (review A5): a server at ws://…/redis-chat/ws, or one
+// the sweep named "my rabbitmq chat", is a single server (claim 5 applies,
+// 7a and 8 do not); one named as chatbench's own ("chatbench serve redis
+// (2 nodes)") is of that backend. Same knee as TestExternalKneeClaim5:
+// 200 against 2,236–4,472 on 2 cores at 1/s.
+func TestServerBackendFromResults(t *testing.T) {
+	for _, tc := range []struct {
+		url, name, server, id, other string
+	}{
+		{"ws://127.0.0.1:8000/redis-chat/ws", "", "server at ws://127.0.0.1:8000/redis-chat/ws", "5", "7a"},
+		{"ws://127.0.0.1:8000/ws", "my rabbitmq chat", "my rabbitmq chat", "5", "8"},
+		{"ws://127.0.0.1:8000/ws", "chatbench serve redis (2 nodes)", "chatbench serve redis (2 nodes)", "7a", "5"},
+	} {
+		st := spec{backend: "external", urls: []string{tc.url}, clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, cpuS: 0.8}
+		step := st.step(true)
+		step.Result.Config.URLs = []string{tc.url}
+		ev := evidence(t, sweepOf(2, []results.Step{step}, results.Search{Backend: "external", RatePerS: 1, Knee: 200, Above: 300, Runs: 3, Server: tc.name}))
+		checks := CheckClaims(ev, ClaimContext{})
+		if c := claimFor(t, checks, tc.id, tc.server); c.VerdictKind == VerdictNotApplicable || c.Value == nil || *c.Value != 200 {
+			t.Errorf("%s: claim %s: %+v, want judged by the knee of 200", tc.server, tc.id, c)
+		}
+		if c := claimFor(t, checks, tc.other, tc.server); c.VerdictKind != VerdictNotApplicable {
+			t.Errorf("%s: claim %s: %q, want n/a", tc.server, tc.other, c.Verdict)
+		}
+		if k := KneeClaim(ev.Knees[0]); k.ID != tc.id {
+			t.Errorf("%s: KneeClaim %s, want %s", tc.server, k.ID, tc.id)
+		}
+	}
+}

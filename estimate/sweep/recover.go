@@ -89,22 +89,35 @@ func (r Recovery) await(ctx context.Context, lc loadgen.Config) (*results.Recove
 	if err != nil {
 		return done(), err
 	}
+	// Every URL: a step loads them all, and one node down or busy fails
+	// the step as surely as the first.
 	p := prober{timeout: r.ReadyTimeout, lc: lc}
-	for {
-		how, err := p.probe(ctx)
-		if err == nil {
-			rec.Ready = how
-			break
-		}
-		if errors.Is(err, syscall.ECONNREFUSED) || !time.Now().Before(deadline) {
-			return done(), &TargetDownError{URL: lc.URLs[0], Err: fmt.Errorf("readiness: %w", err)}
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+	for _, u := range lc.URLs {
+		how, err := p.awaitReady(ctx, u, deadline)
+		if err != nil {
 			return done(), err
 		}
+		rec.Ready = how
 	}
 	rec.Recovered = idle
 	return done(), nil
+}
+
+// awaitReady probes target u until it answers or the deadline passes; a
+// refused connection is down at once.
+func (p prober) awaitReady(ctx context.Context, u string, deadline time.Time) (string, error) {
+	for {
+		how, err := p.probe(ctx, u)
+		if err == nil {
+			return how, nil
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) || !time.Now().Before(deadline) {
+			return "", &TargetDownError{URL: u, Err: fmt.Errorf("readiness: %w", err)}
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return "", err
+		}
+	}
 }
 
 // awaitIdle reads the target's CPU over Window until it is under
@@ -143,7 +156,7 @@ func (r Recovery) awaitIdle(ctx context.Context, lc loadgen.Config, deadline tim
 	}
 }
 
-// prober asks a target whether it is ready: its /readyz when it has one,
+// prober asks each of a target's URLs whether it is ready: its host's /readyz when it has one,
 // else a test message echoed back through a room of its own (raw
 // protocol), else a completed WebSocket handshake.
 type prober struct {
@@ -151,10 +164,10 @@ type prober struct {
 	lc      loadgen.Config
 }
 
-func (p prober) probe(ctx context.Context) (string, error) {
+func (p prober) probe(ctx context.Context, u string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	target := strings.NewReplacer("{{user}}", "chatbench-ready", "{{room}}", "chatbench-ready", "{{client}}", "0").Replace(p.lc.URLs[0])
+	target := strings.NewReplacer("{{user}}", "chatbench-ready", "{{room}}", "chatbench-ready", "{{client}}", "0").Replace(u)
 	ok, err := readyz(ctx, target, p.lc.TLS)
 	if ok || err != nil {
 		return "/readyz", err

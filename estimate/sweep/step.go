@@ -170,6 +170,9 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (_ *results.
 	if lres == nil {
 		return nil, rec, "", fmt.Errorf("swarm: %w", err)
 	}
+	if lim := swarmLimit(lres, err); lim != nil {
+		return nil, rec, "", lim
+	}
 	if r.backend == External && lres.Summary.Connected == 0 && lres.Errors.Connect[errkind.Refused] > 0 {
 		return nil, rec, "", &TargetDownError{URL: c.URLs[0], Err: fmt.Errorf("every connection refused at %d clients", st.Clients)}
 	}
@@ -177,6 +180,32 @@ func (r *stepRunner) runOnce(ctx context.Context, st estimate.Step) (_ *results.
 		r.keptMemory(lres)
 	}
 	return lres, rec, loadgen.Describe(lc), nil
+}
+
+// SwarmLimitError is a step that could not load the server as asked
+// because swarm ran into a limit of its own (open files, ephemeral ports,
+// its tracking budget): it says nothing about the server, so the search
+// stops there with the knee a lower bound.
+type SwarmLimitError struct{ Msg string }
+
+// swarmLimitPrefix starts a search's Stopped when a swarm limit stopped it.
+const swarmLimitPrefix = "swarm limit: "
+
+func (e *SwarmLimitError) Error() string { return swarmLimitPrefix + e.Msg }
+
+// swarmLimit is the swarm-side limit a run hit (a *loadgen.LimitError
+// before dialing, or sockets this process could not open), nil if none.
+func swarmLimit(lres *results.Result, err error) *SwarmLimitError {
+	var le *loadgen.LimitError
+	if errors.As(err, &le) {
+		return &SwarmLimitError{Msg: le.Msg}
+	}
+	for _, k := range []errkind.Kind{errkind.FDLimit, errkind.PortExhausted} {
+		if n := lres.Errors.Connect[k]; n > 0 {
+			return &SwarmLimitError{Msg: fmt.Sprintf("%d connections failed in swarm itself (%s: %s)", n, k, errkind.Explain(k))}
+		}
+	}
+	return nil
 }
 
 // stepResult is what the knee search judges of one run.
@@ -298,9 +327,17 @@ func (r *stepRunner) progress(st estimate.Step, step results.Step, sr estimate.S
 	if step.Recovery != nil {
 		wait = fmt.Sprintf(" after %.1fs recovery", step.Recovery.WaitS)
 	}
-	fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s%s: p99 %s, lost %d of %d%s: %s\n", r.backend,
-		units.FormatCount(float64(st.Clients)), units.FormatRate(st.RatePerS), wait, sr.P99.Round(time.Microsecond),
-		sr.Lost, sr.Expected, rep, verdict)
+	p99, lost := sr.P99.Round(time.Microsecond).String(), fmt.Sprintf("%d of %d", sr.Lost, sr.Expected)
+	if step.Result != nil {
+		if why := latencyWhy(step.Result.Summary); why != "" {
+			p99 = why
+		}
+		if why := lossWhy(step.Result.Summary); why != "" {
+			lost = why
+		}
+	}
+	fmt.Fprintf(c.Progress, "sweep %s: %s clients at %s%s: p99 %s, lost %s%s: %s\n", r.backend,
+		units.FormatCount(float64(st.Clients)), units.FormatRate(st.RatePerS), wait, p99, lost, rep, verdict)
 }
 
 // keptMemory marks a running target's memory per connection not measured

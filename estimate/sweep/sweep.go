@@ -215,6 +215,9 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 		res.Config.Backend = cfg.Backends[0]
 		res.Config.Server = cfg.serverName(cfg.Backends[0])
 	}
+	if err := cfg.preflight(ctx); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(cfg.Budget)
 	searches := len(cfg.Backends) * len(cfg.Rates)
 	for i, b := range cfg.Backends {
@@ -238,6 +241,15 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 					res.Knees[b] = kr.Knee
 				}
 			}
+			var lim *SwarmLimitError
+			if errors.As(err, &lim) && kr != nil {
+				// Not the server's failure: the search ends with the knee a
+				// lower bound (Above stays as found, 0 when nothing failed).
+				se := &res.Searches[len(res.Searches)-1]
+				se.Stopped = lim.Error()
+				res.Notes = append(res.Notes, fmt.Sprintf("%s at %s: %s; the knee is at least %d", b, units.FormatRate(rate), err, kr.Knee))
+				continue
+			}
 			var down *TargetDownError
 			if errors.As(err, &down) {
 				res.Partial = true
@@ -259,6 +271,26 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 	return res, nil
 }
 
+// preflight starts and stops the nodes of every backend after the first
+// once, so a backend that cannot start (no broker at its URL) is refused
+// before any step runs rather than after the earlier backends' steps. The
+// first backend is checked by its own first step.
+func (c *Config) preflight(ctx context.Context) error {
+	if len(c.URLs) > 0 {
+		return nil
+	}
+	for _, b := range c.Backends[1:] {
+		nodes, err := c.Start(ctx, b, c.nodesFor(b))
+		if err != nil {
+			return &StartError{Backend: b, Err: err}
+		}
+		for _, n := range nodes {
+			_ = n.Stop()
+		}
+	}
+	return nil
+}
+
 // environmentOf is the machine the steps ran on.
 func environmentOf(steps []results.Step) results.Environment {
 	for _, s := range steps {
@@ -276,6 +308,10 @@ func Err(r *results.Sweep) error {
 		if se.Knee > 0 {
 			continue
 		}
+		if IsSwarmLimit(se) {
+			return fmt.Errorf("sweep %s at %s: %s, before any step passed: no knee measured; run fewer clients (--start) or a shorter, slower load",
+				se.Backend, units.FormatRate(se.RatePerS), se.Stopped)
+		}
 		why := ""
 		for _, st := range r.Steps {
 			if st.Backend == se.Backend && st.RatePerS == se.RatePerS && !st.OK {
@@ -287,6 +323,10 @@ func Err(r *results.Sweep) error {
 	}
 	return nil
 }
+
+// IsSwarmLimit reports whether search se was stopped by a limit of swarm's
+// own (SwarmLimitError), not by the server.
+func IsSwarmLimit(se results.Search) bool { return strings.HasPrefix(se.Stopped, swarmLimitPrefix) }
 
 func aboveText(n int64) string {
 	if n == 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/estimate"
+	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/server"
 )
 
@@ -107,5 +108,46 @@ func TestSweepNothingListening(t *testing.T) {
 	}
 	if res == nil || !res.Partial || len(res.Steps) != 0 || len(res.Searches) != 1 || res.Searches[0].Knee != 0 {
 		t.Fatalf("res %+v", res)
+	}
+}
+
+// A step swarm cannot run for a limit of its own (here its tracking
+// budget: 1,000 bytes hold 10 receivers' tracking in one room of 10 at
+// 2/s for 0.9 s, ~480 bytes, not 20's, ~1,800) is not the server failing
+// (review A2): the search stops with the knee a lower bound (≥ 10, Above
+// 0), says why, the step is not recorded, and the table says so.
+func TestSwarmLimitStopsSearch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sweep")
+	}
+	lc := loadgen.DefaultConfig()
+	lc.RoomSize, lc.Talkers, lc.Size = 0, 0, 100
+	lc.Warmup, lc.Duration, lc.Grace, lc.Settle = 200*time.Millisecond, 700*time.Millisecond, 300*time.Millisecond, 100*time.Millisecond
+	lc.TrackBudget = 1000
+	var progress bytes.Buffer
+	cfg := Config{Backends: []string{"memory"}, Start: inProcess(t), Rates: []float64{2}, StartN: 10, MaxN: 40, Load: &lc,
+		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute, Progress: &progress}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("sweep: %v\n%s", err, progress.String())
+	}
+	if len(res.Steps) != 1 || !res.Steps[0].OK || len(res.Searches) != 1 {
+		t.Fatalf("steps %+v searches %+v\n%s", res.Steps, res.Searches, progress.String())
+	}
+	se := res.Searches[0]
+	if se.Knee != 10 || se.Above != 0 || !strings.HasPrefix(se.Stopped, "swarm limit: tracking which of") {
+		t.Errorf("search %+v: want knee 10, above 0, stopped by the swarm limit", se)
+	}
+	if err := Err(res); err != nil {
+		t.Errorf("Err() = %v", err)
+	}
+	var tbl bytes.Buffer
+	if err := WriteTable(&tbl, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tbl.String(), "≥ 10 (swarm limit)") || !strings.Contains(tbl.String(), "stopped early: swarm limit: tracking") {
+		t.Errorf("table:\n%s", tbl.String())
 	}
 }

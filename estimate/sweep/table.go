@@ -31,8 +31,14 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 	for _, s := range r.Steps {
 		p99, lost := "-", "-"
 		if s.Result != nil {
-			p99 = fmt.Sprintf("%.1f ms", s.Result.Summary.LatencyMs.P99)
-			lost = fmt.Sprintf("%d of %d", s.Result.Summary.Lost, s.Result.Summary.Expected)
+			sum := s.Result.Summary
+			p99, lost = fmt.Sprintf("%.1f ms", sum.LatencyMs.P99), fmt.Sprintf("%d of %d", sum.Lost, sum.Expected)
+			if why := latencyWhy(sum); why != "" {
+				p99 = why
+			}
+			if why := lossWhy(sum); why != "" {
+				lost = why
+			}
 		}
 		v := "ok"
 		switch {
@@ -63,8 +69,12 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 	for _, s := range r.Searches {
 		knee := units.FormatCount(float64(s.Knee))
 		switch {
+		case s.Knee == 0 && s.Above == 0 && IsSwarmLimit(s):
+			knee = "not measured (swarm limit)"
 		case s.Knee == 0:
 			knee = "< " + units.FormatCount(float64(smallestFailed(s, r.Config.StartN)))
+		case s.Above == 0 && IsSwarmLimit(s):
+			knee = "≥ " + knee + " (swarm limit)"
 		case s.Above == 0:
 			knee = "≥ " + knee
 		}
@@ -72,7 +82,7 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 		if k, ok := kneeOf(ev, s); ok && k.Mode == estimate.RoomRateMode {
 			claim = "room-rate mode: evidence for claim 6 (estimate --from)"
 		} else if ok {
-			c := estimate.KneeClaim(k.Server)
+			c := estimate.KneeClaim(k)
 			lo, hi := estimate.ScaledClaim(c, k)
 			claim = fmt.Sprintf("claim %s: %s users on 4 cores, %s → %s–%s here: %s", c.ID, c.Blog, c.Shape,
 				units.FormatCount(lo), units.FormatCount(hi), estimate.JudgeKnee(c, k).Verdict)
@@ -100,4 +110,22 @@ func kneeOf(ev *estimate.Evidence, s results.Search) (estimate.Knee, bool) {
 		}
 	}
 	return estimate.Knee{}, false
+}
+
+// latencyWhy is "not measured (…)" when a run timed no delivery (its p99
+// of 0 is no figure), "" otherwise.
+func latencyWhy(s results.Summary) string {
+	if s.LatencyMs.Count == 0 {
+		return "not measured (no delivery was timed)"
+	}
+	return ""
+}
+
+// lossWhy is "not measured (…)" when a run expected no delivery (nothing
+// could be lost), "" otherwise.
+func lossWhy(s results.Summary) string {
+	if s.Expected == 0 {
+		return "not measured (no delivery was expected)"
+	}
+	return ""
 }

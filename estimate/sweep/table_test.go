@@ -74,3 +74,27 @@ func TestTableAgreesWithEstimate(t *testing.T) {
 		}
 	}
 }
+
+// A step that timed no delivery and expected none (nobody connected) has
+// no p99 and no loss to print: both say "not measured", in the table and
+// the progress line, never "0.0 ms" or "0 of 0" (review A3).
+func TestUntimedStepNotMeasured(t *testing.T) {
+	st := kneeStep("memory", []string{"ws://127.0.0.1:1/ws"}, 4, 1)
+	st.Result.Summary = results.Summary{}
+	st.OK, st.Why = false, "no delivery was timed"
+	sw := results.NewSweep()
+	sw.Steps = []results.Step{st}
+	sw.Searches = []results.Search{{Backend: "memory", RatePerS: 1, Above: 4, Runs: 1}}
+	var tbl, prog bytes.Buffer
+	if err := WriteTable(&tbl, sw); err != nil {
+		t.Fatal(err)
+	}
+	r := &stepRunner{cfg: &Config{Progress: &prog, Repeat: 1}, backend: "memory"}
+	r.progress(estimate.Step{Clients: 4, RatePerS: 1}, st, estimate.StepResult{Failed: true, Reason: "no delivery was timed"})
+	for name, out := range map[string]string{"table": tbl.String(), "progress": prog.String()} {
+		if !strings.Contains(out, "not measured (no delivery was timed)") || !strings.Contains(out, "not measured (no delivery was expected)") ||
+			strings.Contains(out, "0.0 ms") || strings.Contains(out, "0s,") || strings.Contains(out, "0 of 0") {
+			t.Errorf("%s:\n%s", name, out)
+		}
+	}
+}

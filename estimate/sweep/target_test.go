@@ -3,6 +3,7 @@ package sweep
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,35 @@ func TestSweepReadinessWithoutReadyz(t *testing.T) {
 		if len(res.Steps) != 1 || res.Steps[0].Recovery.Ready != c.want {
 			t.Errorf("no-echo %v: steps %d, recovery %+v; want ready by %s", c.noEcho, len(res.Steps), res.Steps[0].Recovery, c.want)
 		}
+	}
+}
+
+// Recovery probes every URL (review A6): with the first a ready target and
+// the second a port nothing listens on, the target is down, and the error
+// names the second URL.
+func TestRecoveryProbesEveryURL(t *testing.T) {
+	tg := &sweeptest.Target{}
+	tg.Start()
+	t.Cleanup(tg.Stop)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "ws://" + ln.Addr().String() + "/ws"
+	ln.Close()
+	lc := *quickLoad()
+	lc.URLs = []string{tg.URL() + "?room={{room}}&user={{user}}", closed + "?room={{room}}&user={{user}}"}
+	r := Recovery{MaxWait: 5 * time.Second}
+	r.defaults()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = r.await(ctx, lc)
+	var down *TargetDownError
+	if !errors.As(err, &down) || !strings.HasPrefix(down.URL, closed) {
+		t.Fatalf("err = %v, want %s down", err, closed)
+	}
+	lc.URLs = lc.URLs[:1]
+	if rec, err := r.await(ctx, lc); err != nil || rec.Ready != "/readyz" {
+		t.Errorf("first URL alone: recovery %+v, err %v; want ready by /readyz", rec, err)
 	}
 }
