@@ -40,6 +40,7 @@ type sweepOptions struct {
 	repeat                 int
 	cooldown, cooldownMax  time.Duration
 	serverName             string
+	serverBackend          string
 	out                    string
 	html                   string
 	json                   bool
@@ -116,6 +117,7 @@ results are marked partial. --out writes one results file (kind "sweep") that
 	f.Var(&o.roomRate, "room-rate", "--mode room-rate: the room's total messages per second, shared by its N talkers (e.g. 20/s)")
 	f.IntVar(&o.repeat, "repeat", 1, "runs per step; the step passes when most do, and reports the median and range")
 	f.DurationVar(&o.cooldown, "cooldown", 0, "--url: a fixed wait before every step, before the wait for idle CPU and readiness")
+	f.StringVar(&o.serverBackend, "server-backend", "", "--url: the fan-out backend the server uses between its processes (memory, redis, rabbitmq), so its knee answers the blog's claim about that backend (5, 7a or 8); default: a single server (claim 5)")
 	f.StringVar(&o.serverName, "server-name", "", "--url: what the results and the claims table call the server measured (default \"server at URL\"), e.g. \"the blog's FastAPI server\"")
 	f.DurationVar(&o.cooldownMax, "cooldown-max", 30*time.Second, "--url: longest wait before a step for the server's CPU to be idle and its readiness probe to answer")
 	f.DurationVar(&o.sloP99, "slo-p99", 100*time.Millisecond, "a step meets the SLO when its p99 fan-out latency is below this")

@@ -21,7 +21,7 @@ import (
 func (o *sweepOptions) config(flags *pflag.FlagSet, stderr io.Writer) (sweep.Config, error) {
 	cfg := sweep.Config{Backends: o.backends, URLs: o.load.urls, Nodes: o.nodes, SLO: estimate.SLO{P99: o.sloP99, MaxLoss: o.maxLoss},
 		Budget: o.budget, MaxRuns: o.maxRuns, Version: version(), Progress: stderr, Mode: o.mode, Repeat: o.repeat,
-		Recovery: sweep.Recovery{MinWait: o.cooldown, MaxWait: o.cooldownMax}, Server: o.serverName}
+		Recovery: sweep.Recovery{MinWait: o.cooldown, MaxWait: o.cooldownMax}, Server: o.serverName, ServerBackend: o.serverBackend}
 	var err error
 	for _, c := range []struct {
 		flag, val string
@@ -109,12 +109,15 @@ func (o *sweepOptions) checkTarget(flags *pflag.FlagSet, cfg *sweep.Config) erro
 	if len(cfg.URLs) > 0 {
 		cfg.Load.MetricsURLs = metricsURLs(o.load.metricsURLs, cfg.URLs, len(lc.ServerPIDs) > 0)
 		lc.URLs = cfg.URLs
+		if o.serverBackend != "" && !slices.Contains(backends, o.serverBackend) {
+			return usageErr("--server-backend %q: want one of %s", o.serverBackend, strings.Join(backends, ", "))
+		}
 	} else {
 		if flags.Changed("server-pid") || flags.Changed("metrics-url") {
 			return usageErr("--server-pid and --metrics-url are for --url targets: sweep reads the cost of the nodes it starts itself")
 		}
-		if flags.Changed("server-name") {
-			return usageErr("--server-name is for --url targets: sweep names the nodes it starts itself (chatbench serve BACKEND)")
+		if flags.Changed("server-name") || flags.Changed("server-backend") {
+			return usageErr("--server-name and --server-backend are for --url targets: sweep knows the nodes it starts itself (chatbench serve BACKEND)")
 		}
 		for _, b := range o.backends {
 			if !slices.Contains(backends, b) {

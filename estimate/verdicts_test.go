@@ -434,15 +434,21 @@ func TestNoKneeIsEvidence(t *testing.T) {
 func TestServerBackendFromResults(t *testing.T) {
 	for _, tc := range []struct {
 		url, name, server, id, other string
+		declared                     string // sweep --server-backend
 	}{
-		{"ws://127.0.0.1:8000/redis-chat/ws", "", "server at ws://127.0.0.1:8000/redis-chat/ws", "5", "7a"},
-		{"ws://127.0.0.1:8000/ws", "my rabbitmq chat", "my rabbitmq chat", "5", "8"},
-		{"ws://127.0.0.1:8000/ws", "chatbench serve redis (2 nodes)", "chatbench serve redis (2 nodes)", "7a", "5"},
+		{"ws://127.0.0.1:8000/redis-chat/ws", "", "server at ws://127.0.0.1:8000/redis-chat/ws", "5", "7a", ""},
+		{"ws://127.0.0.1:8000/ws", "my rabbitmq chat", "my rabbitmq chat", "5", "8", ""},
+		{"ws://127.0.0.1:8000/ws", "chatbench serve redis (2 nodes)", "chatbench serve redis (2 nodes)", "7a", "5", ""},
+		// The blog's Redis design at a URL, its backend declared: claim 7a.
+		{"ws://127.0.0.1:8000/ws", "the blog's Redis server", "the blog's Redis server", "7a", "5", "redis"},
+		{"ws://127.0.0.1:8000/ws", "", "server at ws://127.0.0.1:8000/ws", "8", "5", "rabbitmq"},
 	} {
 		st := spec{backend: "external", urls: []string{tc.url}, clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, cpuS: 0.8}
 		step := st.step(true)
 		step.Result.Config.URLs = []string{tc.url}
-		ev := evidence(t, sweepOf(2, []results.Step{step}, results.Search{Backend: "external", RatePerS: 1, Knee: 200, Above: 300, Runs: 3, Server: tc.name}))
+		sw := sweepOf(2, []results.Step{step}, results.Search{Backend: "external", RatePerS: 1, Knee: 200, Above: 300, Runs: 3, Server: tc.name})
+		sw.Config.ServerBackend = tc.declared
+		ev := evidence(t, sw)
 		checks := CheckClaims(ev, ClaimContext{})
 		if c := claimFor(t, checks, tc.id, tc.server); c.VerdictKind == VerdictNotApplicable || c.Value == nil || *c.Value != 200 {
 			t.Errorf("%s: claim %s: %+v, want judged by the knee of 200", tc.server, tc.id, c)

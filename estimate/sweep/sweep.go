@@ -77,8 +77,12 @@ type Config struct {
 	Recovery Recovery
 	// Server names what is measured in the results (default from the
 	// backend or the URLs).
-	Server  string
-	Version string
+	Server string
+	// ServerBackend is the fan-out backend a server at URLs uses (memory,
+	// redis, rabbitmq), when known: which of the blog's claims its knee
+	// answers.
+	ServerBackend string
+	Version       string
 	// Progress gets one line per step; nil: none.
 	Progress io.Writer
 }
@@ -215,6 +219,7 @@ func Run(ctx context.Context, cfg Config) (*results.Sweep, error) {
 		res.Config.Backend = cfg.Backends[0]
 		res.Config.Server = cfg.serverName(cfg.Backends[0])
 	}
+	res.Config.ServerBackend = cfg.ServerBackend
 	if err := cfg.preflight(ctx); err != nil {
 		return nil, err
 	}

@@ -51,6 +51,9 @@ type SweepConfig struct {
 	RoomRatePerS float64 `json:"room_rate_per_s,omitempty"`
 	Repeat       int     `json:"repeat,omitempty"`
 	Shape        string  `json:"shape,omitempty"`
+	// ServerBackend is the fan-out backend of a server at URLs, as the
+	// user said (sweep --server-backend): the blog's claim its knee answers.
+	ServerBackend string `json:"server_backend,omitempty"`
 }
 
 // Sweep modes: what grows with N.
