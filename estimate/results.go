@@ -229,7 +229,7 @@ func (e *Evidence) addSweep(name string, sw *results.Sweep) {
 		if b == "" {
 			b = st.Result.Config.Backend
 		}
-		e.addRun(fmt.Sprintf("%s step %d", name, i+1), st.Result, declaredBackend(sw, b), serverOfSearch(sw, st.Backend), modeOf[st.Backend], st.OK, st.Why)
+		e.addRun(fmt.Sprintf("%s step %d", name, i+1), st.Result, DeclaredBackend(sw, b), serverOfSearch(sw, st.Backend), modeOf[st.Backend], st.OK, st.Why)
 	}
 	e.Knees = append(e.Knees, kneesOf(name, sw)...)
 	if st := scenarioStep(sw); st != nil {
@@ -377,16 +377,16 @@ func kneesOf(name string, sw *results.Sweep) []Knee {
 			k.Low, k.High = se.KneeLow, se.KneeHigh
 		}
 		k.Repeat = max(se.Repeat, 1)
-		k.Backend = declaredBackend(sw, k.Backend)
+		k.Backend = DeclaredBackend(sw, k.Backend)
 		out = append(out, k)
 	}
 	return out
 }
 
-// declaredBackend is the fan-out backend of a server at URLs as the user
+// DeclaredBackend is the fan-out backend of a server at URLs as the user
 // declared it (sweep --server-backend), so its knee answers the blog's claim
 // about that backend; b itself otherwise.
-func declaredBackend(sw *results.Sweep, b string) string {
+func DeclaredBackend(sw *results.Sweep, b string) string {
 	if b == externalBackend && sw.Config.ServerBackend != "" {
 		return sw.Config.ServerBackend
 	}

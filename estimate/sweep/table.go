@@ -79,7 +79,7 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 			knee = "≥ " + knee
 		}
 		claim := "-"
-		if k, ok := kneeOf(ev, s); ok && k.Mode == estimate.RoomRateMode {
+		if k, ok := kneeOf(ev, r, s); ok && k.Mode == estimate.RoomRateMode {
 			claim = "room-rate mode: evidence for claim 6 (estimate --from)"
 		} else if ok {
 			c := estimate.KneeClaim(k)
@@ -103,9 +103,10 @@ func WriteTable(w io.Writer, r *results.Sweep) error {
 }
 
 // kneeOf is the knee estimate reads for search s.
-func kneeOf(ev *estimate.Evidence, s results.Search) (estimate.Knee, bool) {
+func kneeOf(ev *estimate.Evidence, r *results.Sweep, s results.Search) (estimate.Knee, bool) {
+	b := estimate.DeclaredBackend(r, s.Backend)
 	for _, k := range ev.Knees {
-		if k.Backend == s.Backend && k.RatePerS == s.RatePerS {
+		if k.Backend == b && k.RatePerS == s.RatePerS {
 			return k, true
 		}
 	}

@@ -31,20 +31,24 @@ func kneeStep(backend string, urls []string, n int64, r float64) results.Step {
 func TestTableAgreesWithEstimate(t *testing.T) {
 	cases := []struct {
 		backend, server string
+		declared        string // sweep --server-backend
 		urls            []string
 		knee, above     int64
 		id, verdict     string
 	}{
 		// 2 cores at 1/s: claim 5's 1,000–2,000 → 2,236–4,472.
-		{"memory", "chatbench serve memory", []string{"ws://127.0.0.1:1/ws"}, 2236, 2400, "5", "holds (inside the claimed range)"},
-		{"external", "server at ws://127.0.0.1:8000/ws", []string{"ws://127.0.0.1:8000/ws?room={{room}}"}, 200, 300, "5", "off by 11× (measured lower)"},
+		{"memory", "chatbench serve memory", "", []string{"ws://127.0.0.1:1/ws"}, 2236, 2400, "5", "holds (inside the claimed range)"},
+		{"external", "server at ws://127.0.0.1:8000/ws", "", []string{"ws://127.0.0.1:8000/ws?room={{room}}"}, 200, 300, "5", "off by 11× (measured lower)"},
+		// A server at a URL declared to fan out through Redis: claim 7a.
+		{"external", "server at ws://127.0.0.1:8000/ws", "redis", []string{"ws://127.0.0.1:8000/ws?room={{room}}"}, 200, 300, "7a", "holds (inside the claimed range)"},
 		// Claim 7a in rooms of 50 (10% at 1/s) on 2 cores: 5,000–10,000 users
 		// ask 25,000–50,000 deliveries/s: √ of that in one room at 1/s is 158–223.
-		{"redis", "chatbench serve redis (2 nodes)", []string{"ws://a/ws", "ws://b/ws"}, 3000, 3500, "7a", "off by 13× (measured higher)"},
+		{"redis", "chatbench serve redis (2 nodes)", "", []string{"ws://a/ws", "ws://b/ws"}, 3000, 3500, "7a", "off by 13× (measured higher)"},
 	}
 	for _, c := range cases {
 		sw := results.NewSweep()
 		sw.Environment.Cores = 2
+		sw.Config.ServerBackend = c.declared
 		sw.Steps = []results.Step{kneeStep(c.backend, c.urls, c.knee, 1)}
 		sw.Searches = []results.Search{{Backend: c.backend, RatePerS: 1, Knee: c.knee, Above: c.above, Runs: 4}}
 		var tbl bytes.Buffer
