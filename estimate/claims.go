@@ -314,7 +314,7 @@ func checkClaim(c Claim, server string, ev *Evidence, cx ClaimContext) ClaimChec
 		case "6":
 			checkExponent(&cc, sv)
 		case "7b":
-			checkRedisCPU(&cc, ev)
+			checkRedisCPU(&cc, ev, server)
 		case "9", "10":
 			checkFaults(&cc, sv)
 		}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/chatbench/chatbench/internal/units"
 )
@@ -172,16 +173,21 @@ func checkExponent(cc *ClaimCheck, sv *Evidence) {
 		len(xs), units.FormatCount(math.Exp(lo)), units.FormatCount(math.Exp(hi)))
 }
 
-func checkRedisCPU(cc *ClaimCheck, ev *Evidence) {
+func checkRedisCPU(cc *ClaimCheck, ev *Evidence, server string) {
+	// server's Redis runs against the in-memory runs of the same kind of
+	// server (chatbench serve against chatbench serve, a server at a URL
+	// against servers at URLs): another implementation's cost says nothing
+	// about what Redis adds.
+	ours := func(s string) bool { return strings.HasPrefix(s, "chatbench serve") }
 	var redis, mem []Run
 	for _, r := range ev.Runs {
-		if r.CPUUsPerDelivery <= 0 || r.RoomSize <= 0 {
+		if r.CPUUsPerDelivery <= 0 || r.RoomSize <= 0 || ours(r.Server) != ours(server) {
 			continue
 		}
-		switch r.Backend {
-		case "redis":
+		switch {
+		case r.Backend == "redis" && r.Server == server:
 			redis = append(redis, r)
-		case "memory":
+		case r.Backend == "memory":
 			mem = append(mem, r)
 		}
 	}

@@ -461,3 +461,26 @@ func TestServerBackendFromResults(t *testing.T) {
 		}
 	}
 }
+
+// Claim 7b compares a server's Redis runs with in-memory runs of the same
+// kind of server: chatbench serve redis with chatbench serve memory, the
+// blog's Redis design with the blog's in-memory one, never across them.
+func TestRedisCPUComparedWithinItsKind(t *testing.T) {
+	run := func(backend string, urls []string, cpuUs float64) spec {
+		return spec{backend: backend, urls: urls, clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, cpuUs: cpuUs, cpuS: 2}
+	}
+	blog := func(name, declared string, cpuUs float64) *results.Sweep {
+		sw := sweepOf(2, []results.Step{run("external", []string{"ws://127.0.0.1:9/ws"}, cpuUs).step(true)},
+			results.Search{Backend: "external", RatePerS: 1, Knee: 200, Above: 300, Runs: 3, Server: name})
+		sw.Config.ServerBackend = declared
+		return sw
+	}
+	ev := evidence(t, run("memory", nil, 2).result(), run("redis", []string{"ws://a/ws", "ws://b/ws"}, 3).result(),
+		blog("blog memory", "memory", 20), blog("blog redis", "redis", 10))
+	checks := CheckClaims(ev, ClaimContext{})
+	for server, want := range map[string]float64{"chatbench serve redis (2 nodes)": 1.5, "blog redis": 0.5} {
+		if c := claimFor(t, checks, "7b", server); c.Value == nil || !near(*c.Value, want) {
+			t.Errorf("%s: claim 7b %+v, want redis/memory %.1f×", server, c, want)
+		}
+	}
+}
