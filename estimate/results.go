@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -306,7 +307,7 @@ func toRun(name string, r *results.Result, backend string) (Run, bool) {
 	run := Run{
 		Source: name, Server: ServerName(backend, c.URLs), Backend: backend, Nodes: nodesOf(c.URLs),
 		Clients: int64(c.Clients), RoomSize: room, Rooms: int64(max(c.Rooms, 1)), Senders: int64(c.Senders), RatePerS: c.RatePerS,
-		Size: float64(c.SizeBytes), RoomSizes: c.RoomSizes, RequestedPerS: c.RequestedPerS,
+		Size: cmp.Or(c.MeanSizeBytes, float64(c.SizeBytes)), RoomSizes: c.RoomSizes, RequestedPerS: c.RequestedPerS,
 		Cores: float64(r.Environment.Cores), MemBytes: float64(r.Environment.MemBytes),
 		Connected: s.Connected, Sent: s.Sent, Expected: s.Expected, Delivered: s.Delivered, Lost: s.Lost, SteadyS: s.SteadyS,
 		DeliveriesPerS: s.DeliveriesPerS, P99Ms: s.LatencyMs.P99,

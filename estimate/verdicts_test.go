@@ -215,6 +215,13 @@ func TestFanoutClaims(t *testing.T) {
 		c4.Verdict != "holds (within 2×)" {
 		t.Errorf("claim 4: %+v", c4)
 	}
+	// A weighted size list: the bytes are the deliveries × the mean size
+	// the run recorded, not its first size.
+	mixed := spec{backend: "memory", clients: 200, rate: 1, size: 100, sent: 20000, recvPer: 1, steadyS: 10, cpuS: 1}.result()
+	mixed.Config.Sizes, mixed.Config.MeanSizeBytes = "100B:80%,600B:20%", 200
+	if c := claimFor(t, CheckClaims(evidence(t, mixed), ClaimContext{}), "4", mem); c.Figures[0].Value != 2000*200 {
+		t.Errorf("claim 4 with a mean size of 200 B: %+v", c.Figures)
+	}
 	// One room of 100 at 1/s: 100 deliveries a message, 100× the blog's arithmetic.
 	room := spec{backend: "memory", clients: 100, rate: 1, size: 100, sent: 1000, recvPer: 100, steadyS: 10, cpuS: 1}
 	c3 = claimFor(t, CheckClaims(evidence(t, room.result()), ClaimContext{}), "3", mem)

@@ -242,8 +242,17 @@ func TestAccountingPoissonPhases(t *testing.T) {
 	cfg.Duration, cfg.Arrivals = 0, loadgen.Poisson
 	cfg.Phases = []loadgen.Phase{{Name: "hold", Duration: 1500 * time.Millisecond, Rate: 10}, {Name: "spike", Duration: time.Second, Rate: 40}}
 	cfg.Sizes = []loadgen.SizeShare{{Bytes: 100, Share: 0.8}, {Bytes: 600, Share: 0.2}}
-	want, _, _ := runAccounting(t, faults{Drop: 0.04, DupOlder: 0.03, Seed: 12}, cfg)
+	var res *results.Result
+	want, _, _ := runAccountingWith(t, faults{Drop: 0.04, DupOlder: 0.03, Seed: 12}, cfg, func(ctx context.Context, c loadgen.Config) (*results.Result, error) {
+		r, err := loadgen.Run(ctx, c)
+		res = r
+		return r, err
+	})
 	fired(t, "loss and duplicates", want.Lost > 0 && want.Duplicated > 0)
+	// The results say the messages' mean size: 0.8 × 100 B + 0.2 × 600 B.
+	if res == nil || res.Config.MeanSizeBytes != 200 {
+		t.Errorf("mean size recorded: %+v, want 200 B", res)
+	}
 	// 8 talkers: 1.5 s at 10/s and 1 s at 40/s is about 8 × 55 probes.
 	if want.Sent < 300 || want.Sent > 600 {
 		t.Errorf("%d probes sent, want about 440 (8 talkers, 15 + 40 each)", want.Sent)

@@ -390,6 +390,15 @@ func (c *Config) maxSize() int {
 	return m
 }
 
+// meanSize is the mean message size of a weighted Sizes list; 0 without one.
+func (c *Config) meanSize() float64 {
+	var m float64
+	for _, s := range c.Sizes {
+		m += float64(s.Bytes) * s.Share
+	}
+	return m
+}
+
 // messageSize draws one message's size.
 func (c *Config) messageSize(rng *rand.Rand) int {
 	if len(c.Sizes) == 0 {

@@ -191,7 +191,7 @@ func (r *run) runConfig() results.RunConfig {
 	}
 	return results.RunConfig{URLs: cfg.URLs, Backend: cfg.Backend, Clients: len(r.ids), RoomSize: int(slices.Max(cfg.lay.members)),
 		Rooms: len(cfg.lay.members), RoomSizes: cfg.roomSizesText(), Senders: senders,
-		Arrivals: cfg.Arrivals, Phases: cfg.phasesText(), Sizes: cfg.sizesText(), Seed: cfg.Seed, RatePerS: cfg.Rate, SizeBytes: cfg.Size, RampPerS: cfg.Ramp,
+		Arrivals: cfg.Arrivals, Phases: cfg.phasesText(), Sizes: cfg.sizesText(), Seed: cfg.Seed, RatePerS: cfg.Rate, SizeBytes: cfg.Size, MeanSizeBytes: cfg.meanSize(), RampPerS: cfg.Ramp,
 		WarmupS: cfg.Warmup.Seconds(), DurationS: cfg.Duration.Seconds(), GraceS: cfg.Grace.Seconds(),
 		SettleS: cfg.Settle.Seconds(), Hello: cfg.Hello, NoEcho: cfg.NoEcho, CompressionOffered: cfg.Compression,
 		Message: cfg.Message, Protocol: cfg.Protocol, SourceIPs: len(cfg.SourceIPs), RunID: cfg.runID, Shard: cfg.shardName(),

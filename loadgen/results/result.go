@@ -67,13 +67,16 @@ type RunConfig struct {
 	Sizes     string   `json:"sizes,omitempty"`
 	Seed      int64    `json:"seed,omitempty"`
 	SizeBytes int      `json:"size_bytes"`
-	RampPerS  float64  `json:"ramp_per_s"`
-	WarmupS   float64  `json:"warmup_s"`
-	DurationS float64  `json:"duration_s"`
-	GraceS    float64  `json:"grace_s"`
-	SettleS   float64  `json:"settle_s"`
-	Hello     string   `json:"hello,omitempty"`
-	NoEcho    bool     `json:"no_echo,omitempty"`
+	// MeanSizeBytes is the mean message size of a weighted Sizes list (0:
+	// every message is SizeBytes).
+	MeanSizeBytes float64 `json:"mean_size_bytes,omitempty"`
+	RampPerS      float64 `json:"ramp_per_s"`
+	WarmupS       float64 `json:"warmup_s"`
+	DurationS     float64 `json:"duration_s"`
+	GraceS        float64 `json:"grace_s"`
+	SettleS       float64 `json:"settle_s"`
+	Hello         string  `json:"hello,omitempty"`
+	NoEcho        bool    `json:"no_echo,omitempty"`
 	// CompressionOffered: swarm offered permessage-deflate (--compression).
 	CompressionOffered bool     `json:"compression_offered,omitempty"`
 	Message            string   `json:"message,omitempty"`
