@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/chatbench/chatbench/internal/units"
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/chaos"
 	"github.com/chatbench/chatbench/loadgen/htmlreport"
@@ -21,7 +22,7 @@ type chaosOptions struct {
 	cfg      chaos.Config
 	faults   []string
 	clients  int
-	rate     string
+	rate     units.Rate
 	duration time.Duration
 	warmup   time.Duration
 	grace    time.Duration
@@ -67,7 +68,8 @@ func (o *chaosOptions) bind(f *pflag.FlagSet) {
 	f.BoolVar(&o.cfg.Guarantee, "amqp-guarantee", false, "start the nodes with serve --amqp-guarantee (rabbitmq)")
 	f.IntVar(&o.cfg.Nodes, "nodes", 2, "serve nodes per run")
 	f.IntVarP(&o.clients, "clients", "n", 20, "WebSocket clients, spread over the nodes")
-	f.StringVar(&o.rate, "rate", "10/s", "messages per client (everyone talks)")
+	o.rate = 10
+	f.Var(&o.rate, "rate", "messages per client (everyone talks)")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "steady phase of each run")
 	f.DurationVar(&o.warmup, "warmup", time.Second, "sending before the steady phase, not counted")
 	f.DurationVar(&o.grace, "grace", 3*time.Second, "longest wait for in-flight deliveries after the last send")
@@ -101,7 +103,7 @@ func (o *chaosOptions) load(flags *pflag.FlagSet) (loadgen.Config, error) {
 		_ = fs.Set(name, value)
 	}
 	set("clients", fmt.Sprint(o.clients))
-	set("rate", o.rate)
+	set("rate", o.rate.String())
 	set("warmup", o.warmup.String())
 	set("grace", o.grace.String())
 	if !fs.Changed("phase") {

@@ -1,9 +1,6 @@
 package cmd
 
 import (
-	"math"
-	"strconv"
-
 	"github.com/chatbench/chatbench/internal/units"
 
 	"github.com/spf13/cobra"
@@ -17,10 +14,11 @@ func init() { register(newEstimateCmd) }
 // estimateOptions are the estimate command's flags as typed; Config turns
 // them into an estimate.Config.
 type estimateOptions struct {
-	ram, nic, cores                           string
+	ram, size                                 units.Size
+	nic                                       units.Bitrate
+	cores                                     units.Cores
 	rate                                      units.Rate
-	size                                      units.Size
-	users, roomSize, senders, targetUsers     string
+	users, roomSize, senders, targetUsers     units.Count
 	kbPerConn, cpuPerDelivery, cpuPerBrokerMs float64
 	userNameBytes, roomNameBytes              int
 	from                                      []string
@@ -80,57 +78,34 @@ broker messages/s and egress per node.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.ram, "ram", "8GB", "memory of one node (8GB, 8GiB, 512MB)")
-	f.StringVar(&o.cores, "cores", "4", "CPU cores of one node (4, 0.5)")
-	f.StringVar(&o.users, "users", "1000", "connected users")
-	o.rate, o.size = 10, 100
+	_ = o.ram.Set("8GB") // the blog's node, as the blog writes it
+	o.cores, o.users, o.rate, o.size = 4, 1000, 10, units.Size{Bytes: 100}
+	f.Var(&o.ram, "ram", "memory of one node (8GB, 8GiB, 512MB)")
+	f.Var(&o.cores, "cores", "CPU cores of one node (4, 0.5)")
+	f.Var(&o.users, "users", "connected users")
 	f.Var(&o.rate, "rate", "messages each sender sends (10/s, 600/min, 0.5/s)")
 	f.Var(&o.size, "size", "message text size (100B, 1KB)")
-	f.StringVar(&o.roomSize, "room-size", "", "members per room (default: one room of all users)")
-	f.StringVar(&o.senders, "senders", "", "users who send, in total (default: every user)")
-	f.StringVar(&o.nic, "nic", "", "network egress of one node (1Gbps, 10Gbit/s); default: not limited")
+	f.Var(&o.roomSize, "room-size", "members per room (default: one room of all users)")
+	f.Var(&o.senders, "senders", "users who send, in total (default: every user)")
+	f.Var(&o.nic, "nic", "network egress of one node (1Gbps, 10Gbit/s); default: not limited")
 	f.Float64Var(&o.kbPerConn, "kb-per-conn", 0, "server memory per connection in KB (default: measured with --from, else the blog's 10)")
 	f.Float64Var(&o.cpuPerDelivery, "cpu-per-delivery", 0, "server CPU µs per delivery (default: measured with --from, else 3)")
 	f.Float64Var(&o.cpuPerBrokerMs, "cpu-per-broker-msg", 0, "node CPU µs per message to or from the broker, for planning (default 10)")
 	f.IntVar(&o.userNameBytes, "user-name-bytes", 0, "user name length in the JSON envelope (default 8)")
 	f.IntVar(&o.roomNameBytes, "room-name-bytes", 0, "room name length in the JSON envelope (default 4, \"chat\")")
-	f.StringVar(&o.targetUsers, "target-users", "", "plan for this many users: nodes, broker messages/s, egress per node")
+	f.Var(&o.targetUsers, "target-users", "plan for this many users: nodes, broker messages/s, egress per node")
 	f.StringArrayVar(&o.from, "from", nil, "swarm, sweep or chaos results file (repeatable; one column per server measured)")
 	f.BoolVar(&o.json, "json", false, "write JSON (schema chatbench.estimate/v2) instead of tables")
 	return c
 }
 
-// config parses the flags; a value that does not parse is a usage error of
-// one line naming the flag, the value and what was expected.
+// config turns the typed flags into an estimate.Config (a value that does
+// not parse was refused while the command line was parsed) and reads
+// --from.
 func (o *estimateOptions) config() (estimate.Config, error) {
-	var cfg estimate.Config
-	var err error
-	if cfg.RAMBytes, err = units.ParseSize(o.ram); err != nil {
-		return cfg, unitErr("ram", err)
-	}
-	cfg.RAMText = o.ram
-	cfg.RatePerS, cfg.SizeBytes = float64(o.rate), float64(o.size)
-	if o.nic != "" {
-		if cfg.NICBitsPerS, err = units.ParseBitrate(o.nic); err != nil {
-			return cfg, unitErr("nic", err)
-		}
-	}
-	counts := []struct {
-		flag, val string
-		dst       *int64
-	}{{"users", o.users, &cfg.Users}, {"room-size", o.roomSize, &cfg.RoomSize},
-		{"senders", o.senders, &cfg.Senders}, {"target-users", o.targetUsers, &cfg.TargetUsers}}
-	for _, c := range counts {
-		if c.val == "" {
-			continue
-		}
-		if *c.dst, err = units.ParseCount(c.val); err != nil {
-			return cfg, unitErr(c.flag, err)
-		}
-	}
-	if cfg.Cores, err = strconv.ParseFloat(o.cores, 64); err != nil || math.IsNaN(cfg.Cores) || math.IsInf(cfg.Cores, 0) {
-		return cfg, usageErr("--cores %q: want a number of cores like 4 or 0.5", o.cores)
-	}
+	cfg := estimate.Config{RAMBytes: o.ram.Bytes, RAMText: o.ram.String(), Cores: float64(o.cores),
+		RatePerS: float64(o.rate), SizeBytes: o.size.Bytes, NICBitsPerS: float64(o.nic),
+		Users: int64(o.users), RoomSize: int64(o.roomSize), Senders: int64(o.senders), TargetUsers: int64(o.targetUsers)}
 	cfg.KBPerConn, cfg.CPUUsPerDelivery, cfg.CPUUsPerBrokerMsg = o.kbPerConn, o.cpuPerDelivery, o.cpuPerBrokerMs
 	cfg.UserNameBytes, cfg.RoomNameBytes = o.userNameBytes, o.roomNameBytes
 	if len(o.from) > 0 {

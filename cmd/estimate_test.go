@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chatbench/chatbench/estimate"
 )
 
 // runCLI is in main_test.go (shared by the command tests).
@@ -43,6 +45,9 @@ func TestEstimateBadUnits(t *testing.T) {
 		{[]string{"--ram", "0GB"}, `chatbench: --ram must be more than 0`},
 		{[]string{"--cores", "four"}, `chatbench: --cores "four": want a number of cores like 4 or 0.5`},
 		{[]string{"--cores", "0"}, `chatbench: --cores must be more than 0`},
+		{[]string{"--room-size", "ten"}, `chatbench: --room-size "ten": want a whole number like 1000 or 1,000,000`},
+		{[]string{"--senders", "-3"}, `chatbench: --senders "-3": want a whole number like 1000 or 1,000,000`},
+		{[]string{"--target-users", "1.5"}, `chatbench: --target-users "1.5": want a whole number like 1000 or 1,000,000`},
 		{[]string{"--from", "no-such-file.json"}, `chatbench: --from: results: open no-such-file.json: no such file or directory`},
 	}
 	for _, c := range cases {
@@ -53,6 +58,31 @@ func TestEstimateBadUnits(t *testing.T) {
 		if strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: stderr is not one line: %q", c.args, errOut)
 		}
+	}
+}
+
+// Every unit flag reaches the question as typed: counts with separators
+// and suffixes, a fractional core, a bit rate given in bytes, and a binary
+// RAM size the blog's line repeats as written.
+func TestEstimateTypedFlags(t *testing.T) {
+	args := []string{"estimate", "--ram", "8GiB", "--cores", "0.5", "--users", "10k", "--room-size", "50",
+		"--senders", "1,000", "--nic", "100MB/s", "--target-users", "1e6"}
+	code, out, errOut := runCLI(append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct{ Inputs estimate.Inputs }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	want := estimate.Inputs{RAMBytes: 8 << 30, Cores: 0.5, Users: 10000, RatePerS: 10, SizeBytes: 100,
+		RoomSize: 50, Senders: 1000, NICBitsPerS: 800e6, TargetUsers: 1000000}
+	if rep.Inputs != want {
+		t.Errorf("inputs %+v, want %+v", rep.Inputs, want)
+	}
+	code, out, errOut = runCLI(args...)
+	if code != 0 || !strings.Contains(out, "8GiB (8.59 GB) / 10 KB") {
+		t.Errorf("exit %d %s: the blog's RAM line does not repeat 8GiB as typed:\n%s", code, errOut, out)
 	}
 }
 

@@ -33,19 +33,19 @@ type loadFlags struct {
 	caFile      string
 	insecure    bool
 	protoOpts   []string
-	senders     string
+	senders     units.CountOrShare
 	roomSizes   string
 	phases      []string
 	workload    string
-	churn       string
+	churn       units.SharePerS
 	storms      []string
 }
 
 // newLoadFlags binds into d: d's values are the defaults, with senders
-// (a count or a share) and rate given as they would be typed.
-func newLoadFlags(d *loadgen.Config, senders string) *loadFlags {
+// a count or a share.
+func newLoadFlags(d *loadgen.Config, senders units.CountOrShare) *loadFlags {
 	l := &loadFlags{cfg: d, senders: senders, rates: units.Rates{PerS: []float64{d.Rate}},
-		sizes: units.Sizes{Bytes: d.Size}, readLimit: units.Size(16 << 20)}
+		sizes: units.Sizes{Bytes: d.Size}, readLimit: units.Size{Bytes: 16 << 20}}
 	return l
 }
 
@@ -54,14 +54,14 @@ func (l *loadFlags) bind(f *pflag.FlagSet) {
 	f.Float64Var(&d.Ramp, "ramp", d.Ramp, "connections opened per second")
 	f.IntVar(&d.RoomSize, "room-size", d.RoomSize, "members per room (the last room may be smaller); 0: one room of all clients (the blog's setup)")
 	f.IntVar(&d.Rooms, "rooms", 0, "number of rooms of equal size, instead of --room-size; client i joins room i%rooms")
-	f.StringVar(&l.senders, "senders", l.senders, "how many clients talk: a count (500) or a share (10%; 100%: everyone, the blog's setup); the first members of each room, shared out by room size")
+	f.Var(&l.senders, "senders", "how many clients talk: a count (500) or a share (10%; 100%: everyone, the blog's setup); the first members of each room, shared out by room size")
 	f.StringVar(&l.roomSizes, "room-sizes", "", "room sizes as a distribution: zipf:S:MAX (e.g. zipf:1.1:500) or SIZE:SHARE,... (e.g. 2:50%,10:30%,100:20%: the share of users in rooms of each size)")
 	f.Int64Var(&d.Seed, "seed", 1, "seed of the workload's random parts (zipf room sizes)")
 	f.Var(&l.rates, "rate", "messages per sender, e.g. 1/s, 10/s, 30/min; 0 holds idle sockets")
 	f.Var(&l.sizes, "size", "message size, e.g. 100B, 1KB, 4KiB, or a weighted list 100B:90%,1KB:10%")
 	f.StringVar(&d.Arrivals, "arrivals", loadgen.Constant, "when talkers send: constant (every 1/rate, spread evenly) or poisson (random gaps of mean 1/rate, as people chat)")
 	f.StringVar(&l.workload, "workload", "", "a workload file (YAML, docs/workloads.md): users, rooms, talkers, rate, arrivals, sizes, phases, churn, protocol; flags given on the command line win over it")
-	f.StringVar(&l.churn, "churn", "0", "share of the users that leave per second while sending (e.g. 1%), each back after --rejoin-after")
+	f.Var(&l.churn, "churn", "share of the users that leave per second while sending (e.g. 1%), each back after --rejoin-after")
 	f.DurationVar(&d.RejoinAfter, "rejoin-after", time.Second, "how long a client that left (--churn) stays away")
 	f.StringArrayVar(&l.storms, "storm", nil, "a reconnect storm AT:SHARE (repeatable): at AT after sending starts, SHARE of the clients drop and reconnect at once, e.g. 10s:20%")
 	f.StringArrayVar(&l.phases, "phase", nil, "a stretch of the steady phase at its own rate, NAME:DURATION:RATE (repeatable, in order; e.g. hold:20s:1/s spike:5s:10/s); their sum is the steady phase")
@@ -156,13 +156,10 @@ func (l *loadFlags) validateShape(flags *pflag.FlagSet) error {
 		return usageErr("--room-size, --rooms and --room-sizes: give one")
 	}
 	d.Senders, d.Talkers = 0, 0
-	if strings.HasSuffix(strings.TrimSpace(l.senders), "%") {
-		d.Talkers, err = units.ParseShare(l.senders)
-	} else {
-		d.Senders, err = units.ParseCountOrShare(l.senders, d.Clients)
-	}
-	if err != nil {
-		return unitErr("senders", err)
+	if l.senders.IsShare {
+		d.Talkers = l.senders.Share
+	} else if d.Senders = int(l.senders.Count); l.senders.Count > int64(d.Clients) {
+		return usageErr("--senders %d: more than the %d users; give a count up to %d or a share like 10%%", l.senders.Count, d.Clients, d.Clients)
 	}
 	if d.Arrivals != loadgen.Constant && d.Arrivals != loadgen.Poisson {
 		return usageErr("--arrivals %q: want constant or poisson", d.Arrivals)
@@ -181,9 +178,7 @@ func (l *loadFlags) validateShape(flags *pflag.FlagSet) error {
 		}
 		d.Duration = 0 // the phases' sum
 	}
-	if d.Churn, err = units.ParseShare(strings.TrimSuffix(l.churn, "/s")); err != nil {
-		return unitErr("churn", err)
-	}
+	d.Churn = float64(l.churn)
 	d.Storms = nil
 	for _, st := range l.storms {
 		at, share, ok := strings.Cut(st, ":")
@@ -247,10 +242,10 @@ func (l *loadFlags) validateTarget() error {
 		}
 		d.Header.Set("Authorization", "Bearer "+l.token)
 	}
-	if l.readLimit < 1 || l.readLimit > 1<<40 {
+	if l.readLimit.Bytes < 1 || l.readLimit.Bytes > 1<<40 {
 		return usageErr("--read-limit %s: want a size from 1B to 1TiB, like 16MiB or 64KB", l.readLimit.String())
 	}
-	d.ReadLimit = int64(l.readLimit)
+	d.ReadLimit = int64(l.readLimit.Bytes)
 	for _, pid := range d.ServerPIDs {
 		if pid <= 0 {
 			return usageErr("--server-pid %d: want a process id", pid)

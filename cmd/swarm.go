@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -42,7 +41,7 @@ type swarmOptions struct {
 // flags bound to its config.
 func newSwarmOptions() *swarmOptions {
 	o := &swarmOptions{cfg: loadgen.DefaultConfig()}
-	o.load = newLoadFlags(&o.cfg, "10%")
+	o.load = newLoadFlags(&o.cfg, units.CountOrShare{Share: 0.1, IsShare: true})
 	return o
 }
 
@@ -123,9 +122,7 @@ func (o *swarmOptions) validate(flags *pflag.FlagSet) error {
 	default:
 		return usageErr("--progress %q: want auto, always or never", o.progress)
 	}
-	if d.Limits, err = o.limits.parse(); err != nil {
-		return err
-	}
+	d.Limits = o.limits.limits()
 	if o.slo != "" {
 		if d.SLO, err = results.ParseSLO(o.slo); err != nil {
 			return usageErr("--slo: %v", err)
@@ -312,26 +309,15 @@ func stopEmbeddedServe(child *loadgen.ChildServer, stderr io.Writer) {
 }
 
 // limitFlags are the thresholds beyond which a run is not complete.
-type limitFlags struct{ loss, disconnected, connectErrors string }
+type limitFlags struct{ loss, disconnected, connectErrors units.Share }
 
 func (l *limitFlags) bind(f *pflag.FlagSet, d results.Limits) {
-	pct := func(v float64) string { return strconv.FormatFloat(v*100, 'g', -1, 64) + "%" }
-	f.StringVar(&l.loss, "max-loss", pct(d.MaxLoss), "largest share of expected deliveries that may be lost in a complete run")
-	f.StringVar(&l.disconnected, "max-disconnected", pct(d.MaxDisconnected), "largest share of sockets that may be lost mid-run in a complete run")
-	f.StringVar(&l.connectErrors, "max-connect-errors", pct(d.MaxConnectErrors), "largest share of clients whose connect may fail in a complete run")
+	l.loss, l.disconnected, l.connectErrors = units.Share(d.MaxLoss), units.Share(d.MaxDisconnected), units.Share(d.MaxConnectErrors)
+	f.Var(&l.loss, "max-loss", "largest share of expected deliveries that may be lost in a complete run")
+	f.Var(&l.disconnected, "max-disconnected", "largest share of sockets that may be lost mid-run in a complete run")
+	f.Var(&l.connectErrors, "max-connect-errors", "largest share of clients whose connect may fail in a complete run")
 }
 
-func (l *limitFlags) parse() (results.Limits, error) {
-	var lim results.Limits
-	for _, x := range []struct {
-		flag, v string
-		dst     *float64
-	}{{"max-loss", l.loss, &lim.MaxLoss}, {"max-disconnected", l.disconnected, &lim.MaxDisconnected}, {"max-connect-errors", l.connectErrors, &lim.MaxConnectErrors}} {
-		v, err := units.ParseShare(x.v)
-		if err != nil {
-			return lim, unitErr(x.flag, err)
-		}
-		*x.dst = v
-	}
-	return lim, nil
+func (l *limitFlags) limits() results.Limits {
+	return results.Limits{MaxLoss: float64(l.loss), MaxDisconnected: float64(l.disconnected), MaxConnectErrors: float64(l.connectErrors)}
 }

@@ -30,9 +30,9 @@ type sweepOptions struct {
 	backends               []string
 	nodes                  int
 	redisURL, amqpURL      string
-	start, max, resolution string
+	start, max, resolution units.Count
 	sloP99                 time.Duration
-	maxLoss                float64
+	maxLoss                units.Share
 	budget                 time.Duration
 	maxRuns                int
 	mode                   string
@@ -59,7 +59,7 @@ func sweepDefaults() loadgen.Config {
 
 func newSweepCmd() *cobra.Command {
 	o := &sweepOptions{base: sweepDefaults()}
-	o.load = newLoadFlags(&o.base, "100%")
+	o.load = newLoadFlags(&o.base, units.CountOrShare{Share: 1, IsShare: true})
 	c := &cobra.Command{
 		Use:   "sweep",
 		Short: "Find the knee: the most users that still meet the SLO, per backend or for any server",
@@ -110,9 +110,10 @@ results are marked partial. --out writes one results file (kind "sweep") that
 	f.IntVar(&o.nodes, "nodes", 2, "server nodes per step for redis and rabbitmq")
 	f.StringVar(&o.redisURL, "redis-url", envOr("CHATBENCH_REDIS_URL", redisbroker.DefaultURL), "Redis for --backend redis (or $CHATBENCH_REDIS_URL)")
 	f.StringVar(&o.amqpURL, "amqp-url", envOr("CHATBENCH_AMQP_URL", rabbitmq.DefaultURL), "RabbitMQ for --backend rabbitmq (or $CHATBENCH_AMQP_URL)")
-	f.StringVar(&o.start, "start", "100", "first number of users")
-	f.StringVar(&o.max, "max", "20000", "largest number of users to try")
-	f.StringVar(&o.resolution, "resolution", "", "stop bisecting when the knee is known to within this many users (default 5%)")
+	o.start, o.max = 100, 20000
+	f.Var(&o.start, "start", "first number of users")
+	f.Var(&o.max, "max", "largest number of users to try")
+	f.Var(&o.resolution, "resolution", "stop bisecting when the knee is known to within this many users (default 5%)")
 	f.StringVar(&o.mode, "mode", results.ModeUsers, "what grows with N: users (N users at the workload's shape) or room-rate (one room of N at a fixed total --room-rate)")
 	f.Var(&o.roomRate, "room-rate", "--mode room-rate: the room's total messages per second, shared by its N talkers (e.g. 20/s)")
 	f.IntVar(&o.repeat, "repeat", 1, "runs per step; the step passes when most do, and reports the median and range")
@@ -121,7 +122,7 @@ results are marked partial. --out writes one results file (kind "sweep") that
 	f.StringVar(&o.serverName, "server-name", "", "--url: what the results and the claims table call the server measured (default \"server at URL\"), e.g. \"the blog's FastAPI server\"")
 	f.DurationVar(&o.cooldownMax, "cooldown-max", 30*time.Second, "--url: longest wait before a step for the server's CPU to be idle and its readiness probe to answer")
 	f.DurationVar(&o.sloP99, "slo-p99", 100*time.Millisecond, "a step meets the SLO when its p99 fan-out latency is below this")
-	f.Float64Var(&o.maxLoss, "max-loss", 0, "and when at most this share of deliveries is lost (0.001 = 0.1%)")
+	f.Var(&o.maxLoss, "max-loss", "and when at most this share of deliveries is lost (0.1% or 0.001)")
 	f.DurationVar(&o.budget, "budget", 10*time.Minute, "total time for the whole sweep")
 	f.IntVar(&o.maxRuns, "max-runs", 30, "most steps per backend")
 	f.StringVarP(&o.out, "out", "o", "", "write the results file here")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/estimate/sweep"
-	"github.com/chatbench/chatbench/internal/units"
 	"github.com/chatbench/chatbench/loadgen"
 	"github.com/chatbench/chatbench/loadgen/results"
 )
@@ -19,30 +18,19 @@ import (
 // config turns the flags into a sweep; every problem is a usage error
 // naming the flag (or the workload file's field).
 func (o *sweepOptions) config(flags *pflag.FlagSet, stderr io.Writer) (sweep.Config, error) {
-	cfg := sweep.Config{Backends: o.backends, URLs: o.load.urls, Nodes: o.nodes, SLO: estimate.SLO{P99: o.sloP99, MaxLoss: o.maxLoss},
+	cfg := sweep.Config{Backends: o.backends, URLs: o.load.urls, Nodes: o.nodes, SLO: estimate.SLO{P99: o.sloP99, MaxLoss: float64(o.maxLoss)},
 		Budget: o.budget, MaxRuns: o.maxRuns, Version: version(), Progress: stderr, Mode: o.mode, Repeat: o.repeat,
 		Recovery: sweep.Recovery{MinWait: o.cooldown, MaxWait: o.cooldownMax}, Server: o.serverName, ServerBackend: o.serverBackend}
-	var err error
-	for _, c := range []struct {
-		flag, val string
-		dst       *int64
-	}{{"start", o.start, &cfg.StartN}, {"max", o.max, &cfg.MaxN}, {"resolution", o.resolution, &cfg.Resolution}} {
-		if c.val == "" {
-			continue
-		}
-		if *c.dst, err = units.ParseCount(c.val); err != nil {
-			return cfg, unitErr(c.flag, err)
-		}
-	}
+	cfg.StartN, cfg.MaxN, cfg.Resolution = int64(o.start), int64(o.max), int64(o.resolution)
 	if err := o.checkSearch(flags, cfg); err != nil {
 		return cfg, err
+	}
+	if s := o.load.senders; !s.IsShare && s.Count > 0 {
+		return cfg, usageErr("--senders %d: a count does not keep the shape as users grow; give a share, e.g. 10%%", s.Count)
 	}
 	o.base.Clients = int(cfg.StartN)
 	if err := o.load.validate(flags); err != nil {
 		return cfg, err
-	}
-	if o.base.Senders > 0 {
-		return cfg, usageErr("--senders %s: a count does not keep the shape as users grow; give a share, e.g. 10%%", o.load.senders)
 	}
 	for _, r := range o.load.rates.PerS {
 		if !(r > 0) {
@@ -75,8 +63,8 @@ func (o *sweepOptions) checkSearch(flags *pflag.FlagSet, cfg sweep.Config) error
 	switch {
 	case cfg.MaxN < cfg.StartN:
 		return usageErr("--max %d is below --start %d", cfg.MaxN, cfg.StartN)
-	case o.maxLoss < 0 || o.maxLoss >= 1:
-		return usageErr("--max-loss %v: want a share from 0 to below 1, e.g. 0.001", o.maxLoss)
+	case o.maxLoss >= 1:
+		return usageErr("--max-loss %s: want a share below 100%%, e.g. 0.1%%", o.maxLoss.String())
 	case o.repeat < 1:
 		return usageErr("--repeat %d: want at least 1 run per step", o.repeat)
 	case o.cooldown < 0 || o.cooldownMax <= 0:

@@ -111,3 +111,9 @@ func FormatRate(perS float64) string {
 
 // FormatTimes writes a ratio as "1,000×" or "2.5×".
 func FormatTimes(r float64) string { return FormatSig(r, 2) + "×" }
+
+// FormatShare writes a share as a percentage, as it would be typed: 0.1%.
+// Twelve significant digits drop the float noise of v×100.
+func FormatShare(v float64) string {
+	return strconv.FormatFloat(v*100, 'g', 12, 64) + "%"
+}

@@ -183,24 +183,3 @@ func ParseShare(s string) (float64, error) {
 	}
 	return v / scale, nil
 }
-
-// ParseCountOrShare parses a count of a whole ("500") or a share of it
-// ("10%", rounded to the nearest count, at least 1 when above 0).
-func ParseCountOrShare(s string, whole int) (int, error) {
-	if strings.HasSuffix(strings.TrimSpace(s), "%") {
-		share, err := ParseShare(s)
-		if err != nil {
-			return 0, err
-		}
-		n := int(math.Round(share * float64(whole)))
-		if share > 0 && n == 0 {
-			n = 1
-		}
-		return n, nil
-	}
-	n, err := ParseCount(s)
-	if err != nil || n < 0 || n > int64(whole) {
-		return 0, &UnitError{Value: s, Want: fmt.Sprintf("a count from 0 to %d or a share like 10%%", whole)}
-	}
-	return int(n), nil
-}

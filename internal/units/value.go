@@ -3,6 +3,7 @@ package units
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -81,8 +82,13 @@ func (r *Rates) String() string {
 // Type names the value in --help.
 func (r *Rates) Type() string { return "rate" }
 
-// Size is a flag value holding bytes, parsed by ParseSize.
-type Size float64
+// Size is a flag value holding bytes, parsed by ParseSize. It keeps the
+// text as typed: 8GiB and 8GB are different sizes, and a report that
+// repeats the user's number should repeat their unit.
+type Size struct {
+	Bytes float64
+	text  string
+}
 
 // Set parses s.
 func (z *Size) Set(s string) error {
@@ -90,27 +96,197 @@ func (z *Size) Set(s string) error {
 	if err != nil {
 		return err
 	}
-	*z = Size(v)
+	*z = Size{Bytes: v, text: strings.TrimSpace(s)}
 	return nil
 }
 
-// String writes a whole number of KiB, MiB or GiB as such (16MiB), as
-// such a size is typed, else as FormatBytes does.
+// String is the size as typed, or for a default, a whole number of the
+// largest unit that divides it (16MiB, 8GB, 100B): text that parses back
+// to the same size.
 func (z *Size) String() string {
-	v := float64(*z)
+	if z.text != "" {
+		return z.text
+	}
+	v := z.Bytes
 	for _, u := range []struct {
 		name string
 		b    float64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+	}{{"GiB", 1 << 30}, {"GB", 1e9}, {"MiB", 1 << 20}, {"MB", 1e6}, {"KiB", 1 << 10}, {"KB", 1e3}} {
 		if v >= u.b && math.Mod(v, u.b) == 0 {
 			return fmt.Sprintf("%g%s", v/u.b, u.name)
 		}
 	}
-	return FormatBytes(v)
+	return strconv.FormatFloat(v, 'f', -1, 64) + "B"
 }
 
 // Type names the value in --help.
 func (z *Size) Type() string { return "size" }
+
+// Count is a flag value holding a whole number of things, parsed by
+// ParseCount (1000, 1,000,000, 10k, 1e6).
+type Count int64
+
+// Set parses s.
+func (n *Count) Set(s string) error {
+	v, err := ParseCount(s)
+	if err != nil {
+		return err
+	}
+	*n = Count(v)
+	return nil
+}
+
+func (n *Count) String() string { return strconv.FormatInt(int64(*n), 10) }
+
+// Type names the value in --help.
+func (n *Count) Type() string { return "count" }
+
+// WantCores is what a Cores flag expects.
+const WantCores = "a number of cores like 4 or 0.5"
+
+// Cores is a flag value holding a number of CPU cores (4, 0.5). Whether
+// the number is usable (above 0) is the command's to say.
+type Cores float64
+
+// Set parses s.
+func (c *Cores) Set(s string) error {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return &UnitError{s, WantCores}
+	}
+	*c = Cores(v)
+	return nil
+}
+
+func (c *Cores) String() string { return strconv.FormatFloat(float64(*c), 'g', -1, 64) }
+
+// Type names the value in --help.
+func (c *Cores) Type() string { return "cores" }
+
+// Bitrate is a flag value holding bits per second, parsed by
+// ParseBitrate (1Gbps, 100Mbit/s, 100MB/s); 0 when not given.
+type Bitrate float64
+
+// Set parses s.
+func (b *Bitrate) Set(s string) error {
+	v, err := ParseBitrate(s)
+	if err != nil {
+		return err
+	}
+	*b = Bitrate(v)
+	return nil
+}
+
+func (b *Bitrate) String() string {
+	if *b == 0 {
+		return ""
+	}
+	// Every digit kept (FormatBits rounds to three), so the text parses
+	// back to the same rate.
+	v := float64(*b)
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"k", 1e3}} {
+		if v >= p.v {
+			return strconv.FormatFloat(v/p.v, 'f', -1, 64) + p.name + "bps"
+		}
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64) + "bps"
+}
+
+// Type names the value in --help.
+func (b *Bitrate) Type() string { return "bitrate" }
+
+// Share is a flag value holding a share from 0 to 1, parsed by ParseShare
+// (0.1% or 0.001).
+type Share float64
+
+// Set parses s.
+func (h *Share) Set(s string) error {
+	v, err := ParseShare(s)
+	if err != nil {
+		return err
+	}
+	*h = Share(v)
+	return nil
+}
+
+// String is "0" for none (so --help shows no default of 0%).
+func (h *Share) String() string {
+	if *h == 0 {
+		return "0"
+	}
+	return FormatShare(float64(*h))
+}
+
+// Type names the value in --help.
+func (h *Share) Type() string { return "share" }
+
+// SharePerS is a flag value holding a share per second: 1%/s, or 1% (the
+// "/s" may be left out).
+type SharePerS float64
+
+// Set parses s.
+func (h *SharePerS) Set(s string) error {
+	v, err := ParseShare(strings.TrimSuffix(strings.TrimSpace(s), "/s"))
+	if err != nil {
+		return &UnitError{s, WantShare + " per second, e.g. 1%/s"}
+	}
+	*h = SharePerS(v)
+	return nil
+}
+
+// String is "0" for none (so --help shows no default of 0%/s).
+func (h *SharePerS) String() string {
+	if *h == 0 {
+		return "0"
+	}
+	return FormatShare(float64(*h)) + "/s"
+}
+
+// Type names the value in --help.
+func (h *SharePerS) Type() string { return "share/s" }
+
+// CountOrShare is a flag value holding a count of a whole (500) or a share
+// of it (10%): which one was given is kept, since a count stays fixed as
+// the whole grows and a share keeps its proportion.
+type CountOrShare struct {
+	Count   int64
+	Share   float64
+	IsShare bool
+}
+
+// WantCountOrShare is what a CountOrShare flag expects.
+const WantCountOrShare = "a count like 500 or a share like 10%"
+
+// Set parses s.
+func (c *CountOrShare) Set(s string) error {
+	if strings.HasSuffix(strings.TrimSpace(s), "%") {
+		v, err := ParseShare(s)
+		if err != nil {
+			return &UnitError{s, WantCountOrShare}
+		}
+		*c = CountOrShare{Share: v, IsShare: true}
+		return nil
+	}
+	n, err := ParseCount(s)
+	if err != nil {
+		return &UnitError{s, WantCountOrShare}
+	}
+	*c = CountOrShare{Count: n}
+	return nil
+}
+
+func (c *CountOrShare) String() string {
+	if c.IsShare {
+		return FormatShare(c.Share)
+	}
+	return strconv.FormatInt(c.Count, 10)
+}
+
+// Type names the value in --help.
+func (c *CountOrShare) Type() string { return "count|share" }
 
 // SizeShare is one entry of a weighted list of sizes: Share of the
 // messages are Bytes long.
