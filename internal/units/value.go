@@ -24,7 +24,18 @@ func (r *Rate) Set(s string) error {
 	return nil
 }
 
-func (r *Rate) String() string { return FormatRate(float64(*r)) }
+func (r *Rate) String() string { return rateText(float64(*r)) }
+
+// rateText writes a rate as FormatRate does when that text parses back to
+// the same rate, else with every digit (12345/s, not 12,300/s): flag text
+// is handed on (a workload's rate to swarm's flags) and must not round.
+func rateText(perS float64) string {
+	s := FormatRate(perS)
+	if v, err := ParseRate(s); err == nil && v == perS {
+		return s
+	}
+	return strconv.FormatFloat(perS, 'f', -1, 64) + "/s"
+}
 
 // Type names the value in --help.
 func (r *Rate) Type() string { return "rate" }
@@ -70,7 +81,7 @@ func (r *Rates) Append(s string) error { return r.Set(s) }
 func (r *Rates) GetSlice() []string {
 	out := make([]string, len(r.PerS))
 	for i, v := range r.PerS {
-		out[i] = FormatRate(v)
+		out[i] = rateText(v)
 	}
 	return out
 }

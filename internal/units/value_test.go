@@ -116,6 +116,15 @@ func TestFlagValuesRoundTrip(t *testing.T) {
 			t.Errorf("%T: %q does not parse back to itself (%v, %q)", v, before, err, v.String())
 		}
 	}
+	for _, perS := range []float64{10, 0.5, 1.0 / 60, 12345, 1.0 / 3} {
+		r, back := Rate(perS), Rate(0)
+		if err := back.Set(r.String()); err != nil || back != r {
+			t.Errorf("Rate %v writes %q, which parses to %v (%v)", perS, r.String(), float64(back), err)
+		}
+	}
+	if r := Rate(1.0 / 60); r.String() != "1/min" {
+		t.Errorf("Rate 1/60 writes %q, want 1/min as typed", r.String())
+	}
 	for _, bits := range []float64{1e9, 2.5e9, 100e6, 1234} {
 		b := Bitrate(bits)
 		var back Bitrate
