@@ -246,7 +246,7 @@ func resolveAssumptions(c Config, room, senders int64, scenario []ScenarioField)
 		Why: "the blog's \"each WebSocket costs ~10 KB of server memory\"; not measured"}
 	if c.KBPerConn > 0 {
 		kb.Value, kb.Source, kb.From, kb.Why = c.KBPerConn, SourceGiven, "--kb-per-conn", "given on the command line"
-	} else if run, ok := pickRun(scenarioEvidence(c.Evidence), "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
+	} else if run, ok := pickMemoryRun(scenarioEvidence(c.Evidence), "", func(r Run) float64 { return float64(r.Connected) }); ok {
 		kb.Value, kb.Source, kb.From = run.RSSKBPerConn, SourceMeasured, run.Source
 		kb.Why = fmt.Sprintf("server RSS / connections at %s connections (%s)", units.FormatCount(float64(run.Connected)), backendName(run.Backend))
 	}
@@ -344,6 +344,17 @@ func backendName(b string) string {
 	return b + " backend"
 }
 
+// pickMemoryRun is pickRun for memory per connection: among the runs that
+// are evidence, else among those kept for their memory alone
+// (Evidence.MemoryRuns).
+func pickMemoryRun(ev *Evidence, backend string, weight func(Run) float64) (Run, bool) {
+	mem := func(r Run) float64 { return r.RSSKBPerConn }
+	if run, ok := pickRun(ev, backend, mem, weight); ok || ev == nil {
+		return run, ok
+	}
+	return pickRun(&Evidence{Runs: ev.MemoryRuns}, backend, mem, weight)
+}
+
 // pickRun chooses the measured run whose value(r) > 0 that carries the most
 // weight(r) (connections, deliveries), preferring complete runs over partial
 // ones, and single-node
@@ -392,7 +403,7 @@ func perBackendAssumptions(c Config, as *assumptions) map[string][2]Assumption {
 	for _, b := range Backends {
 		kb, cpu := as.get("kb_per_conn"), as.get("cpu_us_per_delivery")
 		if c.KBPerConn == 0 {
-			if run, ok := pickRun(c.Evidence, b, func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.Connected) }); ok {
+			if run, ok := pickMemoryRun(c.Evidence, b, func(r Run) float64 { return float64(r.Connected) }); ok {
 				kb.Value, kb.Source, kb.From = run.RSSKBPerConn, SourceMeasured, run.Source
 				kb.Text = units.FormatSig(kb.Value, 3) + " KB"
 			} else if kb.Source == SourceMeasured {

@@ -263,6 +263,11 @@ func (e *Evidence) only(server string) *Evidence {
 			o.Faults = append(o.Faults, f)
 		}
 	}
+	for _, r := range e.MemoryRuns {
+		if r.Server == server {
+			o.MemoryRuns = append(o.MemoryRuns, r)
+		}
+	}
 	return o
 }
 

@@ -24,7 +24,7 @@ func largest(runs []Run, weight func(Run) float64) (Run, bool) {
 
 func checkMemoryPerConn(cc *ClaimCheck, sv *Evidence, project bool) {
 	conns := func(r Run) float64 { return float64(max(r.ServerConns, r.Connected)) }
-	run, ok := pickRun(sv, "", func(r Run) float64 { return r.RSSKBPerConn }, conns)
+	run, ok := pickMemoryRun(sv, "", conns)
 	if !ok {
 		most, any := largest(sv.Runs, conns)
 		switch {

@@ -28,7 +28,7 @@ func TestReadResults(t *testing.T) {
 	if len(ev.Skipped) != 3+2 {
 		t.Errorf("skipped %+v, want the 5 steps over the SLO", ev.Skipped)
 	}
-	if s := ev.Skipped[0]; s.Source != "sweep-memory.json step 4" || s.Why != "failed its SLO" {
+	if s := ev.Skipped[0]; s.Source != "sweep-memory.json step 4" || s.Why != "failed its SLO"+memoryUsed {
 		t.Errorf("skipped step %+v", s)
 	}
 	if len(ev.Knees) != 2 {

@@ -157,7 +157,7 @@ func usersFromModel(cc *ClaimCheck, sv *Evidence) {
 	cpu := ClaimFigure{"CPU per delivery", units.FormatSig(run.CPUUsPerDelivery, 3) + " µs", run.CPUUsPerDelivery, FigureMeasured}
 	// The blog's server has 8 GB: at the measured memory per connection
 	// it may hold fewer users than its CPU serves.
-	if mr, ok := pickRun(sv, "", func(r Run) float64 { return r.RSSKBPerConn }, func(r Run) float64 { return float64(r.ServerConns) }); ok {
+	if mr, ok := pickMemoryRun(sv, "", func(r Run) float64 { return float64(r.ServerConns) }); ok {
 		if m := math.Floor(ConnsInRAM(BlogRAMBytes, mr.RSSKBPerConn)); m < n {
 			n, limit = m, fmt.Sprintf("memory: 8 GB / %s KB measured in %s", units.FormatSig(mr.RSSKBPerConn, 3), mr.Source)
 		}

@@ -120,6 +120,10 @@ type Evidence struct {
 	Knees   []Knee    `json:"knees"`
 	Faults  []Fault   `json:"faults,omitempty"`
 	Skipped []Skipped `json:"skipped,omitempty"`
+	// MemoryRuns are skipped runs that still measured memory per
+	// connection (memoryHolds); they are used for that figure alone, when
+	// no run that is evidence measured it.
+	MemoryRuns []Run `json:"memory_runs,omitempty"`
 	// Notes are remarks on what was read that are not reasons to skip it.
 	Notes []string `json:"notes,omitempty"`
 	// Scenario is the load the first file ran (the knee's step for a
@@ -191,25 +195,39 @@ func (e *Evidence) addRun(source string, r *results.Result, backend, server, mod
 		run.Server = server
 	}
 	run.Mode = mode
+	var why string
 	switch {
 	case !r.Outcome.OK():
-		why := r.Outcome.Verdict
-		if why == "" {
-			why = "no outcome recorded"
-		}
+		why = cmp.Or(r.Outcome.Verdict, "no outcome recorded")
 		if len(r.Outcome.Reasons) > 0 {
 			why += ": " + r.Outcome.Reasons[0]
 		}
-		e.Skipped = append(e.Skipped, Skipped{Source: source, Server: run.Server, Why: why})
 	case !passed:
-		why := "failed its SLO"
+		why = "failed its SLO"
 		if failedWhy != "" {
 			why += ": " + failedWhy
 		}
-		e.Skipped = append(e.Skipped, Skipped{Source: source, Server: run.Server, Why: why})
 	default:
 		e.Runs = append(e.Runs, run)
+		return
 	}
+	if memoryHolds(r) {
+		why += "; its memory per connection (sampled with every connection open, before any message) is used"
+		e.MemoryRuns = append(e.MemoryRuns, run)
+	}
+	e.Skipped = append(e.Skipped, Skipped{Source: source, Server: run.Server, Why: why})
+}
+
+// memoryHolds reports whether a run that is not evidence still measured
+// memory per connection: the server's memory is sampled once every
+// connection is open and before the first message is sent, so a run that
+// opened every connection and then broke its SLO or its limits (latency,
+// loss, sockets dropped later) measured it as a complete run does. A
+// sweep whose first step is above the knee measures a running server's
+// memory only there.
+func memoryHolds(r *results.Result) bool {
+	v := r.Outcome.Verdict
+	return (v == results.Complete || v == results.Overloaded) && r.Summary.ConnectErrors == 0 && r.Server.MemoryPerConn.OK()
 }
 
 func (e *Evidence) addSweep(name string, sw *results.Sweep) {

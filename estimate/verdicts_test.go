@@ -104,9 +104,15 @@ func TestTooLittleData(t *testing.T) {
 	}
 }
 
+// memoryUsed ends the reason of a skipped run whose memory per connection
+// is still used.
+const memoryUsed = "; its memory per connection (sampled with every connection open, before any message) is used"
+
 // Runs that were not complete or failed their SLO are listed and never
 // feed a verdict: claim 1 takes the complete run's 20 KB, not the
-// overloaded run's 5 KB or the failed step's 1 KB.
+// overloaded run's 5 KB or the failed step's 1 KB. Their memory per
+// connection, sampled before any message, is used only when no run that
+// is evidence measured it; their CPU never.
 func TestFailedRunsNotUsed(t *testing.T) {
 	good := spec{backend: "memory", clients: 200, rate: 1, size: 100, sent: 2000, recvPer: 200, steadyS: 10, memKB: 20, cpuUs: 2, cpuS: 0.8}
 	over := good
@@ -118,15 +124,28 @@ func TestFailedRunsNotUsed(t *testing.T) {
 	if c.Value == nil || *c.Value != 20 || c.Verdict != "holds (within 2×)" || !strings.HasPrefix(c.Basis, "f1.json:") {
 		t.Errorf("claim 1 %+v", c)
 	}
-	// A server all of whose runs were skipped says so.
+	// A server all of whose runs were skipped: memory from the
+	// overloaded run (5 KB: 8 GB / 5 KB = 1.6 M against the blog's 800 k),
+	// CPU not measured.
 	only := evidence(t, over.result())
-	if c := claimFor(t, CheckClaims(only, ClaimContext{}), "1", mem); c.VerdictKind != VerdictNotMeasured ||
-		!strings.HasPrefix(c.Verdict, "not measured (every run of this server was not used: see below; needs: ") {
-		t.Errorf("claim 1 from an overloaded run only: %q", c.Verdict)
+	cs := CheckClaims(only, ClaimContext{})
+	if c := claimFor(t, cs, "1", mem); c.Value == nil || *c.Value != 5 || !strings.HasPrefix(c.Basis, "f1.json: server RSS / 4,000 connections") {
+		t.Errorf("claim 1 from an overloaded run only: %q %q", c.Verdict, c.Basis)
 	}
-	if len(ev.Skipped) != 2 || ev.Skipped[0].Source != "f2.json" || ev.Skipped[0].Why != "overloaded: made overloaded by the test" ||
-		ev.Skipped[1].Source != "f3.json step 1" || ev.Skipped[1].Why != "failed its SLO: p99 150ms ≥ 100ms" {
+	if c := claimFor(t, cs, "5", mem); c.VerdictKind != VerdictNotMeasured ||
+		!strings.HasPrefix(c.Verdict, "not measured (every run of this server was not used: see below; needs: ") {
+		t.Errorf("claim 5 from an overloaded run only: %q", c.Verdict)
+	}
+	if len(ev.Skipped) != 2 || ev.Skipped[0].Source != "f2.json" || ev.Skipped[0].Why != "overloaded: made overloaded by the test"+memoryUsed ||
+		ev.Skipped[1].Source != "f3.json step 1" || ev.Skipped[1].Why != "failed its SLO: p99 150ms ≥ 100ms"+memoryUsed {
 		t.Errorf("skipped %+v", ev.Skipped)
+	}
+	// A run some of whose connects failed measured memory with fewer
+	// connections than asked while the server was refusing: not used.
+	refused := over.result()
+	refused.Summary.ConnectErrors = 100
+	if ev := evidence(t, refused); len(ev.MemoryRuns) != 0 || ev.Skipped[0].Why != "overloaded: made overloaded by the test" {
+		t.Errorf("a run with connect errors: memory runs %d, skipped %+v", len(ev.MemoryRuns), ev.Skipped)
 	}
 	var b strings.Builder
 	rep := buildFrom(t, ev)
@@ -181,6 +200,41 @@ func TestExternalKneeClaim5(t *testing.T) {
 	// 200 against 2,236–4,472: 11× lower.
 	if c.Value == nil || *c.Value != 200 || c.Verdict != "off by 11× (measured lower)" {
 		t.Errorf("claim 5 for the external server %+v", c)
+	}
+}
+
+// A sweep of a running server whose first step was above the knee: only
+// that first run measured memory (later runs' RSS growth misses memory the
+// process kept), and it failed its SLO. Its memory, sampled with every
+// connection open and before any message, answers claim 1; the steps that
+// passed answer claim 5 and CPU.
+func TestExternalSweepMemoryFromFailedFirstStep(t *testing.T) {
+	const url = "ws://127.0.0.1:8000/ws"
+	first := spec{backend: "external", urls: []string{url}, clients: 400, rate: 1, size: 100, sent: 4000, recvPer: 400, steadyS: 10, memKB: 25, cpuS: 2}
+	kept := "the server already held 400 connections in an earlier run of this sweep and may keep their memory"
+	down, up := first, first
+	down.clients, down.sent, down.recvPer, down.memKB, down.memWhy, down.cpuUs = 200, 2000, 200, 0, kept, 10
+	up.clients, up.sent, up.recvPer, up.memKB, up.memWhy, up.cpuUs = 300, 3000, 300, 0, kept, 10
+	sw := sweepOf(2, []results.Step{first.step(false), down.step(true), up.step(true)},
+		results.Search{Backend: "external", RatePerS: 1, Knee: 300, Above: 400, Runs: 3})
+	ev := evidence(t, sw)
+	cs := CheckClaims(ev, ClaimContext{})
+	srv := "server at " + url
+	// 8 GB / 25 KB = 320,000 against the blog's 800,000: 2.5× lower.
+	if c := claimFor(t, cs, "1", srv); c.Value == nil || *c.Value != 25 || !strings.HasPrefix(c.Basis, "f1.json step 1: server RSS / 400 connections") {
+		t.Errorf("claim 1: %v %q %q", c.Value, c.Verdict, c.Basis)
+	}
+	if c := claimFor(t, cs, "5", srv); c.Value == nil || *c.Value != 300 {
+		t.Errorf("claim 5 from the knee: %+v", c)
+	}
+	if len(ev.Runs) != 2 || len(ev.MemoryRuns) != 1 || ev.MemoryRuns[0].Source != "f1.json step 1" {
+		t.Errorf("runs %d, memory runs %+v", len(ev.Runs), ev.MemoryRuns)
+	}
+	// Without that first step nothing measured memory: not measured, with
+	// the later steps' reason.
+	sw.Steps = sw.Steps[1:]
+	if c := claimFor(t, CheckClaims(evidence(t, sw), ClaimContext{}), "1", srv); c.Value != nil || !strings.Contains(c.Basis, "already held 400 connections") {
+		t.Errorf("claim 1 without the first step: %v %q %q", c.Value, c.Verdict, c.Basis)
 	}
 }
 
