@@ -51,7 +51,7 @@ func TestSwarmBadInputIsExit2(t *testing.T) {
 		{[]string{"--size", "0B"}, `--size "0B": want a size from 1B`},
 		{[]string{"--max-loss", "200%"}, `--max-loss "200%": want a share`},
 		{[]string{"--max-disconnected", "lots"}, `--max-disconnected "lots": want a share`},
-		{[]string{"--churn", "1%/min"}, `--churn "1%/min": want a share from 0% to 100%, like 0.1% or 0.001 per second`},
+		{[]string{"--churn", "1%/min"}, `--churn "1%/min": want a share per second like 1%/s or 0.01`},
 		{[]string{"--senders", "ten"}, `--senders "ten": want a count like 500 or a share like 10%`},
 		{[]string{"-n", "100", "--senders", "500"}, `--senders 500: more than the 100 users`},
 		{[]string{"--read-limit", "huge"}, `--read-limit "huge": want a size`},

@@ -211,23 +211,30 @@ func (e *Evidence) addRun(source string, r *results.Result, backend, server, mod
 		e.Runs = append(e.Runs, run)
 		return
 	}
-	if memoryHolds(r) {
-		why += "; its memory per connection (sampled with every connection open, before any message) is used"
+	if memoryHolds(r) && run.RSSKBPerConn > 0 {
+		why += "; " + MemoryKept
 		e.MemoryRuns = append(e.MemoryRuns, run)
 	}
 	e.Skipped = append(e.Skipped, Skipped{Source: source, Server: run.Server, Why: why})
 }
 
+// MemoryKept ends the reason of a skipped run kept for its memory per
+// connection (Evidence.MemoryRuns).
+const MemoryKept = "its memory per connection (sampled with every connection open, before any message) is kept for when no run that is evidence measured it"
+
 // memoryHolds reports whether a run that is not evidence still measured
 // memory per connection: the server's memory is sampled once every
-// connection is open and before the first message is sent, so a run that
-// opened every connection and then broke its SLO or its limits (latency,
-// loss, sockets dropped later) measured it as a complete run does. A
-// sweep whose first step is above the knee measures a running server's
-// memory only there.
+// connection is open and before the first message is sent, so a single
+// run that opened every connection and then broke its SLO or its limits
+// (latency, loss, sockets dropped later) measured it as a complete run
+// does. A sweep whose first step is above the knee measures a running
+// server's memory only there. Not a merge of runs: a shared server's
+// memory is then sampled after the last run's ramp, which may come after
+// another run started sending into an overloaded server.
 func memoryHolds(r *results.Result) bool {
 	v := r.Outcome.Verdict
-	return (v == results.Complete || v == results.Overloaded) && r.Summary.ConnectErrors == 0 && r.Server.MemoryPerConn.OK()
+	return (v == results.Complete || v == results.Overloaded) && r.Runs <= 1 &&
+		r.Summary.ConnectErrors == 0 && r.Server.MemoryPerConn.OK()
 }
 
 func (e *Evidence) addSweep(name string, sw *results.Sweep) {

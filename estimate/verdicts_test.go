@@ -104,9 +104,8 @@ func TestTooLittleData(t *testing.T) {
 	}
 }
 
-// memoryUsed ends the reason of a skipped run whose memory per connection
-// is still used.
-const memoryUsed = "; its memory per connection (sampled with every connection open, before any message) is used"
+// memoryUsed ends the reason of a skipped run kept for its memory.
+const memoryUsed = "; " + MemoryKept
 
 // Runs that were not complete or failed their SLO are listed and never
 // feed a verdict: claim 1 takes the complete run's 20 KB, not the
@@ -140,12 +139,22 @@ func TestFailedRunsNotUsed(t *testing.T) {
 		ev.Skipped[1].Source != "f3.json step 1" || ev.Skipped[1].Why != "failed its SLO: p99 150ms ≥ 100ms"+memoryUsed {
 		t.Errorf("skipped %+v", ev.Skipped)
 	}
-	// A run some of whose connects failed measured memory with fewer
-	// connections than asked while the server was refusing: not used.
+	// Skipped runs never kept for memory: one some of whose connects
+	// failed (memory with fewer connections than asked, while the server
+	// refused), an invalid or a partial run, a merge of runs (the shared
+	// server's memory sampled after the last ramp, maybe while others
+	// sent), and a run whose memory was not measured.
 	refused := over.result()
 	refused.Summary.ConnectErrors = 100
-	if ev := evidence(t, refused); len(ev.MemoryRuns) != 0 || ev.Skipped[0].Why != "overloaded: made overloaded by the test" {
-		t.Errorf("a run with connect errors: memory runs %d, skipped %+v", len(ev.MemoryRuns), ev.Skipped)
+	invalid, partial, noMem := over, over, over
+	invalid.verdict, partial.verdict, noMem.memKB = results.Invalid, results.Partial, 0
+	merged := over.result()
+	merged.Runs = 2
+	for name, r := range map[string]*results.Result{"connect errors": refused, "invalid": invalid.result(),
+		"partial": partial.result(), "merged": merged, "memory not measured": noMem.result()} {
+		if ev := evidence(t, r); len(ev.MemoryRuns) != 0 || len(ev.Skipped) != 1 || strings.HasSuffix(ev.Skipped[0].Why, memoryUsed) {
+			t.Errorf("%s: memory runs %d, skipped %+v", name, len(ev.MemoryRuns), ev.Skipped)
+		}
 	}
 	var b strings.Builder
 	rep := buildFrom(t, ev)

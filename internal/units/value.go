@@ -124,7 +124,7 @@ func (z *Size) String() string {
 		b    float64
 	}{{"GiB", 1 << 30}, {"GB", 1e9}, {"MiB", 1 << 20}, {"MB", 1e6}, {"KiB", 1 << 10}, {"KB", 1e3}} {
 		if v >= u.b && math.Mod(v, u.b) == 0 {
-			return fmt.Sprintf("%g%s", v/u.b, u.name)
+			return strconv.FormatFloat(v/u.b, 'f', -1, 64) + u.name
 		}
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64) + "B"
@@ -134,11 +134,16 @@ func (z *Size) String() string {
 func (z *Size) Type() string { return "size" }
 
 // Count is a flag value holding a whole number of things, parsed by
-// ParseCount (1000, 1,000,000, 10k, 1e6).
+// ParseCount (1000, 1,000,000, 10k, 1e6). An empty value is 0, "not
+// given", so a script may pass --room-size "$ROOM" with ROOM unset.
 type Count int64
 
 // Set parses s.
 func (n *Count) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		*n = 0
+		return nil
+	}
 	v, err := ParseCount(s)
 	if err != nil {
 		return err
@@ -175,11 +180,16 @@ func (c *Cores) String() string { return strconv.FormatFloat(float64(*c), 'g', -
 func (c *Cores) Type() string { return "cores" }
 
 // Bitrate is a flag value holding bits per second, parsed by
-// ParseBitrate (1Gbps, 100Mbit/s, 100MB/s); 0 when not given.
+// ParseBitrate (1Gbps, 100Mbit/s, 100MB/s); 0 when not given (an empty
+// value, which String writes for 0).
 type Bitrate float64
 
 // Set parses s.
 func (b *Bitrate) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		*b = 0
+		return nil
+	}
 	v, err := ParseBitrate(s)
 	if err != nil {
 		return err
@@ -192,15 +202,17 @@ func (b *Bitrate) String() string {
 	if *b == 0 {
 		return ""
 	}
-	// Every digit kept (FormatBits rounds to three), so the text parses
-	// back to the same rate.
+	// Every digit kept (FormatBits rounds to three), and a prefix only
+	// when the text parses back to the same rate.
 	v := float64(*b)
 	for _, p := range []struct {
 		name string
 		v    float64
 	}{{"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"k", 1e3}} {
-		if v >= p.v {
-			return strconv.FormatFloat(v/p.v, 'f', -1, 64) + p.name + "bps"
+		if s := strconv.FormatFloat(v/p.v, 'f', -1, 64) + p.name + "bps"; v >= p.v {
+			if back, err := ParseBitrate(s); err == nil && back == v {
+				return s
+			}
 		}
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64) + "bps"
@@ -223,16 +235,13 @@ func (h *Share) Set(s string) error {
 	return nil
 }
 
-// String is "0" for none (so --help shows no default of 0%).
-func (h *Share) String() string {
-	if *h == 0 {
-		return "0"
-	}
-	return FormatShare(float64(*h))
-}
+func (h *Share) String() string { return FormatShare(float64(*h)) }
 
 // Type names the value in --help.
 func (h *Share) Type() string { return "share" }
+
+// WantSharePerS is what a SharePerS flag expects.
+const WantSharePerS = "a share per second like 1%/s or 0.01"
 
 // SharePerS is a flag value holding a share per second: 1%/s, or 1% (the
 // "/s" may be left out).
@@ -242,19 +251,13 @@ type SharePerS float64
 func (h *SharePerS) Set(s string) error {
 	v, err := ParseShare(strings.TrimSuffix(strings.TrimSpace(s), "/s"))
 	if err != nil {
-		return &UnitError{s, WantShare + " per second, e.g. 1%/s"}
+		return &UnitError{s, WantSharePerS}
 	}
 	*h = SharePerS(v)
 	return nil
 }
 
-// String is "0" for none (so --help shows no default of 0%/s).
-func (h *SharePerS) String() string {
-	if *h == 0 {
-		return "0"
-	}
-	return FormatShare(float64(*h)) + "/s"
-}
+func (h *SharePerS) String() string { return FormatShare(float64(*h)) + "/s" }
 
 // Type names the value in --help.
 func (h *SharePerS) Type() string { return "share/s" }
