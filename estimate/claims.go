@@ -247,28 +247,23 @@ func (e *Evidence) Servers() []string {
 
 // only is the part of e that measured server.
 func (e *Evidence) only(server string) *Evidence {
-	o := &Evidence{Files: e.Files}
-	for _, r := range e.Runs {
-		if r.Server == server {
-			o.Runs = append(o.Runs, r)
+	return &Evidence{Files: e.Files,
+		Runs:       ofServer(e.Runs, server, func(r Run) string { return r.Server }),
+		Knees:      ofServer(e.Knees, server, func(k Knee) string { return k.Server }),
+		Faults:     ofServer(e.Faults, server, func(f Fault) string { return f.Server }),
+		MemoryRuns: ofServer(e.MemoryRuns, server, func(r Run) string { return r.Server }),
+	}
+}
+
+// ofServer is the items of xs whose server is server, in order.
+func ofServer[T any](xs []T, server string, serverOf func(T) string) []T {
+	var out []T
+	for _, x := range xs {
+		if serverOf(x) == server {
+			out = append(out, x)
 		}
 	}
-	for _, k := range e.Knees {
-		if k.Server == server {
-			o.Knees = append(o.Knees, k)
-		}
-	}
-	for _, f := range e.Faults {
-		if f.Server == server {
-			o.Faults = append(o.Faults, f)
-		}
-	}
-	for _, r := range e.MemoryRuns {
-		if r.Server == server {
-			o.MemoryRuns = append(o.MemoryRuns, r)
-		}
-	}
-	return o
+	return out
 }
 
 // applies reports whether claim c is about server, of backend b
