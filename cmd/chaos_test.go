@@ -29,6 +29,7 @@ func TestChaosBadInput(t *testing.T) {
 		{"guarantee on redis", []string{"--backend", "redis", "--fault", "conn-drop", "--amqp-guarantee"}, "", "--amqp-guarantee is a rabbitmq mode"},
 		{"unknown fault", []string{"--backend", "redis", "--fault", "disk-full"}, "", `--fault "disk-full"`},
 		{"no fault", []string{"--backend", "redis"}, "", "no --fault"},
+		{"negative recovery wait", []string{"--backend", "redis", "--fault", "conn-drop", "--recovery-max", "-1s"}, "", "--recovery-max -1s"},
 		{"bad rate", []string{"--backend", "redis", "--fault", "conn-drop", "--rate", "fast"}, "", `--rate "fast": want a rate`},
 		{"node-kill on one node", []string{"--backend", "memory", "--fault", "node-kill", "--nodes", "1"}, "", "needs --nodes 2"},
 		{"redis-server missing", []string{"--backend", "redis", "--fault", "broker-restart"}, "/nonexistent", "redis-server not found on PATH"},

@@ -345,14 +345,29 @@ const graceQuiet = 100 * time.Millisecond
 
 // grace waits for in-flight steady-phase deliveries, at most cfg.Grace: it
 // ends early once every expected delivery arrived and no copy came in for
-// graceQuiet.
+// graceQuiet. A trace's Recovered holds its start back (see Trace).
 func (r *run) grace(ctx context.Context, s *schedule) {
-	deadline := time.Now().Add(r.cfg.Grace)
 	target := r.graceTarget(s)
+	if tr := r.cfg.Trace; tr != nil {
+		arrived := tr.Recovered != nil && r.awaitDelivered(ctx, target, tr.Recovered)
+		tr.GraceFrom = time.Duration(r.t.now())
+		if arrived {
+			return
+		}
+	}
+	gctx, cancel := context.WithTimeout(ctx, r.cfg.Grace)
+	defer cancel()
+	r.awaitDelivered(gctx, target, nil)
+}
+
+// awaitDelivered waits until target steady-phase deliveries arrived and no
+// copy came in for graceQuiet (true), or until stop fires or ctx ends
+// (false). A nil stop never fires.
+func (r *run) awaitDelivered(ctx context.Context, target int64, stop <-chan struct{}) bool {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	lastRecv, lastChange := r.received(), time.Now()
-	for time.Now().Before(deadline) {
+	for {
 		var got int64
 		for _, g := range r.groups {
 			got += g.steadyDelivered.Load()
@@ -361,11 +376,13 @@ func (r *run) grace(ctx context.Context, s *schedule) {
 			lastRecv, lastChange = recv, time.Now()
 		}
 		if got >= target && time.Since(lastChange) >= graceQuiet {
-			return
+			return true
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return false
+		case <-stop:
+			return false
 		case <-tick.C:
 		}
 	}

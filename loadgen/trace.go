@@ -15,11 +15,22 @@ type Trace struct {
 	// with the wall-clock instant the steady phase starts (a fault is
 	// injected relative to it). It must not block.
 	Steady func(start time.Time)
+	// Recovered, when non-nil, holds the grace period back: it begins when
+	// Recovered is closed, not when sending ends (unless every expected
+	// delivery arrived first). A fault experiment closes it once the fault
+	// has cleared and the system is ready again, so deliveries a backend
+	// held through an outage that outlasted the steady phase are counted
+	// when they arrive, not as lost. The caller bounds how long it stays
+	// open; the run's context still ends it. Steady may set it.
+	Recovered <-chan struct{}
 
 	// Filled by Run. Times are offsets from Zero, the run's clock origin
 	// (due times count from it; the timeline's second 0 starts there).
 	Zero                   time.Time
 	SteadyStart, SteadyEnd time.Duration
+	// GraceFrom is when the grace period began: SteadyEnd, or later when
+	// Recovered held it back.
+	GraceFrom time.Duration
 	// Probes is every steady-phase probe sent, with its expected receivers
 	// and deliveries (as the summary counts them).
 	Probes []TraceProbe

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
 )
 
 // dropAll closes every socket the server holds (it keeps accepting).
@@ -73,5 +74,55 @@ func TestTraceAndReconnect(t *testing.T) {
 	if exp != s.Expected || del != s.Delivered || copies != s.Delivered || dups != s.Duplicated || int64(len(tr.Probes)) != s.Sent {
 		t.Fatalf("trace: %d probes, expected %d, delivered %d (%d copies), %d duplicates; summary: sent %d, expected %d, delivered %d, duplicated %d",
 			len(tr.Probes), exp, del, copies, dups, s.Sent, s.Expected, s.Delivered, s.Duplicated)
+	}
+}
+
+// A server that holds every delivery 800 ms, and a grace of 200 ms: the
+// last ~600 ms of probes are still held when a grace that starts as sending
+// ends runs out, and are lost. With Trace.Recovered closed 1.2 s after the
+// steady phase ends (a fault that cleared then), the run keeps receiving
+// until every delivery arrived (or Recovered closed) and nothing is lost;
+// the trace says when the grace started. Recovered never closed
+// does not hold a run whose deliveries all arrived.
+func TestTraceRecoveredHoldsGrace(t *testing.T) {
+	slow := startBcast(t, &bcastServer{delay: 800 * time.Millisecond})
+	run := func(url string, recovered <-chan struct{}, steady func(time.Time)) (results.Summary, *loadgen.Trace) {
+		cfg := smallRun(url)
+		cfg.Grace = 200 * time.Millisecond
+		tr := &loadgen.Trace{Recovered: recovered, Steady: steady}
+		cfg.Trace = tr
+		return mustRun(t, cfg).Summary, tr
+	}
+
+	s, tr := run(slow.url, nil, nil)
+	if s.Lost == 0 {
+		t.Fatalf("no Recovered: lost 0 of %d, want the deliveries held past a 200 ms grace lost", s.Expected)
+	}
+	if d := tr.GraceFrom - tr.SteadyEnd; d < -100*time.Millisecond || d > 500*time.Millisecond {
+		t.Fatalf("no Recovered: grace began %v after the steady phase ended, want as sending ended", d)
+	}
+
+	const hold = 1200 * time.Millisecond
+	rec := make(chan struct{})
+	dur := smallRun(slow.url).Duration
+	s, tr = run(slow.url, rec, func(start time.Time) {
+		time.AfterFunc(time.Until(start.Add(dur+hold)), func() { close(rec) })
+	})
+	if s.Lost != 0 || s.Delivered != s.Expected || s.Expected == 0 {
+		t.Fatalf("Recovered at steady end + %v: lost %d, delivered %d of %d; want every delivery", hold, s.Lost, s.Delivered, s.Expected)
+	}
+	// The run waited past the 200 ms grace: until every delivery arrived
+	// (about 800 ms, before Recovered closed) or Recovered closed.
+	if d := tr.GraceFrom - tr.SteadyEnd; d < 600*time.Millisecond || d > hold+time.Second {
+		t.Fatalf("grace began %v after the steady phase ended, want between the server's delay and %v (Recovered)", d, hold)
+	}
+
+	fast := startBcast(t, &bcastServer{})
+	s, tr = run(fast.url, make(chan struct{}), nil)
+	if s.Lost != 0 || s.Delivered != s.Expected {
+		t.Fatalf("never recovered, no delay: lost %d of %d", s.Lost, s.Expected)
+	}
+	if d := tr.GraceFrom - tr.SteadyEnd; d > time.Second {
+		t.Fatalf("every delivery arrived, yet a Recovered never closed held the run %v past sending", d)
 	}
 }

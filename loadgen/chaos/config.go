@@ -50,6 +50,11 @@ type Config struct {
 	// At is when the fault is injected, after the steady phase starts;
 	// Pause how long a broker stays down or stopped.
 	At, Pause time.Duration
+	// RecoveryMax bounds how long a run keeps receiving past the end of
+	// sending, once the fault has cleared, while it waits for every node to
+	// be ready again (0: DefaultRecoveryMax). Deliveries a backend still
+	// holds when it runs out count as lost, with a note that says so.
+	RecoveryMax time.Duration
 	// Load is the swarm run of each fault (clients, rooms, rate, phases);
 	// Run sets its URLs, cost sources, Trace and Reconnect.
 	Load loadgen.Config
@@ -138,6 +143,9 @@ func known(f string) bool {
 func (c *Config) checkTimes() error {
 	if c.Nodes < 1 {
 		return usage("--nodes %d: want at least 1", c.Nodes)
+	}
+	if c.RecoveryMax < 0 {
+		return usage("--recovery-max %v: want 0 (the default, %v) or more", c.RecoveryMax, DefaultRecoveryMax)
 	}
 	run := c.Load.Duration
 	for _, p := range c.Load.Phases {

@@ -110,3 +110,15 @@ func (w *readyWatch) readyAgain(cleared time.Time) (time.Duration, bool) {
 	}
 	return max(0, since.Sub(cleared)), true
 }
+
+// readySince reports whether the last round began after t and found every
+// live node ready.
+func (w *readyWatch) readySince(t time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.rounds) == 0 {
+		return false
+	}
+	last := w.rounds[len(w.rounds)-1]
+	return last.all && last.at.After(t)
+}

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -93,8 +94,13 @@ func runFault(ctx context.Context, cfg *Config, b *Broker, fault string) (*resul
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var in *injection
+	var rec *recovery
 	tr := &loadgen.Trace{}
-	tr.Steady = func(start time.Time) { in = inject(runCtx, cfg, fault, start.Add(cfg.At), b, nodes) }
+	tr.Steady = func(start time.Time) {
+		in = inject(runCtx, cfg, fault, start.Add(cfg.At), b, nodes)
+		rec = awaitRecovery(runCtx, in, watch, cmp.Or(cfg.RecoveryMax, DefaultRecoveryMax))
+		tr.Recovered = rec.closed
+	}
 	lc := cfg.Load
 	lc.URLs, lc.MetricsURLs, lc.ServerPIDs = nil, nil, nil
 	for _, n := range nodes {
@@ -109,6 +115,7 @@ func runFault(ctx context.Context, cfg *Config, b *Broker, fault string) (*resul
 	}
 	cancel() // a fault still held is cleared now
 	<-in.done
+	<-rec.done
 	if in.err != nil {
 		return nil, in.note, errors.Join(in.err, runErr)
 	}
@@ -127,11 +134,18 @@ func runFault(ctx context.Context, cfg *Config, b *Broker, fault string) (*resul
 		fr.ReadyAgainS = &s
 	}
 	fr.Fault = fault
+	fr.RecoveryWaitS = max(0, tr.GraceFrom-tr.SteadyEnd).Seconds()
 	fr.AllConnected = tr.ConnectedAtEnd == int64(run.Config.Clients) && tr.ReconnectFailed == 0
 	fr.Run = run
 	var notes []string
 	if in.note != "" {
 		notes = append(notes, in.note)
+	}
+	if rec.timedOut {
+		notes = append(notes, fmt.Sprintf("not every node was ready again within --recovery-max %v of the fault clearing: "+
+			"the run stopped waiting, and deliveries still held then count as lost", cmp.Or(cfg.RecoveryMax, DefaultRecoveryMax)))
+	} else if fr.RecoveryWaitS >= 0.5 {
+		notes = append(notes, fmt.Sprintf("the run kept receiving %.1f s past the end of sending, until the fault had cleared and every node was ready again", fr.RecoveryWaitS))
 	}
 	if !ok {
 		notes = append(notes, "/readyz was not 200 on every node at the end of the run")

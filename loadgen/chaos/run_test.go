@@ -34,6 +34,9 @@ func run(t *testing.T, cfg chaos.Config) *results.Chaos {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	res, err := chaos.Run(ctx, cfg)
+	for _, n := range res.Notes {
+		t.Log(n) // how long a restart took, what was reset: for a failure's reader
+	}
 	if err != nil {
 		t.Fatalf("chaos: %v (notes %q)", err, res.Notes)
 	}
@@ -146,11 +149,17 @@ func TestRabbitMQConnDropAndPause(t *testing.T) {
 // and swarm's own. The nodes' send queues are 64 frames: when the nodes
 // reconnect after the restart, each client's node gets the whole outage's
 // cross-node backlog (5 remote senders at 20/s: ~100 frames a second for
-// ~5-10 s) at once, many times the queue, so a node that dropped what
-// overflowed a client's queue (what --slow-policy drop, chaos's setting,
-// does with frames that cannot wait) would lose hundreds.
+// several seconds) at once, many times the queue, so a node that dropped
+// what overflowed a client's queue (what --slow-policy drop, chaos's
+// setting, does with frames that cannot wait) would lose hundreds.
+//
+// The broker is killed 2 s into a 4 s steady phase and started again 1.5 s
+// later; RabbitMQ takes seconds to answer, so the outage outlasts the
+// steady phase (the test checks it did) and the run must keep receiving
+// until the nodes are back: deliveries held through the outage arrive then,
+// and a run that stopped at the end of its grace would count them lost.
 func TestRabbitMQGuaranteeLosesNothing(t *testing.T) {
-	cfg := experiment(t, chaos.RabbitMQ, []string{chaos.BrokerRestart, chaos.ConnDrop}, 10, 0, 20, 14*time.Second, time.Second, time.Second)
+	cfg := experiment(t, chaos.RabbitMQ, []string{chaos.BrokerRestart, chaos.ConnDrop}, 10, 0, 20, 4*time.Second, 2*time.Second, 1500*time.Millisecond)
 	cfg.Guarantee = true
 	cfg.ServeArgs = []string{"--send-queue", "64"}
 	if err := cfg.Validate(); err != nil {
@@ -162,7 +171,7 @@ func TestRabbitMQGuaranteeLosesNothing(t *testing.T) {
 	}
 	for _, f := range res.Faults {
 		checkCounts(t, cfg, f)
-		t.Logf("%s: expected %d, lost %d, dup %d, delayed %d", f.Fault, f.Expected, f.Lost, f.Duplicated, f.Delayed)
+		t.Logf("%s: expected %d, lost %d, dup %d, delayed %d, waited %.2f s past sending", f.Fault, f.Expected, f.Lost, f.Duplicated, f.Delayed, f.RecoveryWaitS)
 		if f.Lost != 0 || f.Duplicated != 0 {
 			t.Errorf("%s: lost %d, duplicated %d of %d expected; want 0 and 0", f.Fault, f.Lost, f.Duplicated, f.Expected)
 		}
@@ -170,9 +179,17 @@ func TestRabbitMQGuaranteeLosesNothing(t *testing.T) {
 			t.Errorf("%s: a client was dropped by a broker fault", f.Fault)
 		}
 	}
+	r := res.Faults[0]
+	steadyEnd := r.Run.Config.SendStartedAt.Sub(r.Run.StartedAt).Seconds() + r.Run.Config.WarmupS + r.Run.Config.DurationS
+	if r.ClearedAtS <= steadyEnd {
+		t.Fatalf("premise: the broker answered at %.2f s, before the steady phase ended at %.2f s", r.ClearedAtS, steadyEnd)
+	}
+	if r.RecoveryWaitS < r.ClearedAtS-steadyEnd {
+		t.Errorf("broker-restart: the run waited %.2f s past sending, but the broker only answered %.2f s after it ended", r.RecoveryWaitS, r.ClearedAtS-steadyEnd)
+	}
 	// The restart did hold deliveries back (the backlog the test is about):
 	// at least the cross-node deliveries of the second the broker was down.
-	if r := res.Faults[0]; r.Delayed < 1000 {
+	if r.Delayed < 1000 {
 		t.Errorf("broker-restart: %d deliveries delayed, want the outage's backlog (over 1000)", r.Delayed)
 	}
 }

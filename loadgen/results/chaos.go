@@ -80,6 +80,10 @@ type FaultRun struct {
 	// ReadyAgainS is the time from clearing the fault until /readyz answered
 	// 200 on every surviving node; nil when it never did within the run.
 	ReadyAgainS *float64 `json:"ready_again_s"`
+	// RecoveryWaitS is how long the run kept receiving past the end of
+	// sending while it waited for the fault to clear and every node to be
+	// ready again (about 0 when that happened within the steady phase).
+	RecoveryWaitS float64 `json:"recovery_wait_s"`
 	// AllConnected: every client was connected at the end of the run.
 	AllConnected bool `json:"all_connected"`
 	// Reconnects and ReconnectMs: clients that had to reconnect (node-kill)
