@@ -75,7 +75,7 @@ func (o *chaosOptions) bind(f *pflag.FlagSet) {
 	f.DurationVar(&o.grace, "grace", 3*time.Second, "longest wait for in-flight deliveries after the last send")
 	f.DurationVar(&o.cfg.At, "at", 3*time.Second, "when the fault is injected, after the steady phase starts")
 	f.DurationVar(&o.cfg.Pause, "pause", 3*time.Second, "broker-restart: how long the broker stays down; broker-pause: how long it stays stopped")
-	f.DurationVar(&o.cfg.RecoveryMax, "recovery-max", chaos.DefaultRecoveryMax, "longest the run keeps receiving past the end of sending, once the fault cleared, until every node is ready again (a backend's held deliveries arrive then)")
+	f.DurationVar(&o.cfg.RecoveryMax, "recovery-max", chaos.DefaultRecoveryMax, "after sending ends, how long from the fault clearing to wait for every node to be ready again before the grace (a backend's held deliveries arrive then; 0: no wait)")
 	f.StringVar(&o.workload, "workload", "", "a workload file (YAML, docs/workloads.md) for the load; -n, --rate and --duration given here win")
 	f.StringVar(&o.out, "out", "", "write the results (kind chaos) to this file")
 	f.StringVar(&o.html, "html", "", "write an HTML report (each run's timeline, the fault marked) to this file")

@@ -50,7 +50,7 @@ func (tl *timeline) status(row results.Second) Status {
 // addStatus sums b into a: counts add, the phase is the least advanced one,
 // elapsed the longest, p99 the largest.
 func addStatus(a *Status, b Status) {
-	order := map[string]int{"": 0, "ramp": 1, "warmup": 2, "steady": 3, "grace": 4}
+	order := map[string]int{"": 0, "ramp": 1, "warmup": 2, "steady": 3, "recovery": 4, "grace": 5}
 	if a.Clients == 0 || order[b.Phase] < order[a.Phase] {
 		a.Phase = b.Phase
 	}

@@ -316,7 +316,7 @@ func (r *run) sendPhase(ctx context.Context, tl *timeline, s *schedule, connecte
 		// Count what was sent up to the interruption.
 		return max(0, min(float64(r.t.now()-s.steadyStart()), float64(cfg.Duration))/1e9)
 	}
-	r.grace(ctx, s)
+	r.grace(ctx, s, tl)
 	return cfg.Duration.Seconds()
 }
 
@@ -345,11 +345,18 @@ const graceQuiet = 100 * time.Millisecond
 
 // grace waits for in-flight steady-phase deliveries, at most cfg.Grace: it
 // ends early once every expected delivery arrived and no copy came in for
-// graceQuiet. A trace's Recovered holds its start back (see Trace).
-func (r *run) grace(ctx context.Context, s *schedule) {
+// graceQuiet. A trace's Recovered holds its start back (see Trace): the
+// timeline calls that wait "recovery".
+func (r *run) grace(ctx context.Context, s *schedule, tl *timeline) {
 	target := r.graceTarget(s)
 	if tr := r.cfg.Trace; tr != nil {
-		arrived := tr.Recovered != nil && r.awaitDelivered(ctx, target, tr.Recovered)
+		tr.SendEnd = time.Duration(r.t.now())
+		arrived := false
+		if tr.Recovered != nil {
+			tl.setPhase("recovery")
+			arrived = r.awaitDelivered(ctx, target, tr.Recovered)
+			tl.setPhase("grace")
+		}
 		tr.GraceFrom = time.Duration(r.t.now())
 		if arrived {
 			return

@@ -28,9 +28,10 @@ type Trace struct {
 	// (due times count from it; the timeline's second 0 starts there).
 	Zero                   time.Time
 	SteadyStart, SteadyEnd time.Duration
-	// GraceFrom is when the grace period began: SteadyEnd, or later when
-	// Recovered held it back.
-	GraceFrom time.Duration
+	// SendEnd is when sending ended and the run began to wait for
+	// deliveries in flight; GraceFrom is when the grace period began:
+	// SendEnd, or later when Recovered held it back.
+	SendEnd, GraceFrom time.Duration
 	// Probes is every steady-phase probe sent, with its expected receivers
 	// and deliveries (as the summary counts them).
 	Probes []TraceProbe

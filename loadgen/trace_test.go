@@ -83,7 +83,8 @@ func TestTraceAndReconnect(t *testing.T) {
 // steady phase ends (a fault that cleared then), the run keeps receiving
 // until every delivery arrived (or Recovered closed) and nothing is lost;
 // the trace says when the grace started. Recovered never closed
-// does not hold a run whose deliveries all arrived.
+// does not hold a run whose deliveries all arrived; one whose deliveries
+// never arrive waits for it and no longer.
 func TestTraceRecoveredHoldsGrace(t *testing.T) {
 	slow := startBcast(t, &bcastServer{delay: 800 * time.Millisecond})
 	run := func(url string, recovered <-chan struct{}, steady func(time.Time)) (results.Summary, *loadgen.Trace) {
@@ -115,6 +116,24 @@ func TestTraceRecoveredHoldsGrace(t *testing.T) {
 	// (about 800 ms, before Recovered closed) or Recovered closed.
 	if d := tr.GraceFrom - tr.SteadyEnd; d < 600*time.Millisecond || d > hold+time.Second {
 		t.Fatalf("grace began %v after the steady phase ended, want between the server's delay and %v (Recovered)", d, hold)
+	}
+
+	// Deliveries that never come (every 7th dropped): the wait ends when
+	// Recovered closes, and the grace follows.
+	lossy := startBcast(t, &bcastServer{dropEvery: 7})
+	const recoverAt = 700 * time.Millisecond
+	rec2 := make(chan struct{})
+	s, tr = run(lossy.url, rec2, func(start time.Time) {
+		time.AfterFunc(time.Until(start.Add(dur+recoverAt)), func() { close(rec2) })
+	})
+	if s.Lost == 0 {
+		t.Fatalf("a server that drops every 7th delivery: lost 0 of %d", s.Expected)
+	}
+	if d := tr.GraceFrom - tr.SteadyEnd; d < recoverAt-100*time.Millisecond || d > recoverAt+time.Second {
+		t.Fatalf("deliveries missing for good: grace began %v after the steady phase ended, want about %v (when Recovered closed)", d, recoverAt)
+	}
+	if tr.SendEnd > tr.SteadyEnd+200*time.Millisecond || tr.SendEnd < tr.SteadyEnd-200*time.Millisecond {
+		t.Fatalf("sending ended at %v, the steady phase at %v", tr.SendEnd, tr.SteadyEnd)
 	}
 
 	fast := startBcast(t, &bcastServer{})

@@ -50,10 +50,13 @@ type Config struct {
 	// At is when the fault is injected, after the steady phase starts;
 	// Pause how long a broker stays down or stopped.
 	At, Pause time.Duration
-	// RecoveryMax bounds how long a run keeps receiving past the end of
-	// sending, once the fault has cleared, while it waits for every node to
-	// be ready again (0: DefaultRecoveryMax). Deliveries a backend still
-	// holds when it runs out count as lost, with a note that says so.
+	// RecoveryMax bounds a run's wait past the end of sending for its fault
+	// to recover: counted from the fault clearing (a restarted broker
+	// answering, itself bounded by a minute), it waits for every live node
+	// to be ready again, and the grace follows. Deliveries a backend still
+	// holds when it runs out count as lost, with a note that says so. 0: no
+	// wait (the run ends with its grace, whatever the fault's state);
+	// chaos's flag defaults to DefaultRecoveryMax.
 	RecoveryMax time.Duration
 	// Load is the swarm run of each fault (clients, rooms, rate, phases);
 	// Run sets its URLs, cost sources, Trace and Reconnect.
@@ -145,7 +148,7 @@ func (c *Config) checkTimes() error {
 		return usage("--nodes %d: want at least 1", c.Nodes)
 	}
 	if c.RecoveryMax < 0 {
-		return usage("--recovery-max %v: want 0 (the default, %v) or more", c.RecoveryMax, DefaultRecoveryMax)
+		return usage("--recovery-max %v: want 0 (no wait) or more", c.RecoveryMax)
 	}
 	run := c.Load.Duration
 	for _, p := range c.Load.Phases {

@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +28,7 @@ func Run(ctx context.Context, cfg Config) (*results.Chaos, error) {
 	res := results.NewChaos()
 	res.Config = results.ChaosConfig{Backend: cfg.Backend, Mode: cfg.mode(), Nodes: cfg.Nodes, Faults: cfg.Faults,
 		Clients: cfg.Load.Clients, RatePerS: cfg.Load.Rate, AtS: cfg.At.Seconds(), HoldS: cfg.Pause.Seconds(),
-		DurationS: steadyLength(&cfg.Load).Seconds()}
+		DurationS: steadyLength(&cfg.Load).Seconds(), RecoveryMaxS: cfg.RecoveryMax.Seconds()}
 	fail := func(err error) (*results.Chaos, error) {
 		res.Partial = true
 		res.Notes = append(res.Notes, "ended early: "+err.Error())
@@ -98,8 +97,10 @@ func runFault(ctx context.Context, cfg *Config, b *Broker, fault string) (*resul
 	tr := &loadgen.Trace{}
 	tr.Steady = func(start time.Time) {
 		in = inject(runCtx, cfg, fault, start.Add(cfg.At), b, nodes)
-		rec = awaitRecovery(runCtx, in, watch, cmp.Or(cfg.RecoveryMax, DefaultRecoveryMax))
-		tr.Recovered = rec.closed
+		if cfg.RecoveryMax > 0 {
+			rec = awaitRecovery(runCtx, in, watch, cfg.RecoveryMax)
+			tr.Recovered = rec.closed
+		}
 	}
 	lc := cfg.Load
 	lc.URLs, lc.MetricsURLs, lc.ServerPIDs = nil, nil, nil
@@ -115,7 +116,9 @@ func runFault(ctx context.Context, cfg *Config, b *Broker, fault string) (*resul
 	}
 	cancel() // a fault still held is cleared now
 	<-in.done
-	<-rec.done
+	if rec != nil {
+		<-rec.done
+	}
 	if in.err != nil {
 		return nil, in.note, errors.Join(in.err, runErr)
 	}
@@ -134,23 +137,40 @@ func runFault(ctx context.Context, cfg *Config, b *Broker, fault string) (*resul
 		fr.ReadyAgainS = &s
 	}
 	fr.Fault = fault
-	fr.RecoveryWaitS = max(0, tr.GraceFrom-tr.SteadyEnd).Seconds()
+	if rec != nil {
+		fr.RecoveryWaitS = max(0, tr.GraceFrom-tr.SendEnd).Seconds()
+		fr.RecoveryEnded = rec.ended(tr.Zero.Add(tr.SendEnd), tr.Zero.Add(tr.GraceFrom))
+	}
 	fr.AllConnected = tr.ConnectedAtEnd == int64(run.Config.Clients) && tr.ReconnectFailed == 0
 	fr.Run = run
 	var notes []string
 	if in.note != "" {
 		notes = append(notes, in.note)
 	}
-	if rec.timedOut {
-		notes = append(notes, fmt.Sprintf("not every node was ready again within --recovery-max %v of the fault clearing: "+
-			"the run stopped waiting, and deliveries still held then count as lost", cmp.Or(cfg.RecoveryMax, DefaultRecoveryMax)))
-	} else if fr.RecoveryWaitS >= 0.5 {
-		notes = append(notes, fmt.Sprintf("the run kept receiving %.1f s past the end of sending, until the fault had cleared and every node was ready again", fr.RecoveryWaitS))
+	if n := waitNote(fr, cfg.RecoveryMax); n != "" {
+		notes = append(notes, n)
 	}
 	if !ok {
 		notes = append(notes, "/readyz was not 200 on every node at the end of the run")
 	}
 	return &fr, strings.Join(notes, "; "), runErr
+}
+
+// waitNote says how long the run waited past the end of sending for the
+// fault to recover, and what ended the wait, when it matters.
+func waitNote(fr results.FaultRun, bound time.Duration) string {
+	switch {
+	case fr.RecoveryEnded == EndedRecoveryMax:
+		return fmt.Sprintf("not every node was ready again within --recovery-max %v of the fault clearing: "+
+			"the run stopped waiting after %.1f s past the end of sending, and deliveries still held then count as lost", bound, fr.RecoveryWaitS)
+	case fr.RecoveryWaitS < 0.5:
+		return ""
+	case fr.RecoveryEnded == EndedRecovered:
+		return fmt.Sprintf("the run kept receiving %.1f s past the end of sending, until the fault had cleared and every node was ready again", fr.RecoveryWaitS)
+	case fr.RecoveryEnded == EndedDelivered:
+		return fmt.Sprintf("the run kept receiving %.1f s past the end of sending, until every expected delivery had arrived (before every node was ready again)", fr.RecoveryWaitS)
+	}
+	return ""
 }
 
 func slicesMax(ds []time.Duration) time.Duration {

@@ -19,7 +19,8 @@ func experiment(t *testing.T, backend string, faults []string, n, rooms int, rat
 	lc.Clients, lc.Rate, lc.Duration, lc.Warmup, lc.Grace = n, rate, dur, 500*time.Millisecond, 3*time.Second
 	lc.RoomSize, lc.Rooms, lc.Talkers, lc.Senders = 0, rooms, 0, 0
 	lc.MetricsURLs = nil
-	cfg := chaos.Config{Backend: backend, Faults: faults, Nodes: 2, At: at, Pause: pause, Load: lc, Exe: os.Args[0], TempDir: t.TempDir()}
+	cfg := chaos.Config{Backend: backend, Faults: faults, Nodes: 2, At: at, Pause: pause, Load: lc, Exe: os.Args[0], TempDir: t.TempDir(),
+		RecoveryMax: chaos.DefaultRecoveryMax}
 	if testing.Verbose() {
 		cfg.Progress = os.Stderr
 	}

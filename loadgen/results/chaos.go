@@ -48,6 +48,9 @@ type ChaosConfig struct {
 	AtS       float64  `json:"at_s"`       // fault injected this long into the steady phase
 	HoldS     float64  `json:"hold_s"`     // broker-pause: how long paused; broker-restart: down time
 	DurationS float64  `json:"duration_s"` // steady phase of each fault's run
+	// RecoveryMaxS bounds each run's wait past the end of sending for its
+	// fault to recover, from the fault clearing (0: no wait).
+	RecoveryMaxS float64 `json:"recovery_max_s"`
 }
 
 // FaultRun is one fault injected into one swarm run, and what it cost.
@@ -80,10 +83,14 @@ type FaultRun struct {
 	// ReadyAgainS is the time from clearing the fault until /readyz answered
 	// 200 on every surviving node; nil when it never did within the run.
 	ReadyAgainS *float64 `json:"ready_again_s"`
-	// RecoveryWaitS is how long the run kept receiving past the end of
-	// sending while it waited for the fault to clear and every node to be
-	// ready again (about 0 when that happened within the steady phase).
+	// RecoveryWaitS is how long the run kept receiving after sending ended
+	// before its grace began, waiting for the fault to clear and every node
+	// to be ready again, or for every expected delivery (0 when the fault
+	// had recovered before sending ended).
 	RecoveryWaitS float64 `json:"recovery_wait_s"`
+	// RecoveryEnded is what ended that wait: "recovered", "all delivered",
+	// "recovery-max" or "interrupted"; "" when there was none.
+	RecoveryEnded string `json:"recovery_ended,omitempty"`
 	// AllConnected: every client was connected at the end of the run.
 	AllConnected bool `json:"all_connected"`
 	// Reconnects and ReconnectMs: clients that had to reconnect (node-kill)
