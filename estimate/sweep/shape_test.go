@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -19,14 +18,8 @@ import (
 func TestSweepKeepsWorkloadShape(t *testing.T) {
 	lc := quickLoad()
 	lc.RoomSize, lc.Talkers, lc.Rate = 5, 0.4, 2
-	cfg := Config{Backends: []string{"memory"}, Start: inProcess(t), Load: lc, Rates: []float64{2}, StartN: 10, MaxN: 20,
-		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, _ := mustSweep(t, Config{Backends: []string{"memory"}, Start: inProcess(t), Load: lc, Rates: []float64{2}, StartN: 10, MaxN: 20,
+		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute})
 	if len(res.Steps) != 2 || res.Config.Shape != "rooms of 5, 40% talking (constant arrivals)" || res.Searches[0].Server != "chatbench serve memory" {
 		t.Fatalf("steps %d, shape %q, server %q", len(res.Steps), res.Config.Shape, res.Searches[0].Server)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chatbench/chatbench/estimate"
 	"github.com/chatbench/chatbench/loadgen"
+	"github.com/chatbench/chatbench/loadgen/results"
 	"github.com/chatbench/chatbench/server"
 )
 
@@ -39,6 +40,21 @@ func inProcess(t *testing.T) Starter {
 	}
 }
 
+// mustSweep runs cfg within two minutes, its progress kept for the
+// failure's reader, and fails the test on an error.
+func mustSweep(t *testing.T, cfg Config) (*results.Sweep, *bytes.Buffer) {
+	t.Helper()
+	progress := &bytes.Buffer{}
+	cfg.Progress = progress
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("sweep: %v\n%s", err, progress.String())
+	}
+	return res, progress
+}
+
 // One real short sweep against the embedded server: a load far below the
 // knee passes at every step, the search stops at max in few runs, and the
 // results file reads back with estimate.
@@ -46,16 +62,9 @@ func TestShortSweepEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sweep")
 	}
-	var progress bytes.Buffer
-	cfg := Config{Backends: []string{"memory"}, Start: inProcess(t), Rates: []float64{2}, StartN: 10, MaxN: 40,
+	res, progress := mustSweep(t, Config{Backends: []string{"memory"}, Start: inProcess(t), Rates: []float64{2}, StartN: 10, MaxN: 40,
 		Warmup: 200 * time.Millisecond, Duration: 700 * time.Millisecond, Grace: 300 * time.Millisecond,
-		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute, Progress: &progress}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatalf("sweep: %v\n%s", err, progress.String())
-	}
+		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute})
 	t.Logf("progress:\n%s", progress.String())
 	// 10, 20, 40: every step passes, the knee is the max.
 	if len(res.Steps) != 3 || res.Knees["memory"] != 40 || len(res.Searches) != 1 || res.Searches[0].Above != 0 {
@@ -124,15 +133,8 @@ func TestSwarmLimitStopsSearch(t *testing.T) {
 	lc.RoomSize, lc.Talkers, lc.Size = 0, 0, 100
 	lc.Warmup, lc.Duration, lc.Grace, lc.Settle = 200*time.Millisecond, 700*time.Millisecond, 300*time.Millisecond, 100*time.Millisecond
 	lc.TrackBudget = 1000
-	var progress bytes.Buffer
-	cfg := Config{Backends: []string{"memory"}, Start: inProcess(t), Rates: []float64{2}, StartN: 10, MaxN: 40, Load: &lc,
-		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute, Progress: &progress}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatalf("sweep: %v\n%s", err, progress.String())
-	}
+	res, progress := mustSweep(t, Config{Backends: []string{"memory"}, Start: inProcess(t), Rates: []float64{2}, StartN: 10, MaxN: 40, Load: &lc,
+		SLO: estimate.SLO{P99: 2 * time.Second}, Budget: time.Minute})
 	if len(res.Steps) != 1 || !res.Steps[0].OK || len(res.Searches) != 1 {
 		t.Fatalf("steps %+v searches %+v\n%s", res.Steps, res.Searches, progress.String())
 	}
